@@ -1,0 +1,6 @@
+//! The `weir` command (filled by a later issue).
+
+fn main() {
+    eprintln!("weir: no commands yet");
+    std::process::exit(2);
+}

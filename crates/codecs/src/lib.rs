@@ -1,0 +1,1 @@
+//! weir-codecs: filled by a later issue.

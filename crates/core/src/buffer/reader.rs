@@ -1,0 +1,244 @@
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes};
+use futures_core::{FusedStream, Stream};
+use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
+
+use super::shared::{Popped, Shared};
+use crate::error::Error;
+use crate::limit::Limit;
+use crate::stats::{Stats, StatsCell, StatsHandle};
+use crate::sync::Arc;
+
+/// The reading half of a bounded buffer: a `Stream` of `Result<T, Error>`.
+///
+/// Taking a chunk frees its room at once; when a full buffer drains to its
+/// low mark, the writer is woken (Node's `'drain'`).
+///
+/// The stream yields the chunks in the order they were written, then:
+/// `None` after [`Writer::end`](crate::Writer::end); an error for which
+/// [`Error::is_aborted`] is true after [`Writer::abort`](crate::Writer::abort)
+/// (at once, buffered chunks discarded); an error for which
+/// [`Error::is_writer_dropped`] is true if the writer was dropped without
+/// ending (after the chunks buffered before that). After an error or the end
+/// the stream is fused: it yields `None` forever.
+///
+/// `Reader<Bytes>` is also an [`AsyncRead`] and an [`AsyncBufRead`]: `fill_buf`
+/// lends the current chunk itself, without copying.
+///
+/// Dropping the reader frees what is buffered and makes further writes fail.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use tokio::io::AsyncBufReadExt;
+/// use weir::{buffer, Limit};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// let (mut tx, rx) = buffer::<Bytes>(Limit::bytes(1024));
+/// tx.write(Bytes::from("first line\nsecond "))?;
+/// tx.write(Bytes::from("line\n"))?;
+/// tx.end();
+/// let mut lines = rx.lines();
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("first line"));
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("second line"));
+/// assert_eq!(lines.next_line().await?, None);
+/// # Ok(()) }
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct Reader<T> {
+    shared: Arc<Shared<T>>,
+    done: bool,
+    waiting_since: Option<Instant>,
+    /// The chunk being read through `AsyncRead`/`AsyncBufRead` (bytes only).
+    current: Option<T>,
+}
+
+impl<T> fmt::Debug for Reader<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("name", &self.shared.name)
+            .field("buffered", &self.buffered())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<T> Reader<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        Reader {
+            shared,
+            done: false,
+            waiting_since: None,
+            current: None,
+        }
+    }
+
+    /// Takes a chunk if one is buffered, without waiting.
+    ///
+    /// Returns `None` when nothing is buffered (whether or not more may come);
+    /// use the `Stream` impl to wait and to see the end or an error.
+    pub fn try_next(&mut self) -> Option<T> {
+        if self.done {
+            return None;
+        }
+        match self.shared.pop(None) {
+            Popped::Item(item) => Some(item),
+            _ => None,
+        }
+    }
+
+    /// What is buffered now, in the limit's unit.
+    pub fn buffered(&self) -> usize {
+        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The number of chunks buffered now.
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether no chunk is buffered now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the writer has ended, aborted or gone: nothing will be added
+    /// beyond what is buffered.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// The buffer's limit (high mark and unit).
+    pub fn limit(&self) -> Limit<T> {
+        self.shared.limit
+    }
+
+    /// The buffer's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// A snapshot of the buffer's counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.handle().stats()
+    }
+
+    /// A handle that reads the buffer's counters from anywhere.
+    pub fn stats_handle(&self) -> StatsHandle {
+        self.shared.handle()
+    }
+
+    /// Polls for the next chunk, as the `Stream` impl does.
+    ///
+    /// # Return value
+    /// - `Poll::Pending`: nothing is buffered and the writer is still open; the
+    ///   waker is registered and is woken by the next write, end, abort or
+    ///   writer drop.
+    /// - `Poll::Ready(Some(Ok(chunk)))`: the oldest buffered chunk.
+    /// - `Poll::Ready(Some(Err(e)))`: the writer aborted, or was dropped
+    ///   without ending; the stream is finished.
+    /// - `Poll::Ready(None)`: the writer ended and everything was read; also
+    ///   every poll after an error (the stream is fused).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let out = match self.shared.pop(Some(cx)) {
+            Popped::Empty => {
+                if self.waiting_since.is_none() {
+                    self.waiting_since = Some(Instant::now());
+                }
+                return Poll::Pending;
+            }
+            Popped::Item(item) => Some(Ok(item)),
+            Popped::End => {
+                self.done = true;
+                None
+            }
+            Popped::Failed(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        };
+        if let Some(t) = self.waiting_since.take() {
+            StatsCell::add_wait(&self.shared.stats.reader_wait_ns, t.elapsed());
+        }
+        Poll::Ready(out)
+    }
+}
+
+impl<T> Drop for Reader<T> {
+    fn drop(&mut self) {
+        self.shared.reader_dropped();
+    }
+}
+
+impl<T> Stream for Reader<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<T> FusedStream for Reader<T> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+// `Reader<T>` holds no pinned state.
+impl<T> Unpin for Reader<T> {}
+
+impl AsyncBufRead for Reader<Bytes> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        loop {
+            if this.current.as_ref().is_some_and(|c| !c.is_empty()) {
+                break;
+            }
+            match this.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => this.current = Some(chunk),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e.into())),
+                Poll::Ready(None) => {
+                    this.current = None;
+                    return Poll::Ready(Ok(&[]));
+                }
+            }
+        }
+        Poll::Ready(Ok(this.current.as_deref().unwrap_or(&[])))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        if let Some(c) = self.get_mut().current.as_mut() {
+            c.advance(amt.min(c.len()));
+        }
+    }
+}
+
+impl AsyncRead for Reader<Bytes> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let src = match self.as_mut().poll_fill_buf(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(src)) => src,
+        };
+        let n = src.len().min(buf.remaining());
+        buf.put_slice(&src[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,380 @@
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures_sink::Sink;
+use tokio::io::AsyncWrite;
+
+use super::shared::{Shared, Written};
+use crate::error::{Error, SendError};
+use crate::limit::Limit;
+use crate::stats::{Stats, StatsCell, StatsHandle};
+use crate::sync::Arc;
+
+/// The writing half of a bounded buffer: Node's `Writable`, with its
+/// `write()` → `false` and `'drain'`.
+///
+/// Made by [`buffer`](crate::buffer()) or [`BufferConfig::build`](crate::BufferConfig::build).
+/// There are two ways to respect backpressure:
+///
+/// - **Node style**: [`write`](Writer::write) never waits; it answers
+///   [`Written::Full`] once the buffer reaches its high mark, and the producer
+///   then awaits [`drained`](Writer::drained).
+/// - **Await style**: [`send`](Writer::send), the [`Sink`] impl and (for
+///   `Writer<Bytes>`) the [`AsyncWrite`] impl wait for room first, so the
+///   buffered amount never exceeds the high mark plus one chunk.
+///
+/// # Closing
+/// [`end`](Writer::end) (also `Sink::poll_close` and `AsyncWrite::poll_shutdown`)
+/// lets the reader take what is buffered and then see the end of the stream.
+/// [`abort`](Writer::abort) discards what is buffered and makes the reader see
+/// the error at once. Dropping the writer without either is an error the
+/// reader can tell apart from a clean end ([`Error::is_writer_dropped`]).
+/// Once the reader is dropped, every write fails with an error for which
+/// [`Error::is_reader_gone`] is true, handing the chunk back.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use futures::StreamExt;
+/// use weir::{buffer, Limit, Written};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+/// let (mut tx, mut rx) = buffer::<Bytes>(Limit::bytes(8));
+/// let producer = tokio::spawn(async move {
+///     for word in ["stream", "with", "backpressure"] {
+///         if tx.write(Bytes::from(word))? == Written::Full {
+///             tx.drained().await?; // Node's once('drain')
+///         }
+///     }
+///     tx.end();
+///     Ok::<_, weir::Error>(())
+/// });
+/// let mut text = Vec::new();
+/// while let Some(chunk) = rx.next().await {
+///     text.extend_from_slice(&chunk?);
+/// }
+/// producer.await.unwrap()?;
+/// assert_eq!(text, b"streamwithbackpressure");
+/// # Ok(()) }
+/// ```
+#[must_use = "sinks do nothing unless written to"]
+pub struct Writer<T> {
+    shared: Arc<Shared<T>>,
+    closed: bool,
+    waiting_since: Option<Instant>,
+}
+
+impl<T> fmt::Debug for Writer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("name", &self.shared.name)
+            .field("buffered", &self.buffered())
+            .field("high", &self.shared.high())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+impl<T> Writer<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        Writer {
+            shared,
+            closed: false,
+            waiting_since: None,
+        }
+    }
+
+    /// Writes `chunk` without waiting: Node's `writable.write(chunk)`.
+    ///
+    /// The chunk is accepted, and the answer says whether to go on
+    /// ([`Written::Ready`]) or to stop and await [`drained`](Writer::drained)
+    /// ([`Written::Full`]): `Full` once the buffered amount reaches the high
+    /// mark, and on every write after that until the reader has brought it
+    /// down to the low mark.
+    ///
+    /// A producer that ignores `Full` and keeps writing meets the hard cap,
+    /// where the [`Overflow`](crate::Overflow) policy decides: by default the
+    /// write fails (the chunk is handed back); lossy policies drop a chunk and
+    /// answer `Full`.
+    ///
+    /// # Errors
+    /// Hands the chunk back in a [`SendError`] whose error says why: the reader
+    /// is gone ([`Error::is_reader_gone`]), the writer already ended
+    /// ([`Error::is_ended`]) or aborted ([`Error::is_aborted`]), or the write
+    /// would pass the hard cap under [`Overflow::Error`](crate::Overflow::Error)
+    /// ([`Error::is_overflow`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::{buffer, Limit, Written};
+    ///
+    /// let (mut tx, _rx) = buffer::<&'static str>(Limit::bytes(10));
+    /// assert_eq!(tx.write("abc").unwrap(), Written::Ready);     // 3 of 10
+    /// assert_eq!(tx.write("defgh").unwrap(), Written::Ready);   // 8 of 10
+    /// assert_eq!(tx.write("ijk").unwrap(), Written::Full);      // 11: time to wait
+    /// ```
+    pub fn write(&mut self, chunk: T) -> Result<Written, SendError<T>> {
+        self.shared.push(chunk)
+    }
+
+    /// Waits until the buffer has room: at once when it is below its high
+    /// mark, otherwise once the reader has drained it to the low mark
+    /// (Node's `'drain'` event).
+    ///
+    /// # Cancel safety
+    /// Cancel safe. Dropping the future loses nothing; calling `drained` again
+    /// waits afresh.
+    ///
+    /// # Errors
+    /// Fails with an error for which [`Error::is_reader_gone`] is true if the
+    /// reader is dropped (there is nobody left to drain the buffer).
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::StreamExt;
+    /// use weir::{buffer, Limit, Written};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let (mut tx, mut rx) = buffer::<u32>(Limit::items(2));
+    /// tx.write(1)?;
+    /// assert_eq!(tx.write(2)?, Written::Full);
+    /// let reader = tokio::spawn(async move { rx.next().await });
+    /// tx.drained().await?; // the reader took one: 1 left, the low mark is 1
+    /// # reader.await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn drained(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_drained(cx)).await
+    }
+
+    /// Polls for room, as [`drained`](Writer::drained) waits for it.
+    ///
+    /// # Return value
+    /// - `Poll::Pending`: the buffer is full; the waker is registered and is
+    ///   woken when the reader drains it to the low mark or goes away.
+    /// - `Poll::Ready(Ok(()))`: there is room.
+    /// - `Poll::Ready(Err(e))`: the reader is gone.
+    pub fn poll_drained(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.shared.poll_room(cx) {
+            Poll::Pending => {
+                if self.waiting_since.is_none() {
+                    self.waiting_since = Some(Instant::now());
+                }
+                Poll::Pending
+            }
+            Poll::Ready(r) => {
+                if let Some(t) = self.waiting_since.take() {
+                    StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
+                }
+                Poll::Ready(r)
+            }
+        }
+    }
+
+    /// Polls for room to send one more chunk, as `Sink::poll_ready` does.
+    ///
+    /// # Return value
+    /// Like [`poll_drained`](Writer::poll_drained), and also
+    /// `Poll::Ready(Err(e))` with [`Error::is_ended`] once this writer has
+    /// ended or aborted.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.closed {
+            return Poll::Ready(Err(self.named(Error::ended())));
+        }
+        self.poll_drained(cx)
+    }
+
+    fn named(&self, e: Error) -> Error {
+        match &self.shared.name {
+            Some(n) => e.with_stage(n.clone()),
+            None => e,
+        }
+    }
+
+    /// Waits for room, then writes `chunk`: with `send`, the buffered amount
+    /// never exceeds the high mark plus one chunk.
+    ///
+    /// # Cancel safety
+    /// If the future is dropped before it completes, the chunk was not
+    /// written, and it is dropped with the future. To keep it, await
+    /// [`drained`](Writer::drained) (cancel safe) and then call
+    /// [`write`](Writer::write), which never waits.
+    ///
+    /// # Errors
+    /// Hands the chunk back in a [`SendError`] if the reader is gone or this
+    /// writer has ended or aborted.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::StreamExt;
+    /// use weir::{buffer, Limit};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let (mut tx, rx) = buffer::<u64>(Limit::items(4));
+    /// let sum = tokio::spawn(async move {
+    ///     rx.fold(0, |acc, n| async move { acc + n.unwrap() }).await
+    /// });
+    /// for n in 1..=100 {
+    ///     tx.send(n).await?; // waits whenever 4 items are buffered
+    ///     assert!(tx.buffered() <= 4);
+    /// }
+    /// tx.end();
+    /// assert_eq!(sum.await.unwrap(), 5050);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(&mut self, chunk: T) -> Result<(), SendError<T>> {
+        match std::future::poll_fn(|cx| self.poll_ready(cx)).await {
+            Ok(()) => self.shared.push(chunk).map(|_| ()),
+            Err(e) => Err(SendError::new(chunk, e)),
+        }
+    }
+
+    /// Ends the stream: the reader takes what is buffered, then sees the end
+    /// (Node's `writable.end()`). Later writes fail with [`Error::is_ended`].
+    /// Calling it again does nothing.
+    pub fn end(&mut self) {
+        self.closed = true;
+        self.shared.end();
+    }
+
+    /// Aborts the stream (Node's `destroy(err)`): what is buffered is
+    /// discarded and the reader sees `err` on its next read. Later writes fail.
+    /// Aborting after the reader has seen the end, or twice, does nothing.
+    pub fn abort(&mut self, err: Error) {
+        self.closed = true;
+        self.shared.abort(err);
+    }
+
+    /// What is buffered now, in the limit's unit.
+    pub fn buffered(&self) -> usize {
+        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the buffer is full: a `write` now would answer
+    /// [`Written::Full`] and `drained` would wait.
+    pub fn is_full(&self) -> bool {
+        self.shared.is_full()
+    }
+
+    /// Whether the reader has been dropped (every write would fail).
+    pub fn is_reader_gone(&self) -> bool {
+        self.shared.is_reader_gone()
+    }
+
+    /// The buffer's limit (high mark and unit).
+    pub fn limit(&self) -> Limit<T> {
+        self.shared.limit
+    }
+
+    /// The buffer's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// A snapshot of the buffer's counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.handle().stats()
+    }
+
+    /// A handle that reads the buffer's counters from anywhere.
+    pub fn stats_handle(&self) -> StatsHandle {
+        self.shared.handle()
+    }
+}
+
+impl<T> Drop for Writer<T> {
+    fn drop(&mut self) {
+        self.shared.writer_dropped();
+    }
+}
+
+impl<T> Sink<T> for Writer<T> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Writer::poll_ready(self.get_mut(), cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Error> {
+        self.get_mut()
+            .shared
+            .push(item)
+            .map(|_| ())
+            .map_err(Error::from)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // Nothing is held on the writer's side: a chunk is in the buffer as
+        // soon as it is sent.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().end();
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Bytes written through `AsyncWrite` are copied into one new chunk per call,
+/// of at most the high mark (send `Bytes` with [`Writer::send`] to avoid the
+/// copy). Vectored writes gather their slices into one chunk.
+impl AsyncWrite for Writer<Bytes> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_ready(cx))?;
+        let n = buf.len().min(this.shared.high());
+        let _ = this
+            .shared
+            .push(Bytes::copy_from_slice(&buf[..n]))
+            .map_err(io::Error::from)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_ready(cx))?;
+        let n = total.min(this.shared.high());
+        let mut chunk = BytesMut::with_capacity(n);
+        for b in bufs {
+            let room = n - chunk.len();
+            if room == 0 {
+                break;
+            }
+            chunk.extend_from_slice(&b[..b.len().min(room)]);
+        }
+        let _ = this.shared.push(chunk.freeze()).map_err(io::Error::from)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().end();
+        Poll::Ready(Ok(()))
+    }
+}

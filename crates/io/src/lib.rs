@@ -1,0 +1,1 @@
+//! weir-io: filled by a later issue.

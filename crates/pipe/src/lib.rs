@@ -1,0 +1,1 @@
+//! weir-pipe: filled by a later issue.

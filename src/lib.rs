@@ -1,0 +1,13 @@
+//! weir: streams with real backpressure on Tokio.
+//!
+//! The facade over weir's crates. See the README for a tour.
+#![forbid(unsafe_code)]
+
+pub use weir_core::*;
+
+/// The names most programs need, for a glob import.
+pub mod prelude {
+    pub use weir_core::{
+        Error, Limit, Readable, ReadableExt, Transform, TransformExt, Writable, Written, buffer,
+    };
+}
