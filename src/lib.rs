@@ -5,6 +5,10 @@
 
 pub use weir_core::*;
 
+/// Compression (gzip, deflate, zlib, zstd, brotli) and text/framing
+/// transforms: the `weir-codecs` crate.
+pub use weir_codecs as codecs;
+
 /// The names most programs need, for a glob import.
 pub mod prelude {
     pub use weir_core::{
