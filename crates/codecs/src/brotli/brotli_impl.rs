@@ -8,7 +8,7 @@ use brotli::{BrotliDecompressStream, BrotliResult, BrotliState};
 use weir_core::Error;
 
 use crate::deflate::flate_impl::truncated;
-use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder, with_spare_slice};
+use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder, Scratch};
 
 pub(crate) const MAX_QUALITY: u32 = 11;
 pub(crate) const DEFAULT_QUALITY: u32 = 11;
@@ -18,6 +18,7 @@ pub(crate) const DEFAULT_WINDOW: u32 = 22;
 
 pub(crate) struct BrotliRawEncoder {
     state: BrotliEncoderStateStruct<StandardAlloc>,
+    scratch: Scratch,
 }
 
 impl BrotliRawEncoder {
@@ -33,7 +34,10 @@ impl BrotliRawEncoder {
             BrotliEncoderParameter::BROTLI_PARAM_LGWIN,
             window.clamp(MIN_WINDOW, MAX_WINDOW),
         );
-        BrotliRawEncoder { state }
+        BrotliRawEncoder {
+            state,
+            scratch: Scratch::default(),
+        }
     }
 }
 
@@ -58,7 +62,7 @@ impl RawEncoder for BrotliRawEncoder {
             EncodeOp::Finish => BrotliEncoderOperation::BROTLI_OPERATION_FINISH,
         };
         let state = &mut self.state;
-        let (ok, consumed) = with_spare_slice(out, |buf| {
+        let (ok, consumed) = self.scratch.run(out, |buf| {
             let mut avail_in = input.len();
             let mut in_off = 0;
             let mut avail_out = buf.len();
@@ -92,6 +96,7 @@ impl RawEncoder for BrotliRawEncoder {
 pub(crate) struct BrotliRawDecoder {
     state: BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>,
     ended: bool,
+    scratch: Scratch,
 }
 
 impl BrotliRawDecoder {
@@ -105,6 +110,7 @@ impl BrotliRawDecoder {
                 StandardAlloc::default(),
             ),
             ended: false,
+            scratch: Scratch::default(),
         }
     }
 }
@@ -128,7 +134,7 @@ impl RawDecoder for BrotliRawDecoder {
             });
         }
         let state = &mut self.state;
-        let (result, consumed) = with_spare_slice(out, |buf| {
+        let (result, consumed) = self.scratch.run(out, |buf| {
             let mut avail_in = input.len();
             let mut in_off = 0;
             let mut avail_out = buf.len();

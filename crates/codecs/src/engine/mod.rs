@@ -23,14 +23,30 @@ pub(crate) fn reserve_spare(out: &mut Vec<u8>, want: usize) {
     }
 }
 
-/// Runs `f` over `out`'s spare capacity as an initialized slice (zeroed
-/// first), for codec libraries that write only into `&mut [u8]`, and keeps
-/// the `written` bytes `f` reports.
-pub(crate) fn with_spare_slice<R>(out: &mut Vec<u8>, f: impl FnOnce(&mut [u8]) -> (usize, R)) -> R {
-    let start = out.len();
-    let cap = out.capacity();
-    out.resize(cap, 0);
-    let (written, r) = f(&mut out[start..]);
-    out.truncate(start + written.min(cap - start));
-    r
+/// A zero-initialized buffer, made once, for codec libraries that write only
+/// into `&mut [u8]`: output goes there, then is appended to the output
+/// `Vec`. (Zeroing the `Vec`'s spare capacity instead would cost a memset
+/// of a whole output chunk per call, ruinous for 1-byte input chunks.)
+#[derive(Debug, Default)]
+pub(crate) struct Scratch(Vec<u8>);
+
+/// The scratch buffer's size.
+const SCRATCH: usize = 64 * 1024;
+
+impl Scratch {
+    /// Runs `f` over up to `min(spare capacity of out, 64 KiB)` bytes and
+    /// appends the `written` bytes it reports to `out`.
+    pub(crate) fn run<R>(
+        &mut self,
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> R {
+        if self.0.is_empty() {
+            self.0 = vec![0; SCRATCH];
+        }
+        let room = (out.capacity() - out.len()).min(SCRATCH);
+        let (written, r) = f(&mut self.0[..room]);
+        out.extend_from_slice(&self.0[..written.min(room)]);
+        r
+    }
 }

@@ -18,7 +18,7 @@ const FEXTRA: u8 = 0x04;
 const FNAME: u8 = 0x08;
 const FCOMMENT: u8 = 0x10;
 const RESERVED: u8 = 0xe0;
-/// The most bytes of a header's name or comment that are kept for
+/// The most bytes of a header's name, comment or extra field kept for
 /// [`GzipHeader`]; longer fields are read (and checked) but cut there.
 const KEEP_FIELD: usize = 4096;
 const OS_UNKNOWN: u8 = 255;
@@ -224,7 +224,6 @@ impl GzipRawDecoder {
             let State::Header(field) = self.state else {
                 break;
             };
-            let at = offset + i as u64;
             match field {
                 Field::Fixed | Field::ExtraLen | Field::HeaderCrc => {
                     let want = match field {
@@ -245,12 +244,17 @@ impl GzipRawDecoder {
                     i += n;
                     if self.filled == want {
                         self.filled = 0;
-                        self.end_field(field, at)?;
+                        // The stream offset where this piece started.
+                        let start = (offset + i as u64).saturating_sub(want as u64);
+                        self.end_field(field, start)?;
                     }
                 }
                 Field::Extra(left) => {
                     let n = left.min(input.len() - i);
                     self.header_crc.update(&input[i..i + n]);
+                    let keep = self.header.extra.get_or_insert_with(Vec::new);
+                    let room = KEEP_FIELD.saturating_sub(keep.len());
+                    keep.extend_from_slice(&input[i..i + n.min(room)]);
                     i += n;
                     if n == left {
                         self.next_field(FEXTRA);
@@ -337,8 +341,7 @@ impl GzipRawDecoder {
                 let computed = (self.header_crc.clone().finalize() & 0xffff) as u16;
                 if stored != computed {
                     return Err(Error::corrupt(format!(
-                        "gzip: header crc16 mismatch at byte offset {} (stored 0x{stored:04x}, computed 0x{computed:04x})",
-                        at.saturating_sub(1)
+                        "gzip: header crc16 mismatch at byte offset {at} (stored 0x{stored:04x}, computed 0x{computed:04x})"
                     )));
                 }
                 self.next_field(FHCRC);

@@ -21,6 +21,8 @@ pub struct Run {
     pub out: Vec<u8>,
     pub chunks: usize,
     pub largest_chunk: usize,
+    /// The most bytes emitted by one call of transform/resume/flush.
+    pub most_per_call: usize,
     pub error: Option<weir::Error>,
 }
 
@@ -35,15 +37,19 @@ where
         out: Vec::new(),
         chunks: 0,
         largest_chunk: 0,
+        most_per_call: 0,
         error: None,
     };
     let mut o = Output::new();
-    let mut take = |o: &mut Output<Bytes>, run: &mut Run| {
+    let take = |o: &mut Output<Bytes>, run: &mut Run| {
+        let mut this_call = 0;
         for c in o.drain() {
+            this_call += c.len();
             run.chunks += 1;
             run.largest_chunk = run.largest_chunk.max(c.len());
             run.out.extend_from_slice(&c);
         }
+        run.most_per_call = run.most_per_call.max(this_call);
     };
     let mut pos = 0;
     let mut k = 0;
