@@ -33,7 +33,7 @@ pin_project! {
 /// # Examples
 /// ```
 /// use bytes::Bytes;
-/// use futures::{StreamExt, TryStreamExt};
+/// use futures::StreamExt;
 /// use weir::codecs::{flush_when_idle, GzipDecoder, GzipEncoder};
 /// use weir::{readable, ReadableExt};
 ///

@@ -138,7 +138,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
     pub(crate) fn transform(&mut self, chunk: Bytes, out: &mut Output<Bytes>) -> Result<(), Error> {
         if self.phase == Phase::Done {
             return Err(Error::corrupt(format!(
-                "{} data after the decoder finished",
+                "{}: data after the end of the decoded stream",
                 D::FORMAT
             )));
         }
@@ -237,7 +237,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
                             break Ok(());
                         }
                         break Err(Error::corrupt(format!(
-                            "{} decoder made no progress at byte offset {}",
+                            "{}: decoder made no progress at byte offset {}",
                             D::FORMAT,
                             self.total_in
                         )));
@@ -256,7 +256,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
                     if let Some(i) = bad {
                         let at = self.total_in + i as u64;
                         break Err(Error::corrupt(format!(
-                            "{} trailing garbage after the end of the stream at byte offset {at}",
+                            "{}: trailing garbage after the end of the stream at byte offset {at}",
                             D::FORMAT
                         )));
                     }
@@ -298,7 +298,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
             let keep = allowed.saturating_sub(self.total_out) as usize;
             buf.truncate(keep);
             let msg = why.unwrap_or_default();
-            self.deferred = Some(Error::limit(format!("{} decoder: {msg}", D::FORMAT)));
+            self.deferred = Some(Error::limit(format!("{}: {msg}", D::FORMAT)));
         }
         self.total_out += buf.len() as u64;
         self.emit(buf, out);

@@ -77,7 +77,7 @@ impl<E: RawEncoder> EncodeEngine<E> {
     pub(crate) fn transform(&mut self, chunk: Bytes, out: &mut Output<Bytes>) -> Result<(), Error> {
         if self.finished {
             return Err(Error::msg(format!(
-                "{} encoder: input after the end",
+                "{}: input after the end of the stream",
                 E::FORMAT
             )));
         }
@@ -148,5 +148,5 @@ impl<E: RawEncoder> EncodeEngine<E> {
 }
 
 fn stalled<E: RawEncoder>() -> Error {
-    Error::msg(format!("{} encoder made no progress", E::FORMAT))
+    Error::msg(format!("{}: encoder made no progress", E::FORMAT))
 }

@@ -25,7 +25,7 @@ use super::codec_error;
 /// use weir::{readable, ReadableExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let msgs = readable::from_iter(["abc", "hi"].map(Bytes::from_static));
+/// let msgs = readable::from_iter([&b"abc"[..], &b"hi"[..]].map(Bytes::from_static));
 /// let wire: Vec<Bytes> = msgs.through(FrameEncoder::new()).try_collect().await?;
 /// assert_eq!(wire.concat(), b"\0\0\0\x03abc\0\0\0\x02hi");
 /// # Ok(()) }

@@ -29,7 +29,7 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// use weir::{readable, ReadableExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let src = readable::from_iter(["hello ", "gzip"].map(Bytes::from_static));
+/// let src = readable::from_iter([&b"hello "[..], &b"gzip"[..]].map(Bytes::from_static));
 /// let gz: Vec<Bytes> = src.through(GzipEncoder::with_level(9)).try_collect().await?;
 /// assert_eq!(&gz[0][..2], [0x1f, 0x8b]);
 ///

@@ -480,7 +480,7 @@ impl RawDecoder for GzipRawDecoder {
                     if rest[0] != ID2 {
                         if self.trailing == Trailing::Error {
                             return Err(Error::corrupt(format!(
-                                "gzip trailing garbage after the end of the stream at byte offset {}",
+                                "gzip: trailing garbage after the end of the stream at byte offset {}",
                                 at.saturating_sub(1)
                             )));
                         }

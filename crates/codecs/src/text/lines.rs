@@ -28,7 +28,7 @@ const DEFAULT_MAX_LINE: usize = 1024 * 1024;
 /// use weir::{readable, ReadableExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let src = readable::from_iter(["GET /a\r\nGET", " /b\n", "\nlast"].map(Bytes::from_static));
+/// let src = readable::from_iter([&b"GET /a\r\nGET"[..], b" /b\n", b"\nlast"].map(Bytes::from_static));
 /// let lines: Vec<Bytes> = src.through(Lines::new()).try_collect().await?;
 /// assert_eq!(lines, ["GET /a", "GET /b", "", "last"]);
 /// # Ok(()) }
