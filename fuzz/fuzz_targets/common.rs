@@ -38,8 +38,14 @@ pub fn drive(mut dec: impl Transform<In = Bytes, Out = Bytes>, data: &[u8]) {
             while dec.resume(&mut out)? {
                 take(&mut out);
             }
+            // The last `resume` (the one that said `false`) may emit too.
+            take(&mut out);
         }
         dec.flush(&mut out)?;
+        take(&mut out);
+        while dec.resume(&mut out)? {
+            take(&mut out);
+        }
         take(&mut out);
         Ok::<(), weir_core::Error>(())
     })();
