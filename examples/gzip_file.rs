@@ -1,6 +1,8 @@
 //! Compresses or decompresses a file through weir's codec transforms.
 //!
-//! Run: `cargo run --release --example gzip_file -- gzip|gunzip|zstd|unzstd IN OUT [LEVEL] [CHUNK_KIB]`
+//! Run: `cargo run --release --example gzip_file -- gzip|gunzip|zstd|unzstd IN OUT [LEVEL] [CHUNK_KIB] [THREADS]`
+//!
+//! `THREADS` above 1 compresses gzip `pigz`-style on that many threads.
 //!
 //! The file is read in chunks of 256 KiB by default ([`ChunkReader`]), run
 //! through the codec transform, and written with a [`ChunkWriter`] holding up
@@ -28,9 +30,15 @@ async fn run(
     output: &str,
     level: Option<i32>,
     chunk: usize,
+    threads: usize,
 ) -> Result<u64, weir::Error> {
     let codec: Box<dyn Transform<In = Bytes, Out = Bytes> + Send> = match mode {
-        "gzip" => Box::new(GzipEncoder::with_level(level.unwrap_or(6).max(0) as u32)),
+        "gzip" => Box::new(
+            GzipEncoder::builder()
+                .level(level.unwrap_or(6).max(0) as u32)
+                .threads(threads)
+                .build(),
+        ),
         "gunzip" => Box::new(GzipDecoder::new()),
         "zstd" => Box::new(ZstdEncoder::with_level(level.unwrap_or(3))),
         "unzstd" => Box::new(ZstdDecoder::new()),
@@ -51,11 +59,12 @@ async fn run(
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
-        eprintln!("usage: gzip_file gzip|gunzip|zstd|unzstd IN OUT [LEVEL] [CHUNK_KIB]");
+        eprintln!("usage: gzip_file gzip|gunzip|zstd|unzstd IN OUT [LEVEL] [CHUNK_KIB] [THREADS]");
         return ExitCode::from(2);
     }
     let level = args.get(3).and_then(|l| l.parse().ok());
     let chunk_kib: usize = args.get(4).and_then(|c| c.parse().ok()).unwrap_or(256);
+    let threads: usize = args.get(5).and_then(|t| t.parse().ok()).unwrap_or(1);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
