@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         &args[2],
         level,
         chunk_kib.max(1) * 1024,
+        threads,
     )) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
