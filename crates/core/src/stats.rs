@@ -107,11 +107,11 @@ impl StatsCell {
 ///
 /// # Examples
 /// ```
-/// use weir::{buffer, Limit};
+/// use weir::{Limit, Written};
 ///
 /// let (mut tx, rx) = weir::BufferConfig::new(Limit::<u32>::items(8)).name("events").build();
 /// let handle = tx.stats_handle();
-/// tx.write(1).unwrap();
+/// assert_eq!(tx.write(1).unwrap(), Written::Ready);
 /// assert_eq!(handle.name(), Some("events"));
 /// assert_eq!(handle.buffered(), 1);
 /// drop((tx, rx));

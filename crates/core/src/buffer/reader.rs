@@ -40,8 +40,8 @@ use crate::sync::Arc;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
 /// let (mut tx, rx) = buffer::<Bytes>(Limit::bytes(1024));
-/// tx.write(Bytes::from("first line\nsecond "))?;
-/// tx.write(Bytes::from("line\n"))?;
+/// tx.send(Bytes::from("first line\nsecond ")).await?;
+/// tx.send(Bytes::from("line\n")).await?;
 /// tx.end();
 /// let mut lines = rx.lines();
 /// assert_eq!(lines.next_line().await?.as_deref(), Some("first line"));
@@ -62,7 +62,7 @@ impl<T> fmt::Debug for Reader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reader")
             .field("name", &self.shared.name)
-            .field("buffered", &self.buffered())
+            .field("available", &self.available())
             .field("done", &self.done)
             .finish()
     }
@@ -92,9 +92,14 @@ impl<T> Reader<T> {
         }
     }
 
-    /// What is buffered now, in the limit's unit.
-    pub fn buffered(&self) -> usize {
-        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+    /// What is buffered now, ready to be taken, in the limit's unit (the
+    /// same amount as [`Writer::buffered`](crate::Writer::buffered); named
+    /// apart from `StreamExt::buffered`, which a `Reader` also has).
+    pub fn available(&self) -> usize {
+        self.shared
+            .stats
+            .buffered
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The number of chunks buffered now.

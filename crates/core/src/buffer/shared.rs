@@ -175,7 +175,10 @@ impl<T> Shared<T> {
                 Overflow::DropNewest => {
                     bump(&self.stats.dropped, 1);
                     drop(st);
-                    bp_warn!(buffer = self.name_str(), "buffer over its hard cap: dropped the newest chunk");
+                    bp_warn!(
+                        buffer = self.name_str(),
+                        "buffer over its hard cap: dropped the newest chunk"
+                    );
                     drop(chunk);
                     return Ok(Written::Full);
                 }
@@ -333,7 +336,11 @@ impl<T> Shared<T> {
         self.stats.set_buffered(0);
         let waker = st.reader_waker.take();
         drop(st);
-        bp_debug!(buffer = self.name_str(), discarded = discarded.len(), "buffer aborted");
+        bp_debug!(
+            buffer = self.name_str(),
+            discarded = discarded.len(),
+            "buffer aborted"
+        );
         if let Some(w) = waker {
             w.wake();
         }

@@ -140,11 +140,15 @@ impl<T> Writer<T> {
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
     /// let (mut tx, mut rx) = buffer::<u32>(Limit::items(2));
-    /// tx.write(1)?;
+    /// assert_eq!(tx.write(1)?, Written::Ready);
     /// assert_eq!(tx.write(2)?, Written::Full);
-    /// let reader = tokio::spawn(async move { rx.next().await });
+    /// let reader = tokio::spawn(async move {
+    ///     let first = rx.next().await;
+    ///     (first, rx) // keep the reader alive: dropping it fails the writer
+    /// });
     /// tx.drained().await?; // the reader took one: 1 left, the low mark is 1
-    /// # reader.await.unwrap();
+    /// let (first, _rx) = reader.await.unwrap();
+    /// assert_eq!(first.transpose()?, Some(1));
     /// # Ok(()) }
     /// ```
     pub async fn drained(&mut self) -> Result<(), Error> {
@@ -251,7 +255,10 @@ impl<T> Writer<T> {
 
     /// What is buffered now, in the limit's unit.
     pub fn buffered(&self) -> usize {
-        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared
+            .stats
+            .buffered
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the buffer is full: a `write` now would answer
