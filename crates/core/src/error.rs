@@ -275,6 +275,7 @@ impl Error {
     }
 
     /// Whether `other` is the same kind of error (ignoring stage and message).
+    #[cfg(feature = "testing")]
     pub(crate) fn same_kind(&self, other: &Error) -> bool {
         self.inner.kind == other.inner.kind
     }

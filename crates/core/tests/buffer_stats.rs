@@ -106,6 +106,9 @@ fn full_and_drained_are_traced_with_the_buffer_name() {
         let _ = tx.write(1).unwrap();
         let _ = tx.write(2).unwrap();
         rx.try_next().unwrap();
+        // The drain is noticed when the writer next looks (at once if it is
+        // waiting in drained()).
+        assert!(!tx.is_full());
         tx.end();
     });
     let events = captured.0.lock().unwrap().clone();

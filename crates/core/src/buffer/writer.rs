@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures_sink::Sink;
 use tokio::io::AsyncWrite;
 
-use super::shared::{Shared, Written};
+use super::shared::{SendPoll, Shared, Written};
 use crate::error::{Error, SendError};
 use crate::limit::Limit;
 use crate::stats::{Stats, StatsCell, StatsHandle};
@@ -231,10 +231,35 @@ impl<T> Writer<T> {
     /// # Ok(()) }
     /// ```
     pub async fn send(&mut self, chunk: T) -> Result<(), SendError<T>> {
-        match std::future::poll_fn(|cx| self.poll_ready(cx)).await {
-            Ok(()) => self.shared.push(chunk).map(|_| ()),
-            Err(e) => Err(SendError::new(chunk, e)),
-        }
+        let mut slot = Some(chunk);
+        std::future::poll_fn(|cx| {
+            let Some(chunk) = slot.take() else {
+                // Not reached: the future is not polled after it completes.
+                return Poll::Ready(Ok(()));
+            };
+            if self.closed {
+                return Poll::Ready(Err(SendError::new(chunk, self.named(Error::ended()))));
+            }
+            match self.shared.poll_send(cx, chunk) {
+                SendPoll::Pending(chunk) => {
+                    slot = Some(chunk);
+                    if self.waiting_since.is_none() {
+                        self.waiting_since = Some(Instant::now());
+                    }
+                    Poll::Pending
+                }
+                done => {
+                    if let Some(t) = self.waiting_since.take() {
+                        StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
+                    }
+                    match done {
+                        SendPoll::Failed(chunk, e) => Poll::Ready(Err(SendError::new(chunk, e))),
+                        _ => Poll::Ready(Ok(())),
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// Ends the stream: the reader takes what is buffered, then sees the end
@@ -255,10 +280,7 @@ impl<T> Writer<T> {
 
     /// What is buffered now, in the limit's unit.
     pub fn buffered(&self) -> usize {
-        self.shared
-            .stats
-            .buffered
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.stats.buffered()
     }
 
     /// Whether the buffer is full: a `write` now would answer
