@@ -262,17 +262,22 @@ impl Error {
     /// The `io::ErrorKind` this error maps to, for the underlying I/O error's
     /// own kind when it is an I/O failure.
     pub fn io_kind(&self) -> io::ErrorKind {
-        if self.inner.kind == Kind::Io {
-            if let Some(e) = self
+        if self.inner.kind == Kind::Io
+            && let Some(e) = self
                 .inner
                 .source
                 .as_ref()
                 .and_then(|s| s.downcast_ref::<io::Error>())
-            {
-                return e.kind();
-            }
+        {
+            return e.kind();
         }
         self.inner.kind.io_kind()
+    }
+
+    /// Whether `other` is the same kind of error (ignoring stage and message).
+    #[cfg(feature = "testing")]
+    pub(crate) fn same_kind(&self, other: &Error) -> bool {
+        self.inner.kind == other.inner.kind
     }
 
     /// A copy of this error for a second receiver: same kind, stage and
@@ -342,10 +347,10 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(inner) = e.into_inner() {
-                if let Ok(ours) = inner.downcast::<Error>() {
-                    return *ours;
-                }
+            if let Some(inner) = e.into_inner()
+                && let Ok(ours) = inner.downcast::<Error>()
+            {
+                return *ours;
             }
             // Unreachable in practice: `is::<Error>()` was true above.
             return Error::msg("i/o error");

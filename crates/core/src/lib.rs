@@ -31,9 +31,11 @@ mod error;
 mod limit;
 pub mod readable;
 mod stats;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod transform;
 pub mod writable;
-
 
 pub use buffer::{BufferConfig, Overflow, Reader, Writer, Written, buffer};
 pub use duplex::{Duplex, duplex};

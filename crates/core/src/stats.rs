@@ -53,6 +53,8 @@ pub struct Stats {
     /// returning `false`).
     pub full_events: u64,
     /// How many times a full buffer drained to its low mark (Node's `'drain'`).
+    /// A drain is counted when it is noticed: at once if the writer is
+    /// waiting, else when the writer next writes or asks.
     pub drains: u64,
     /// Chunks discarded by a lossy overflow policy, or by an abort.
     pub dropped: u64,
@@ -63,10 +65,15 @@ pub struct Stats {
 }
 
 /// The shared counters behind [`Stats`] (crate-internal).
+///
+/// Most counters have a single writer (the side holding the lock, or the
+/// reader for `reads`/`read`); `dropped` and `discarded` are added to from
+/// either side and use read-modify-write.
 #[derive(Debug, Default)]
 pub(crate) struct StatsCell {
-    pub(crate) buffered: AtomicUsize,
     pub(crate) peak: AtomicUsize,
+    /// Amount discarded without being read (abort, reader drop, lossy policy).
+    pub(crate) discarded: AtomicU64,
     pub(crate) writes: AtomicU64,
     pub(crate) written: AtomicU64,
     pub(crate) reads: AtomicU64,
@@ -87,13 +94,30 @@ pub(crate) fn bump(c: &AtomicU64, n: u64) {
 }
 
 impl StatsCell {
-    /// Records the new buffered amount (lock held).
+    /// Records a buffered amount reached by a write (lock held).
     #[inline]
-    pub(crate) fn set_buffered(&self, n: usize) {
-        self.buffered.store(n, Relaxed);
+    pub(crate) fn note_peak(&self, n: usize) {
         if n > self.peak.load(Relaxed) {
             self.peak.store(n, Relaxed);
         }
+    }
+
+    /// Records chunks discarded without being read.
+    pub(crate) fn discard(&self, chunks: usize, units: usize) {
+        if chunks > 0 {
+            self.dropped.fetch_add(chunks as u64, Relaxed);
+            self.discarded.fetch_add(units as u64, Relaxed);
+        }
+    }
+
+    /// What is buffered now: written, less read, less discarded.
+    pub(crate) fn buffered(&self) -> usize {
+        let written = self.written.load(Relaxed);
+        let gone = self
+            .read
+            .load(Relaxed)
+            .saturating_add(self.discarded.load(Relaxed));
+        usize::try_from(written.saturating_sub(gone)).unwrap_or(usize::MAX)
     }
 
     pub(crate) fn add_wait(c: &AtomicU64, d: Duration) {
@@ -107,11 +131,11 @@ impl StatsCell {
 ///
 /// # Examples
 /// ```
-/// use weir::{buffer, Limit};
+/// use weir::{Limit, Written};
 ///
 /// let (mut tx, rx) = weir::BufferConfig::new(Limit::<u32>::items(8)).name("events").build();
 /// let handle = tx.stats_handle();
-/// tx.write(1).unwrap();
+/// assert_eq!(tx.write(1).unwrap(), Written::Ready);
 /// assert_eq!(handle.name(), Some("events"));
 /// assert_eq!(handle.buffered(), 1);
 /// drop((tx, rx));
@@ -134,7 +158,7 @@ impl StatsHandle {
 
     /// What is buffered now.
     pub fn buffered(&self) -> usize {
-        self.cell.buffered.load(Relaxed)
+        self.cell.buffered()
     }
 
     /// A snapshot of every counter.
@@ -144,7 +168,7 @@ impl StatsHandle {
             unit: self.unit,
             high: self.high,
             low: self.low,
-            buffered: c.buffered.load(Relaxed),
+            buffered: c.buffered(),
             peak_buffered: c.peak.load(Relaxed),
             writes: c.writes.load(Relaxed),
             written: c.written.load(Relaxed),

@@ -2,9 +2,9 @@
 //! buffer's models can check every interleaving.
 
 #[cfg(all(test, loom))]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, atomic};
 #[cfg(not(all(test, loom)))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard, atomic};
 
 /// Locks `m`, ignoring poisoning: the buffer's state is updated so that every
 /// critical section leaves it consistent, and no user code runs under the lock.

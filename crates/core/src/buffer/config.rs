@@ -46,7 +46,7 @@ pub enum Overflow {
 /// use weir::{BufferConfig, Limit, Overflow};
 ///
 /// // Node's exact behaviour: 'drain' only once the buffer is empty.
-/// let (tx, rx) = BufferConfig::new(Limit::<Bytes>::bytes(16 * 1024)).low(0).name("upload").build();
+/// let (tx, _rx) = BufferConfig::new(Limit::<Bytes>::bytes(16 * 1024)).low(0).name("upload").build();
 /// assert_eq!(tx.stats().low, 0);
 ///
 /// // A lossy telemetry queue that keeps the latest 100 events.

@@ -1,3 +1,4 @@
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
@@ -8,10 +9,10 @@ use bytes::{Buf, Bytes};
 use futures_core::{FusedStream, Stream};
 use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
 
-use super::shared::{Popped, Shared};
+use super::shared::{Refill, Shared};
 use crate::error::Error;
 use crate::limit::Limit;
-use crate::stats::{Stats, StatsCell, StatsHandle};
+use crate::stats::{Stats, StatsCell, StatsHandle, bump};
 use crate::sync::Arc;
 
 /// The reading half of a bounded buffer: a `Stream` of `Result<T, Error>`.
@@ -40,8 +41,8 @@ use crate::sync::Arc;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
 /// let (mut tx, rx) = buffer::<Bytes>(Limit::bytes(1024));
-/// tx.write(Bytes::from("first line\nsecond "))?;
-/// tx.write(Bytes::from("line\n"))?;
+/// tx.send(Bytes::from("first line\nsecond ")).await?;
+/// tx.send(Bytes::from("line\n")).await?;
 /// tx.end();
 /// let mut lines = rx.lines();
 /// assert_eq!(lines.next_line().await?.as_deref(), Some("first line"));
@@ -52,6 +53,9 @@ use crate::sync::Arc;
 #[must_use = "streams do nothing unless polled"]
 pub struct Reader<T> {
     shared: Arc<Shared<T>>,
+    /// Chunks taken from the queue in one batch, handed out one by one. They
+    /// count as buffered until handed out.
+    cache: VecDeque<T>,
     done: bool,
     waiting_since: Option<Instant>,
     /// The chunk being read through `AsyncRead`/`AsyncBufRead` (bytes only).
@@ -62,7 +66,7 @@ impl<T> fmt::Debug for Reader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reader")
             .field("name", &self.shared.name)
-            .field("buffered", &self.buffered())
+            .field("available", &self.available())
             .field("done", &self.done)
             .finish()
     }
@@ -72,6 +76,7 @@ impl<T> Reader<T> {
     pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
         Reader {
             shared,
+            cache: VecDeque::new(),
             done: false,
             waiting_since: None,
             current: None,
@@ -86,20 +91,56 @@ impl<T> Reader<T> {
         if self.done {
             return None;
         }
-        match self.shared.pop(None) {
-            Popped::Item(item) => Some(item),
-            _ => None,
+        loop {
+            if let Some(item) = self.next_cached() {
+                return Some(item);
+            }
+            match self.shared.refill(&mut self.cache, None) {
+                Refill::Filled => continue,
+                _ => return None,
+            }
         }
     }
 
-    /// What is buffered now, in the limit's unit.
-    pub fn buffered(&self) -> usize {
-        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+    /// Hands out the next cached chunk, counting it as read.
+    #[inline]
+    fn next_cached(&mut self) -> Option<T> {
+        if self.cache.is_empty() {
+            return None;
+        }
+        if self.shared.is_aborted() {
+            self.drop_cache();
+            return None;
+        }
+        let item = self.cache.pop_front()?;
+        let size = self.shared.limit.measure(&item);
+        bump(&self.shared.stats.reads, 1);
+        bump(&self.shared.stats.read, size as u64);
+        self.shared.consumed(size);
+        Some(item)
+    }
+
+    /// Drops the cached chunks unread (abort, or the reader going away).
+    fn drop_cache(&mut self) {
+        let units: usize = self
+            .cache
+            .iter()
+            .map(|c| self.shared.limit.measure(c))
+            .sum();
+        self.shared.stats.discard(self.cache.len(), units);
+        self.cache.clear();
+    }
+
+    /// What is buffered now, ready to be taken, in the limit's unit (the
+    /// same amount as [`Writer::buffered`](crate::Writer::buffered); named
+    /// apart from `StreamExt::buffered`, which a `Reader` also has).
+    pub fn available(&self) -> usize {
+        self.shared.stats.buffered()
     }
 
     /// The number of chunks buffered now.
     pub fn len(&self) -> usize {
-        self.shared.len()
+        self.shared.queued() + self.cache.len()
     }
 
     /// Whether no chunk is buffered now.
@@ -148,21 +189,26 @@ impl<T> Reader<T> {
         if self.done {
             return Poll::Ready(None);
         }
-        let out = match self.shared.pop(Some(cx)) {
-            Popped::Empty => {
-                if self.waiting_since.is_none() {
-                    self.waiting_since = Some(Instant::now());
+        let out = loop {
+            if let Some(item) = self.next_cached() {
+                break Some(Ok(item));
+            }
+            match self.shared.refill(&mut self.cache, Some(cx)) {
+                Refill::Filled => continue,
+                Refill::Empty => {
+                    if self.waiting_since.is_none() {
+                        self.waiting_since = Some(Instant::now());
+                    }
+                    return Poll::Pending;
                 }
-                return Poll::Pending;
-            }
-            Popped::Item(item) => Some(Ok(item)),
-            Popped::End => {
-                self.done = true;
-                None
-            }
-            Popped::Failed(e) => {
-                self.done = true;
-                Some(Err(e))
+                Refill::End => {
+                    self.done = true;
+                    break None;
+                }
+                Refill::Failed(e) => {
+                    self.done = true;
+                    break Some(Err(e));
+                }
             }
         };
         if let Some(t) = self.waiting_since.take() {
@@ -174,6 +220,7 @@ impl<T> Reader<T> {
 
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
+        self.drop_cache();
         self.shared.reader_dropped();
     }
 }

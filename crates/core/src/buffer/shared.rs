@@ -1,23 +1,45 @@
-//! The engine behind a buffer: one lock around the queue, the buffered amount,
-//! the end state and one waker slot per side.
+//! The engine behind a buffer.
 //!
-//! Every decision to wait (register a waker, return `Pending`) and every change
-//! that could end a wait (push, pop past the low mark, end, abort, drop) is made
-//! under the same lock, and the waker is taken under it and woken right after
-//! it is released. So a wake-up cannot be lost: either the waiter registered
-//! before the change (and the change takes its waker), or the change happened
-//! first (and the waiter sees it when it checks, under the lock). The loom
-//! models in `tests/` check this over every interleaving.
+//! # Shape
+//! A lock guards the queue, the buffered amount, the *full* flag, the end
+//! state and one waker slot per side. The reader takes chunks from the queue
+//! in batches, into a cache of its own (`Reader::cache`), so that it locks
+//! once per batch rather than once per chunk. Chunks in the reader's cache
+//! still count as buffered until the reader hands them out: each hand-out adds
+//! the chunk's size to `consumed` (a counter only the reader writes), and
+//! every lock holder first *folds* `consumed` into the buffered amount. The
+//! amount the writer sees is therefore exact whenever it decides anything.
+//!
+//! # Wake-ups
+//! Every decision to wait (register a waker, return `Pending`) and every
+//! change that could end a wait (push, end, abort, drop, a fold that reaches
+//! the low mark) is made under the lock; wakers are taken under it and woken
+//! after it is released. One handshake happens outside the lock: a reader
+//! handing out cached chunks must notice a writer that is waiting for the low
+//! mark. Both facts live in one atomic word, `progress`: the reader's running
+//! total of what it handed out, and a top bit the writer sets when it waits.
+//! The reader adds to it and the writer sets the bit with read-modify-writes,
+//! which the word orders one after the other: either the writer's update sees
+//! the reader's progress (and folds it), or the reader's update sees the bit
+//! (and settles under the lock). The loom models in `tests/` check this over
+//! every interleaving.
 
 use std::collections::VecDeque;
 use std::sync::Arc as StdArc;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::{Context, Poll, Waker};
 
 use super::config::{BufferConfig, Overflow};
 use crate::error::{Error, SendError};
 use crate::limit::Limit;
 use crate::stats::{StatsCell, StatsHandle, bump};
-use crate::sync::{Arc, Mutex, lock};
+use crate::sync::atomic::{AtomicBool, AtomicUsize};
+
+/// The top bit of `Shared::progress`: the writer waits for the low mark.
+const WAITING: usize = 1 << (usize::BITS - 1);
+/// The other bits of `Shared::progress`: the amount handed out, modulo 2^63
+/// (or 2^31 on 32-bit targets), compared by wrapping difference.
+use crate::sync::{Arc, Mutex, MutexGuard, lock};
 use crate::trace::{bp_debug, bp_warn};
 
 /// Whether a write left room (`Ready`) or reached the high mark (`Full`).
@@ -44,9 +66,13 @@ enum End {
 
 struct State<T> {
     queue: VecDeque<T>,
+    /// Queue plus the reader's cache, as of the last fold.
     buffered: usize,
-    /// In a Full episode: set when `buffered` reaches `high`, cleared when the
-    /// reader brings it to `low` (or the buffer is emptied by abort/drop).
+    /// The amount handed out (`Shared::progress` without its top bit) at the
+    /// last fold.
+    folded: usize,
+    /// In a Full episode: set when `buffered` reaches `high`, cleared when it
+    /// is brought to `low` (or the buffer is emptied by abort/drop).
     /// Invariant: `!full` implies `buffered < high`.
     full: bool,
     end: End,
@@ -57,17 +83,33 @@ struct State<T> {
 
 pub(crate) struct Shared<T> {
     state: Mutex<State<T>>,
+    /// The amount the reader has handed out from its cache (low bits, added
+    /// to by the reader only) and whether the writer waits (`WAITING`, set and
+    /// cleared under the lock).
+    progress: AtomicUsize,
+    /// The writer aborted: the reader drops its cache instead of handing it out.
+    aborted: AtomicBool,
     pub(crate) limit: Limit<T>,
     pub(crate) low: usize,
     pub(crate) cap: usize,
     pub(crate) overflow: Overflow,
+    /// How many chunks the reader may take into its cache at once.
+    pub(crate) batch: usize,
     pub(crate) name: Option<StdArc<str>>,
     pub(crate) stats: StdArc<StatsCell>,
 }
 
-/// What a pop found.
-pub(crate) enum Popped<T> {
-    Item(T),
+/// What a send attempt did.
+pub(crate) enum SendPoll<T> {
+    Sent,
+    Pending(T),
+    Failed(T, Error),
+}
+
+/// What a refill of the reader's cache found.
+pub(crate) enum Refill {
+    /// Chunks were moved into the cache.
+    Filled,
     End,
     Failed(Error),
     Empty,
@@ -80,6 +122,14 @@ fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
     }
 }
 
+/// A wake-up to deliver once the lock is released, and whether a Full
+/// episode just ended (for tracing).
+#[derive(Default)]
+struct Wake {
+    waker: Option<Waker>,
+    drained_at: Option<usize>,
+}
+
 impl<T> Shared<T> {
     pub(crate) fn new(cfg: &BufferConfig<T>) -> Arc<Self> {
         let high = cfg.limit.high();
@@ -87,20 +137,30 @@ impl<T> Shared<T> {
             crate::Unit::Items => high.min(1024),
             _ => 8,
         });
+        // Lossy policies evict from the queue; chunks in the reader's cache
+        // could not be evicted, so those buffers hand out one chunk at a time.
+        let batch = match cfg.overflow {
+            Overflow::DropOldest | Overflow::DropNewest => 1,
+            _ => 64,
+        };
         Arc::new(Shared {
             state: Mutex::new(State {
                 queue,
                 buffered: 0,
+                folded: 0,
                 full: false,
                 end: End::Open,
                 reader_gone: false,
                 reader_waker: None,
                 writer_waker: None,
             }),
+            progress: AtomicUsize::new(0),
+            aborted: AtomicBool::new(false),
             limit: cfg.limit,
             low: cfg.low_mark(),
             cap: cfg.cap_mark(),
             overflow: cfg.overflow,
+            batch,
             name: cfg.name.clone(),
             stats: StdArc::new(StatsCell::default()),
         })
@@ -132,71 +192,63 @@ impl<T> Shared<T> {
         self.name.as_deref().unwrap_or("")
     }
 
-    /// Accepts `chunk` without waiting (Node's `write()`); `Full` once the
-    /// buffer is at or over its high mark. Past the hard cap, the overflow
-    /// policy decides.
-    pub(crate) fn push(&self, chunk: T) -> Result<Written, SendError<T>> {
-        let size = self.limit.measure(&chunk);
-        let high = self.high();
-        let mut st = lock(&self.state);
+    /// Folds the reader's progress into `st.buffered` (lock held); ends a Full
+    /// episode at the low mark and returns the writer's waker to wake.
+    fn fold(&self, st: &mut State<T>) -> Wake {
+        let consumed = self.progress.load(Acquire) & !WAITING;
+        let delta = consumed.wrapping_sub(st.folded) & !WAITING;
+        st.folded = consumed;
+        st.buffered = st.buffered.saturating_sub(delta);
+        if st.full && st.buffered <= self.low {
+            st.full = false;
+            self.progress.fetch_and(!WAITING, AcqRel);
+            bump(&self.stats.drains, 1);
+            return Wake {
+                waker: st.writer_waker.take(),
+                drained_at: Some(st.buffered),
+            };
+        }
+        Wake::default()
+    }
+
+    /// Delivers a wake-up (lock released).
+    fn deliver(&self, wake: Wake) {
+        if let Some(w) = wake.waker {
+            w.wake();
+        }
+        if let Some(buffered) = wake.drained_at {
+            let _ = buffered;
+            bp_debug!(
+                buffer = self.name_str(),
+                buffered = buffered,
+                low = self.low,
+                "buffer drained: writer may resume"
+            );
+        }
+    }
+
+    /// Why a chunk cannot be written now, if the buffer is closed to writes.
+    fn closed_error(&self, st: &State<T>) -> Option<Error> {
         if st.reader_gone {
-            drop(st);
-            return Err(SendError::new(chunk, self.named(Error::reader_gone())));
+            return Some(self.named(Error::reader_gone()));
         }
         match st.end {
-            End::Open => {}
-            End::Aborted(_) => {
-                drop(st);
-                return Err(SendError::new(
-                    chunk,
-                    self.named(Error::aborted("write after abort")),
-                ));
-            }
-            End::Ended | End::WriterDropped => {
-                drop(st);
-                return Err(SendError::new(chunk, self.named(Error::ended())));
-            }
+            End::Open => None,
+            End::Aborted(_) => Some(self.named(Error::aborted("write after abort"))),
+            End::Ended | End::WriterDropped => Some(self.named(Error::ended())),
         }
-        let mut evicted = VecDeque::new();
-        if st.buffered >= high && st.buffered.saturating_add(size) > self.cap {
-            match self.overflow {
-                Overflow::Unbounded => {}
-                Overflow::Error => {
-                    let msg = format!(
-                        "{} {} buffered + {} more would pass the hard cap of {}",
-                        st.buffered,
-                        self.limit.unit(),
-                        size,
-                        self.cap
-                    );
-                    drop(st);
-                    return Err(SendError::new(chunk, self.named(Error::overflow(msg))));
-                }
-                Overflow::DropNewest => {
-                    bump(&self.stats.dropped, 1);
-                    drop(st);
-                    bp_warn!(buffer = self.name_str(), "buffer over its hard cap: dropped the newest chunk");
-                    drop(chunk);
-                    return Ok(Written::Full);
-                }
-                Overflow::DropOldest => {
-                    while st.buffered.saturating_add(size) > self.cap {
-                        let Some(old) = st.queue.pop_front() else {
-                            break;
-                        };
-                        st.buffered = st.buffered.saturating_sub(self.limit.measure(&old));
-                        evicted.push_back(old);
-                    }
-                    bump(&self.stats.dropped, evicted.len() as u64);
-                }
-            }
-        }
+    }
+
+    /// Appends a chunk of `size` (lock held, progress folded), updates the
+    /// counters, and wakes the reader after releasing the lock.
+    fn push_locked(&self, mut st: MutexGuard<'_, State<T>>, chunk: T, size: usize) -> Written {
+        let high = self.high();
         st.queue.push_back(chunk);
         st.buffered = st.buffered.saturating_add(size);
         let buffered = st.buffered;
         bump(&self.stats.writes, 1);
         bump(&self.stats.written, size as u64);
-        self.stats.set_buffered(buffered);
+        self.stats.note_peak(buffered);
         let became_full = !st.full && buffered >= high;
         if became_full {
             st.full = true;
@@ -212,14 +264,6 @@ impl<T> Shared<T> {
         if let Some(w) = waker {
             w.wake();
         }
-        if !evicted.is_empty() {
-            bp_warn!(
-                buffer = self.name_str(),
-                dropped = evicted.len(),
-                "buffer over its hard cap: dropped the oldest chunks"
-            );
-            drop(evicted);
-        }
         if became_full {
             bp_debug!(
                 buffer = self.name_str(),
@@ -228,7 +272,106 @@ impl<T> Shared<T> {
                 "buffer full: write() returned Full"
             );
         }
+        answer
+    }
+
+    /// Accepts `chunk` without waiting (Node's `write()`); `Full` once the
+    /// buffer is at or over its high mark. Past the hard cap, the overflow
+    /// policy decides.
+    pub(crate) fn push(&self, chunk: T) -> Result<Written, SendError<T>> {
+        let size = self.limit.measure(&chunk);
+        let mut st = lock(&self.state);
+        if let Some(e) = self.closed_error(&st) {
+            drop(st);
+            return Err(SendError::new(chunk, e));
+        }
+        // The writer itself is the only one who could wait for this fold.
+        let _ = self.fold(&mut st);
+        let mut evicted = VecDeque::new();
+        if st.buffered >= self.high() && st.buffered.saturating_add(size) > self.cap {
+            match self.overflow {
+                Overflow::Unbounded => {}
+                Overflow::Error => {
+                    let msg = format!(
+                        "{} {} buffered + {} more would pass the hard cap of {}",
+                        st.buffered,
+                        self.limit.unit(),
+                        size,
+                        self.cap
+                    );
+                    drop(st);
+                    return Err(SendError::new(chunk, self.named(Error::overflow(msg))));
+                }
+                Overflow::DropNewest => {
+                    self.stats.dropped.fetch_add(1, Relaxed);
+                    drop(st);
+                    bp_warn!(
+                        buffer = self.name_str(),
+                        "buffer over its hard cap: dropped the newest chunk"
+                    );
+                    drop(chunk);
+                    return Ok(Written::Full);
+                }
+                Overflow::DropOldest => {
+                    let mut units = 0usize;
+                    while st.buffered.saturating_add(size) > self.cap {
+                        let Some(old) = st.queue.pop_front() else {
+                            break;
+                        };
+                        let n = self.limit.measure(&old);
+                        units = units.saturating_add(n);
+                        st.buffered = st.buffered.saturating_sub(n);
+                        evicted.push_back(old);
+                    }
+                    self.stats.discard(evicted.len(), units);
+                }
+            }
+        }
+        let answer = self.push_locked(st, chunk, size);
+        if !evicted.is_empty() {
+            bp_warn!(
+                buffer = self.name_str(),
+                dropped = evicted.len(),
+                "buffer over its hard cap: dropped the oldest chunks"
+            );
+            drop(evicted);
+        }
         Ok(answer)
+    }
+
+    /// Registers the writer as waiting for the low mark, or finds that the
+    /// reader got there meanwhile (lock held). Returns whether it must wait.
+    fn wait_for_low(&self, st: &mut State<T>, cx: &mut Context<'_>) -> bool {
+        if !st.full {
+            return false;
+        }
+        // Publish that we wait, then look at the reader's progress again: one
+        // of this update and the reader's next one sees the other.
+        self.progress.fetch_or(WAITING, AcqRel);
+        let _ = self.fold(st);
+        if !st.full {
+            return false;
+        }
+        register(&mut st.writer_waker, cx);
+        true
+    }
+
+    /// Writes `chunk` if there is room, in one lock: `send`'s fast path. When
+    /// the buffer is full the chunk comes back and the writer's waker is
+    /// registered.
+    pub(crate) fn poll_send(&self, cx: &mut Context<'_>, chunk: T) -> SendPoll<T> {
+        let mut st = lock(&self.state);
+        if let Some(e) = self.closed_error(&st) {
+            drop(st);
+            return SendPoll::Failed(chunk, e);
+        }
+        let _ = self.fold(&mut st);
+        if self.wait_for_low(&mut st, cx) {
+            return SendPoll::Pending(chunk);
+        }
+        let size = self.limit.measure(&chunk);
+        let _ = self.push_locked(st, chunk, size);
+        SendPoll::Sent
     }
 
     /// Ready once the buffer is not in a Full episode (there is room, or it has
@@ -239,69 +382,74 @@ impl<T> Shared<T> {
             drop(st);
             return Poll::Ready(Err(self.named(Error::reader_gone())));
         }
-        if !st.full {
-            return Poll::Ready(Ok(()));
+        let _ = self.fold(&mut st);
+        if self.wait_for_low(&mut st, cx) {
+            return Poll::Pending;
         }
-        register(&mut st.writer_waker, cx);
-        Poll::Pending
+        Poll::Ready(Ok(()))
     }
 
     /// Whether the buffer is in a Full episode right now.
     pub(crate) fn is_full(&self) -> bool {
-        lock(&self.state).full
+        let mut st = lock(&self.state);
+        let wake = self.fold(&mut st);
+        let full = st.full;
+        drop(st);
+        self.deliver(wake);
+        full
     }
 
-    /// Takes the oldest chunk, or says why there is none. On `Empty` the
-    /// reader's waker is registered (when `cx` is given).
-    pub(crate) fn pop(&self, cx: Option<&mut Context<'_>>) -> Popped<T> {
-        let mut st = lock(&self.state);
-        if let Some(item) = st.queue.pop_front() {
-            let size = self.limit.measure(&item);
-            st.buffered = st.buffered.saturating_sub(size);
-            let buffered = st.buffered;
-            bump(&self.stats.reads, 1);
-            bump(&self.stats.read, size as u64);
-            self.stats.set_buffered(buffered);
-            let drained = st.full && buffered <= self.low;
-            let waker = if drained {
-                st.full = false;
-                bump(&self.stats.drains, 1);
-                st.writer_waker.take()
-            } else {
-                None
-            };
+    /// Records that the reader handed out a chunk of `size` from its cache.
+    /// Wakes a writer waiting for the low mark if this reached it.
+    #[inline]
+    pub(crate) fn consumed(&self, size: usize) {
+        let before = self.progress.fetch_add(size & !WAITING, AcqRel);
+        if before & WAITING != 0 {
+            let mut st = lock(&self.state);
+            let wake = self.fold(&mut st);
             drop(st);
-            if let Some(w) = waker {
-                w.wake();
-            }
-            if drained {
-                bp_debug!(
-                    buffer = self.name_str(),
-                    buffered = buffered,
-                    low = self.low,
-                    "buffer drained: writer may resume"
-                );
-            }
-            return Popped::Item(item);
+            self.deliver(wake);
         }
-        match &mut st.end {
-            End::Open => {
-                if let Some(cx) = cx {
-                    register(&mut st.reader_waker, cx);
+    }
+
+    /// Whether the writer aborted (the reader must drop its cache).
+    #[inline]
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Acquire)
+    }
+
+    /// Moves up to `batch` chunks into the reader's (empty) `cache`, or says
+    /// why there are none. On `Empty` the reader's waker is registered (when
+    /// `cx` is given).
+    pub(crate) fn refill(&self, cache: &mut VecDeque<T>, cx: Option<&mut Context<'_>>) -> Refill {
+        let mut st = lock(&self.state);
+        let wake = self.fold(&mut st);
+        let out = if !st.queue.is_empty() {
+            if st.queue.len() <= self.batch {
+                std::mem::swap(&mut st.queue, cache);
+            } else {
+                cache.extend(st.queue.drain(..self.batch));
+            }
+            Refill::Filled
+        } else {
+            match &mut st.end {
+                End::Open => {
+                    if let Some(cx) = cx {
+                        register(&mut st.reader_waker, cx);
+                    }
+                    Refill::Empty
                 }
-                Popped::Empty
+                End::Ended => Refill::End,
+                End::Aborted(e) => {
+                    let e = e.take().unwrap_or_else(|| Error::aborted("aborted"));
+                    Refill::Failed(self.named(e))
+                }
+                End::WriterDropped => Refill::Failed(self.named(Error::writer_dropped())),
             }
-            End::Ended => Popped::End,
-            End::Aborted(e) => {
-                let e = e.take().unwrap_or_else(|| Error::aborted("aborted"));
-                drop(st);
-                Popped::Failed(self.named(e))
-            }
-            End::WriterDropped => {
-                drop(st);
-                Popped::Failed(self.named(Error::writer_dropped()))
-            }
-        }
+        };
+        drop(st);
+        self.deliver(wake);
+        out
     }
 
     /// `end()`: the reader drains what is buffered, then sees the end.
@@ -325,15 +473,25 @@ impl<T> Shared<T> {
         if matches!(st.end, End::Aborted(_)) || st.reader_gone {
             return;
         }
+        let _ = self.fold(&mut st);
         st.end = End::Aborted(Some(err));
+        self.aborted
+            .store(true, std::sync::atomic::Ordering::Release);
         let discarded = std::mem::take(&mut st.queue);
-        st.buffered = 0;
+        let units: usize = discarded.iter().map(|c| self.limit.measure(c)).sum();
+        // What stays counted is the reader's cache, which it drops on seeing
+        // the abort.
+        st.buffered = st.buffered.saturating_sub(units);
         st.full = false;
-        bump(&self.stats.dropped, discarded.len() as u64);
-        self.stats.set_buffered(0);
+        self.progress.fetch_and(!WAITING, AcqRel);
+        self.stats.discard(discarded.len(), units);
         let waker = st.reader_waker.take();
         drop(st);
-        bp_debug!(buffer = self.name_str(), discarded = discarded.len(), "buffer aborted");
+        bp_debug!(
+            buffer = self.name_str(),
+            discarded = discarded.len(),
+            "buffer aborted"
+        );
         if let Some(w) = waker {
             w.wake();
         }
@@ -355,14 +513,17 @@ impl<T> Shared<T> {
         }
     }
 
-    /// The reader went away: buffered chunks are freed, writes fail.
+    /// The reader went away (its cache is already dropped and counted):
+    /// buffered chunks are freed, writes fail.
     pub(crate) fn reader_dropped(&self) {
         let mut st = lock(&self.state);
         st.reader_gone = true;
         let discarded = std::mem::take(&mut st.queue);
+        let units: usize = discarded.iter().map(|c| self.limit.measure(c)).sum();
         st.buffered = 0;
         st.full = false;
-        self.stats.set_buffered(0);
+        self.progress.fetch_and(!WAITING, AcqRel);
+        self.stats.discard(discarded.len(), units);
         let waker = st.writer_waker.take();
         drop(st);
         if let Some(w) = waker {
@@ -382,8 +543,8 @@ impl<T> Shared<T> {
         !matches!(lock(&self.state).end, End::Open)
     }
 
-    /// Number of chunks buffered now.
-    pub(crate) fn len(&self) -> usize {
+    /// Number of chunks in the queue (not counting the reader's cache).
+    pub(crate) fn queued(&self) -> usize {
         lock(&self.state).queue.len()
     }
 }

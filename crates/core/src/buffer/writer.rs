@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures_sink::Sink;
 use tokio::io::AsyncWrite;
 
-use super::shared::{Shared, Written};
+use super::shared::{SendPoll, Shared, Written};
 use crate::error::{Error, SendError};
 use crate::limit::Limit;
 use crate::stats::{Stats, StatsCell, StatsHandle};
@@ -140,11 +140,15 @@ impl<T> Writer<T> {
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
     /// let (mut tx, mut rx) = buffer::<u32>(Limit::items(2));
-    /// tx.write(1)?;
+    /// assert_eq!(tx.write(1)?, Written::Ready);
     /// assert_eq!(tx.write(2)?, Written::Full);
-    /// let reader = tokio::spawn(async move { rx.next().await });
+    /// let reader = tokio::spawn(async move {
+    ///     let first = rx.next().await;
+    ///     (first, rx) // keep the reader alive: dropping it fails the writer
+    /// });
     /// tx.drained().await?; // the reader took one: 1 left, the low mark is 1
-    /// # reader.await.unwrap();
+    /// let (first, _rx) = reader.await.unwrap();
+    /// assert_eq!(first.transpose()?, Some(1));
     /// # Ok(()) }
     /// ```
     pub async fn drained(&mut self) -> Result<(), Error> {
@@ -227,10 +231,35 @@ impl<T> Writer<T> {
     /// # Ok(()) }
     /// ```
     pub async fn send(&mut self, chunk: T) -> Result<(), SendError<T>> {
-        match std::future::poll_fn(|cx| self.poll_ready(cx)).await {
-            Ok(()) => self.shared.push(chunk).map(|_| ()),
-            Err(e) => Err(SendError::new(chunk, e)),
-        }
+        let mut slot = Some(chunk);
+        std::future::poll_fn(|cx| {
+            let Some(chunk) = slot.take() else {
+                // Not reached: the future is not polled after it completes.
+                return Poll::Ready(Ok(()));
+            };
+            if self.closed {
+                return Poll::Ready(Err(SendError::new(chunk, self.named(Error::ended()))));
+            }
+            match self.shared.poll_send(cx, chunk) {
+                SendPoll::Pending(chunk) => {
+                    slot = Some(chunk);
+                    if self.waiting_since.is_none() {
+                        self.waiting_since = Some(Instant::now());
+                    }
+                    Poll::Pending
+                }
+                done => {
+                    if let Some(t) = self.waiting_since.take() {
+                        StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
+                    }
+                    match done {
+                        SendPoll::Failed(chunk, e) => Poll::Ready(Err(SendError::new(chunk, e))),
+                        _ => Poll::Ready(Ok(())),
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// Ends the stream: the reader takes what is buffered, then sees the end
@@ -251,7 +280,7 @@ impl<T> Writer<T> {
 
     /// What is buffered now, in the limit's unit.
     pub fn buffered(&self) -> usize {
-        self.shared.stats.buffered.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.stats.buffered()
     }
 
     /// Whether the buffer is full: a `write` now would answer

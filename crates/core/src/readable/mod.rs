@@ -10,7 +10,9 @@
 //! - [`from_iter`]: an iterator (Node's `Readable.from(array)`).
 //! - [`from_stream`] and [`from_try_stream`]: any `Stream` (Node's
 //!   `Readable.from(asyncGenerator)`).
-//! - [`ReadableExt::into_async_read`]: back to `AsyncRead`/`AsyncBufRead`.
+//! - [`ReadableExt::into_byte_reader`]: back to `AsyncRead`/`AsyncBufRead`
+//!   (named apart from `TryStreamExt::into_async_read`, which gives a
+//!   futures-io reader).
 //!
 //! # Backpressure
 //! A readable is polled, never pushed: it produces a chunk only when its
@@ -20,7 +22,9 @@ mod chunk_reader;
 mod from;
 
 pub use self::chunk_reader::ChunkReader;
-pub use self::from::{FromIter, FromStream, FromTryStream, from_iter, from_stream, from_try_stream};
+pub use self::from::{
+    FromIter, FromStream, FromTryStream, from_iter, from_stream, from_try_stream,
+};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -43,7 +47,7 @@ use crate::transform::{Through, Transform};
 ///     src.try_fold(0, |n, chunk| async move { Ok(n + chunk.len()) }).await
 /// }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let src = weir::readable::from_iter(["ab", "cde"].map(Bytes::from_static));
+/// let src = weir::readable::from_iter(["ab", "cde"].map(|s: &'static str| Bytes::from(s)));
 /// assert_eq!(total_len(src).await?, 5);
 /// # Ok(()) }
 /// ```
@@ -83,13 +87,13 @@ pub trait ReadableExt: Stream {
     /// use weir::{readable, ReadableExt};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-    /// let mut r = readable::from_iter(["he", "llo"].map(Bytes::from_static)).into_async_read();
+    /// let mut r = readable::from_iter(["he", "llo"].map(|s: &'static str| Bytes::from(s))).into_byte_reader();
     /// let mut s = String::new();
     /// r.read_to_string(&mut s).await?;
     /// assert_eq!(s, "hello");
     /// # Ok(()) }
     /// ```
-    fn into_async_read(self) -> StreamReader<Self, Bytes>
+    fn into_byte_reader(self) -> StreamReader<Self, Bytes>
     where
         Self: Sized + Readable<Bytes>,
     {

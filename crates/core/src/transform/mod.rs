@@ -65,7 +65,7 @@ use crate::error::Error;
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let words = readable::from_iter(["quiet ", "please"].map(Bytes::from_static));
+/// let words = readable::from_iter(["quiet ", "please"].map(|s: &'static str| Bytes::from(s)));
 /// let loud: Vec<Bytes> = words.through(Upper).try_collect().await?;
 /// assert_eq!(loud.concat(), b"QUIET PLEASE");
 /// # Ok(()) }

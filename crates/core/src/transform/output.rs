@@ -69,6 +69,8 @@ impl<T> Default for Output<T> {
 
 impl<T> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Output").field("len", &self.items.len()).finish()
+        f.debug_struct("Output")
+            .field("len", &self.items.len())
+            .finish()
     }
 }

@@ -1,0 +1,4 @@
+//! Loom models of the buffer's wake-ups. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p weir-core --lib --release loom`.
+
+mod loom_buffer;

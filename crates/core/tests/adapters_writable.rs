@@ -1,0 +1,156 @@
+//! Writable adapters, each checked with the conformance kit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::SinkExt;
+use tokio::io::AsyncWrite;
+use weir_core::testing::Check;
+use weir_core::writable::ChunkWriter;
+use weir_core::{Limit, buffer};
+
+#[tokio::test]
+async fn chunk_writer_passes_the_conformance_kit() {
+    let input = support::rng(5).bytes(30_000);
+    for high in [1, 100, 65536] {
+        Check::new()
+            .writer(&input, |w| ChunkWriter::with_high_water_mark(w, high))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn buffer_writer_as_async_write_passes_the_conformance_kit() {
+    // The buffer's Writer<Bytes> as an AsyncWrite, read back by a task.
+    let input = support::rng(6).bytes(30_000);
+    Check::new()
+        .writer(&input, |w| {
+            let (tx, rx) = buffer::<Bytes>(Limit::bytes(512));
+            let task = tokio::spawn(async move {
+                let mut r = rx;
+                let mut w = w;
+                tokio::io::copy_buf(&mut r, &mut w).await.unwrap();
+                tokio::io::AsyncWriteExt::shutdown(&mut w).await.unwrap();
+            });
+            support::Joined {
+                sink: ChunkWriter::with_high_water_mark(tx, 64),
+                task,
+            }
+        })
+        .await;
+}
+
+/// A writer that is busy (Pending) until released, records the number of
+/// slices per vectored call, and supports vectored writes.
+#[derive(Clone, Default)]
+struct Gate {
+    open: Arc<Mutex<bool>>,
+    calls: Arc<Mutex<Vec<usize>>>,
+    data: Arc<Mutex<Vec<u8>>>,
+}
+
+impl AsyncWrite for Gate {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        if !*self.open.lock().unwrap() {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.calls.lock().unwrap().push(bufs.len());
+        let mut n = 0;
+        for b in bufs {
+            self.data.lock().unwrap().extend_from_slice(b);
+            n += b.len();
+        }
+        Poll::Ready(Ok(n))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn chunks_queued_while_busy_go_out_in_one_vectored_write() {
+    let gate = Gate::default();
+    let mut w = ChunkWriter::with_high_water_mark(gate.clone(), 100);
+    // The writer is busy: chunks queue up to the high mark.
+    for _ in 0..5 {
+        w.feed(Bytes::from_static(b"0123456789")).await.unwrap();
+    }
+    assert_eq!(w.buffered(), 50);
+    *gate.open.lock().unwrap() = true;
+    w.flush().await.unwrap();
+    assert_eq!(
+        *gate.calls.lock().unwrap(),
+        [5],
+        "one writev with five slices"
+    );
+    assert_eq!(gate.data.lock().unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn a_busy_writer_makes_poll_ready_wait_at_the_high_mark() {
+    let gate = Gate::default();
+    let mut w = ChunkWriter::with_high_water_mark(gate.clone(), 30);
+    for _ in 0..3 {
+        w.feed(Bytes::from_static(b"0123456789")).await.unwrap();
+    }
+    // 30 queued: the next feed must wait for the writer.
+    let blocked = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        w.feed(Bytes::from_static(b"x")),
+    )
+    .await;
+    assert!(blocked.is_err(), "poll_ready did not wait at the high mark");
+    assert_eq!(w.buffered(), 30);
+    *gate.open.lock().unwrap() = true;
+    w.feed(Bytes::from_static(b"x")).await.unwrap();
+    w.close().await.unwrap();
+    assert_eq!(gate.data.lock().unwrap().len(), 31);
+}
+
+#[tokio::test]
+async fn a_zero_byte_write_is_an_error() {
+    struct Zero;
+    impl AsyncWrite for Zero {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    let mut w = ChunkWriter::new(Zero);
+    w.feed(Bytes::from_static(b"data")).await.unwrap();
+    let e = w.flush().await.unwrap_err();
+    assert_eq!(e.io_kind(), std::io::ErrorKind::WriteZero);
+}

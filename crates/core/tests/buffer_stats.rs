@@ -1,0 +1,124 @@
+//! Stats on every buffer, and the `tracing` events at DEBUG when a buffer
+//! turns full and when it drains (target `weir::backpressure`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use weir_core::{BufferConfig, Limit, Written, buffer};
+
+// Real time: the wait counters use the wall clock, not tokio's test clock.
+#[tokio::test]
+async fn stats_count_everything() {
+    let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(10)).low(0).build();
+    assert_eq!(
+        tx.write(Bytes::from_static(b"12345")).unwrap(),
+        Written::Ready
+    );
+    assert_eq!(
+        tx.write(Bytes::from_static(b"678901")).unwrap(),
+        Written::Full
+    );
+    let reader = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let a = rx.next().await.unwrap().unwrap();
+        let b = rx.next().await.unwrap().unwrap();
+        (a.len() + b.len(), rx)
+    });
+    tx.drained().await.unwrap();
+    let (n, rx) = reader.await.unwrap();
+    assert_eq!(n, 11);
+    let s = rx.stats();
+    assert_eq!((s.writes, s.written, s.reads, s.read), (2, 11, 2, 11));
+    assert_eq!(
+        (s.full_events, s.drains, s.peak_buffered, s.buffered),
+        (1, 1, 11, 0)
+    );
+    assert!(
+        s.writer_wait >= Duration::from_millis(250),
+        "{:?}",
+        s.writer_wait
+    );
+    assert_eq!(s.unit, weir_core::Unit::Bytes);
+    assert_eq!((s.high, s.low), (10, 0));
+}
+
+#[tokio::test]
+async fn reader_wait_is_counted() {
+    let (mut tx, mut rx) = buffer::<u8>(Limit::items(4));
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.send(1).await.unwrap();
+        tx.end();
+    });
+    assert_eq!(rx.next().await.unwrap().unwrap(), 1);
+    writer.await.unwrap();
+    assert!(rx.stats().reader_wait >= Duration::from_millis(100));
+}
+
+#[derive(Default, Clone)]
+struct Captured(Arc<Mutex<Vec<(String, String, String)>>>);
+
+struct Fields(String, String);
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.0 = format!("{value:?}"),
+            "buffer" => self.1 = format!("{value:?}").trim_matches('"').to_string(),
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.0 = value.to_string(),
+            "buffer" => self.1 = value.to_string(),
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        let mut f = Fields(String::new(), String::new());
+        event.record(&mut f);
+        let meta = event.metadata();
+        if *meta.level() == tracing::Level::DEBUG {
+            self.0
+                .lock()
+                .unwrap()
+                .push((meta.target().to_string(), f.1, f.0));
+        }
+    }
+}
+
+#[test]
+fn full_and_drained_are_traced_with_the_buffer_name() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u8>::items(2))
+            .name("gzip")
+            .build();
+        let _ = tx.write(1).unwrap();
+        let _ = tx.write(2).unwrap();
+        rx.try_next().unwrap();
+        // The drain is noticed when the writer next looks (at once if it is
+        // waiting in drained()).
+        assert!(!tx.is_full());
+        tx.end();
+    });
+    let events = captured.0.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|(target, buffer, _)| target == "weir::backpressure" && buffer == "gzip")
+    );
+    assert!(events[0].2.contains("full"), "{events:?}");
+    assert!(events[1].2.contains("drained"), "{events:?}");
+    assert!(events[2].2.contains("ended"), "{events:?}");
+}
