@@ -24,11 +24,12 @@ pin_project! {
 /// log tail, an HTTP response) then never waits behind a half-full
 /// compressor.
 ///
-/// Every encoder in this crate treats an empty input chunk as a request to
-/// flush what it has taken so far (see [`SyncFlush`](crate::SyncFlush));
-/// this adapter yields such a chunk each time `upstream` returns `Pending`
-/// after having yielded data since the last one. While data keeps coming,
-/// nothing is added, so a busy stream compresses as well as ever.
+/// Every encoder in this crate built with `flush_on_empty(true)` treats an
+/// empty input chunk as a request to flush what it has taken so far (see
+/// [`SyncFlush`](crate::SyncFlush)); this adapter yields such a chunk each
+/// time `upstream` returns `Pending` after having yielded data since the last
+/// one. While data keeps coming, nothing is added, so a busy stream
+/// compresses as well as ever. (Other transforms ignore empty chunks.)
 ///
 /// # Examples
 /// ```
@@ -40,7 +41,8 @@ pin_project! {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
 /// let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
 /// let upstream = readable::from_stream(tokio_stream_from(rx));
-/// let mut gz = flush_when_idle(upstream).through(GzipEncoder::new()).through(GzipDecoder::new());
+/// let encoder = GzipEncoder::builder().flush_on_empty(true).build();
+/// let mut gz = flush_when_idle(upstream).through(encoder).through(GzipDecoder::new());
 ///
 /// tx.send(Bytes::from_static(b"first event\n")).await.unwrap();
 /// // No more input yet, but the event comes through the encoder at once.

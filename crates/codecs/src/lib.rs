@@ -39,9 +39,10 @@
 //! ## Live streams
 //! Decoders hand on output as soon as it is decoded (for gzip, a finished
 //! member's data and end are never held back waiting for the next member).
-//! Encoders can sync-flush ([`SyncFlush`], an empty input chunk, or
-//! [`flush_when_idle`] when the upstream has nothing ready), and always end
-//! the stream with its complete trailer when the input ends.
+//! Encoders can sync-flush ([`SyncFlush`] per chunk or per so many bytes,
+//! or, with `flush_on_empty(true)`, whenever [`flush_when_idle`] sees the
+//! upstream has nothing ready), and always end the stream with its complete
+//! trailer when the input ends.
 //!
 //! # Text and framing
 //! - [`Lines`]: split bytes into lines on `\n` (and `\r\n`), with a maximum

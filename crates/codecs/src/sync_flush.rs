@@ -6,11 +6,11 @@
 /// Each flush costs a few bytes and some compression ratio, so a file
 /// compressor flushes never; a live stream (a log tail, server-sent events,
 /// an HTTP response written piece by piece) flushes per chunk or per so many
-/// bytes. Independently of this setting, an **empty input chunk** asks the
-/// encoder to flush now (when it has taken anything since its last flush),
-/// and [`flush_when_idle`](crate::flush_when_idle) sends such empty chunks
-/// whenever its upstream has nothing ready. The end of input always finishes
-/// the stream with its complete trailer.
+/// bytes. An encoder built with `flush_on_empty(true)` also flushes on an
+/// **empty input chunk** (when it has taken anything since its last flush),
+/// which [`flush_when_idle`](crate::flush_when_idle) sends whenever its
+/// upstream has nothing ready. The end of input always finishes the stream
+/// with its complete trailer.
 ///
 /// # Examples
 /// ```
@@ -22,7 +22,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SyncFlush {
-    /// Only on an empty input chunk (and the end of the stream).
+    /// Only at the end of the stream (and on an empty chunk, with
+    /// `flush_on_empty(true)`).
     #[default]
     Never,
     /// After every input chunk.

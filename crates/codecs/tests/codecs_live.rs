@@ -121,7 +121,7 @@ async fn sync_flush_every_chunk_makes_each_chunk_decodable_at_once() {
 async fn an_empty_chunk_is_a_flush_request() {
     for f in FORMATS {
         let (tx, src) = channel();
-        let mut out = Box::pin(src.through(f.encoder(f.quick_level())).through(f.decoder()));
+        let mut out = Box::pin(src.through(f.encoder_flush_on_empty()).through(f.decoder()));
         tx.send(Bytes::from_static(b"held back? ")).await.unwrap();
         tx.send(Bytes::new()).await.unwrap();
         assert_eq!(
@@ -141,7 +141,7 @@ async fn flush_when_idle_flushes_when_the_upstream_waits() {
         let (tx, src) = channel();
         let mut out = Box::pin(
             flush_when_idle(src)
-                .through(f.encoder(f.quick_level()))
+                .through(f.encoder_flush_on_empty())
                 .through(f.decoder()),
         );
         for msg in ["tick\n", "tock\n"] {
@@ -167,7 +167,8 @@ fn without_flushes_a_busy_stream_is_not_inflated() {
     let idle = futures::executor::block_on(async {
         let chunks: Vec<Bytes> = data.chunks(4096).map(Bytes::copy_from_slice).collect();
         let out: Vec<Bytes> = futures::TryStreamExt::try_collect(
-            flush_when_idle(readable::from_iter(chunks)).through(GzipEncoder::new()),
+            flush_when_idle(readable::from_iter(chunks))
+                .through(GzipEncoder::builder().flush_on_empty(true).build()),
         )
         .await
         .unwrap();
@@ -190,4 +191,29 @@ fn every_bytes_flushes_at_least_that_often() {
         .count();
     assert!(marks >= 9, "{marks} flushes");
     assert_eq!(apply(GzipDecoder::new(), &packed).unwrap(), data);
+}
+
+#[test]
+fn empty_chunks_change_nothing_by_default() {
+    use weir::{Output, Transform};
+    for f in FORMATS {
+        let mut plain = Vec::new();
+        let mut with_empty = Vec::new();
+        for (sink, empties) in [(&mut plain, false), (&mut with_empty, true)] {
+            let mut e = f.encoder(f.quick_level());
+            let mut out = Output::new();
+            for piece in text(20_000, 23).chunks(1000) {
+                e.transform(Bytes::copy_from_slice(piece), &mut out)
+                    .unwrap();
+                if empties {
+                    e.transform(Bytes::new(), &mut out).unwrap();
+                }
+            }
+            e.flush(&mut out).unwrap();
+            for c in out.drain() {
+                sink.extend_from_slice(&c);
+            }
+        }
+        assert_eq!(plain, with_empty, "{}", f.name());
+    }
 }

@@ -54,6 +54,7 @@ impl BrotliEncoder {
             quality: DEFAULT_QUALITY,
             window: DEFAULT_WINDOW,
             sync: SyncFlush::Never,
+            flush_on_empty: false,
         }
     }
 }
@@ -72,6 +73,7 @@ pub struct BrotliEncoderBuilder {
     quality: u32,
     window: u32,
     sync: SyncFlush,
+    flush_on_empty: bool,
 }
 
 impl BrotliEncoderBuilder {
@@ -90,7 +92,11 @@ impl BrotliEncoderBuilder {
     /// The encoder.
     pub fn build(&self) -> BrotliEncoder {
         BrotliEncoder {
-            engine: EncodeEngine::new(BrotliRawEncoder::new(self.quality, self.window), self.sync),
+            engine: EncodeEngine::new(
+                BrotliRawEncoder::new(self.quality, self.window),
+                self.sync,
+                self.flush_on_empty,
+            ),
         }
     }
 }

@@ -48,6 +48,7 @@ impl DeflateEncoder {
         DeflateEncoderBuilder {
             level: DEFAULT_LEVEL,
             sync: SyncFlush::Never,
+            flush_on_empty: false,
         }
     }
 }
@@ -65,6 +66,7 @@ impl DeflateEncoder {
 pub struct DeflateEncoderBuilder {
     level: u32,
     sync: SyncFlush,
+    flush_on_empty: bool,
 }
 
 impl DeflateEncoderBuilder {
@@ -78,7 +80,11 @@ impl DeflateEncoderBuilder {
     /// The encoder.
     pub fn build(&self) -> DeflateEncoder {
         DeflateEncoder {
-            engine: EncodeEngine::new(RawDeflate(FlateEncoder::new(self.level, false)), self.sync),
+            engine: EncodeEngine::new(
+                RawDeflate(FlateEncoder::new(self.level, false)),
+                self.sync,
+                self.flush_on_empty,
+            ),
         }
     }
 }

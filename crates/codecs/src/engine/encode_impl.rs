@@ -45,6 +45,8 @@ pub(crate) trait RawEncoder {
 pub(crate) struct EncodeEngine<E> {
     raw: E,
     sync: SyncFlush,
+    /// An empty input chunk asks for a sync flush.
+    flush_on_empty: bool,
     scratch: Vec<u8>,
     /// Input bytes given since the last flush.
     unflushed: u64,
@@ -54,10 +56,11 @@ pub(crate) struct EncodeEngine<E> {
 }
 
 impl<E: RawEncoder> EncodeEngine<E> {
-    pub(crate) fn new(raw: E, sync: SyncFlush) -> Self {
+    pub(crate) fn new(raw: E, sync: SyncFlush, flush_on_empty: bool) -> Self {
         EncodeEngine {
             raw,
             sync,
+            flush_on_empty,
             scratch: Vec::new(),
             unflushed: 0,
             total_in: 0,
@@ -95,10 +98,12 @@ impl<E: RawEncoder> EncodeEngine<E> {
         }
         self.total_in += chunk.len() as u64;
         self.unflushed += chunk.len() as u64;
+        let asked = chunk.is_empty() && self.flush_on_empty;
         let flush_now = match self.sync {
-            SyncFlush::Never => chunk.is_empty(),
-            SyncFlush::EveryChunk => true,
-            SyncFlush::EveryBytes(n) => chunk.is_empty() || self.unflushed >= n.max(1),
+            SyncFlush::Never => asked,
+            // An empty chunk adds nothing to flush.
+            SyncFlush::EveryChunk => asked || !chunk.is_empty(),
+            SyncFlush::EveryBytes(n) => asked || self.unflushed >= n.max(1),
         };
         if flush_now && self.unflushed > 0 {
             self.run(EncodeOp::Flush)?;

@@ -86,7 +86,8 @@ macro_rules! decoder_common {
 
 /// The `Transform` impl, counters and `Default` of an encoder type `$ty`
 /// (with a field `engine: EncodeEngine<_>`), and the `sync_flush` setter of
-/// its builder `$builder` (with a field `sync: SyncFlush`).
+/// its builder `$builder` (with fields `sync: SyncFlush` and
+/// `flush_on_empty: bool`).
 macro_rules! encoder_common {
     ($ty:ident, $builder:ident, $name:literal) => {
         impl $ty {
@@ -133,10 +134,20 @@ macro_rules! encoder_common {
 
         impl $builder {
             /// When to sync-flush: see [`SyncFlush`](crate::SyncFlush).
-            /// Whatever this says, an empty input chunk flushes everything
-            /// taken so far. Default [`SyncFlush::Never`](crate::SyncFlush::Never).
+            /// Default [`SyncFlush::Never`](crate::SyncFlush::Never).
             pub fn sync_flush(&mut self, sync: crate::SyncFlush) -> &mut Self {
                 self.sync = sync;
+                self
+            }
+
+            /// Whether an empty input chunk is a request to sync-flush
+            /// everything taken so far (when anything was taken since the
+            /// last flush), the in-band signal that
+            /// [`flush_when_idle`](crate::flush_when_idle) sends. Default
+            /// `false`: empty chunks carry nothing and change nothing, as
+            /// everywhere else in weir.
+            pub fn flush_on_empty(&mut self, yes: bool) -> &mut Self {
+                self.flush_on_empty = yes;
                 self
             }
         }

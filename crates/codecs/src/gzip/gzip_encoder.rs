@@ -96,6 +96,7 @@ impl GzipEncoder {
             level: DEFAULT_LEVEL,
             header: GzipHeader::default(),
             sync: SyncFlush::Never,
+            flush_on_empty: false,
             threads: 1,
             block: DEFAULT_BLOCK,
         }
@@ -120,6 +121,7 @@ pub struct GzipEncoderBuilder {
     level: u32,
     header: GzipHeader,
     sync: SyncFlush,
+    flush_on_empty: bool,
     threads: usize,
     block: usize,
 }
@@ -187,7 +189,7 @@ impl GzipEncoderBuilder {
             GzipRaw::Single(GzipRawEncoder::new(self.level, &self.header))
         };
         GzipEncoder {
-            engine: EncodeEngine::new(raw, self.sync),
+            engine: EncodeEngine::new(raw, self.sync, self.flush_on_empty),
         }
     }
 }

@@ -48,6 +48,7 @@ impl ZlibEncoder {
         ZlibEncoderBuilder {
             level: DEFAULT_LEVEL,
             sync: SyncFlush::Never,
+            flush_on_empty: false,
         }
     }
 }
@@ -65,6 +66,7 @@ impl ZlibEncoder {
 pub struct ZlibEncoderBuilder {
     level: u32,
     sync: SyncFlush,
+    flush_on_empty: bool,
 }
 
 impl ZlibEncoderBuilder {
@@ -81,6 +83,7 @@ impl ZlibEncoderBuilder {
             engine: EncodeEngine::new(
                 RawZlibEncode(FlateEncoder::new(self.level, true)),
                 self.sync,
+                self.flush_on_empty,
             ),
         }
     }

@@ -53,6 +53,7 @@ impl ZstdEncoder {
             checksum: true,
             window_log: None,
             sync: SyncFlush::Never,
+            flush_on_empty: false,
         }
     }
 }
@@ -72,6 +73,7 @@ pub struct ZstdEncoderBuilder {
     checksum: bool,
     window_log: Option<u32>,
     sync: SyncFlush,
+    flush_on_empty: bool,
 }
 
 impl ZstdEncoderBuilder {
@@ -102,6 +104,7 @@ impl ZstdEncoderBuilder {
             engine: EncodeEngine::new(
                 ZstdRawEncoder::new(self.level, self.checksum, self.window_log),
                 self.sync,
+                self.flush_on_empty,
             ),
         }
     }

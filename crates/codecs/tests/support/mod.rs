@@ -163,6 +163,34 @@ impl Format {
         }
     }
 
+    /// An encoder at its quick level for which an empty chunk is a flush.
+    pub fn encoder_flush_on_empty(self) -> Box<dyn Transform<In = Bytes, Out = Bytes>> {
+        let level = self.quick_level();
+        let l = level as u32;
+        match self {
+            Format::Gzip => Box::new(GzipEncoder::builder().level(l).flush_on_empty(true).build()),
+            Format::Deflate => Box::new(
+                DeflateEncoder::builder()
+                    .level(l)
+                    .flush_on_empty(true)
+                    .build(),
+            ),
+            Format::Zlib => Box::new(ZlibEncoder::builder().level(l).flush_on_empty(true).build()),
+            Format::Zstd => Box::new(
+                ZstdEncoder::builder()
+                    .level(level)
+                    .flush_on_empty(true)
+                    .build(),
+            ),
+            Format::Brotli => Box::new(
+                BrotliEncoder::builder()
+                    .quality(l)
+                    .flush_on_empty(true)
+                    .build(),
+            ),
+        }
+    }
+
     pub fn decoder(self) -> Box<dyn Transform<In = Bytes, Out = Bytes>> {
         match self {
             Format::Gzip => Box::new(GzipDecoder::new()),
