@@ -10,6 +10,9 @@
 //! file size. `gzip` output is what `gzip -d` reads, and `gunzip` reads what
 //! `gzip` writes (multi-member files included).
 //!
+//! It runs on a current-thread runtime: the whole program is one task, and
+//! tokio's blocking threads do the file reads and writes beside it.
+//!
 //! The chunks are fed to the sink without flushing it whenever the file read
 //! is pending (as `StreamExt::forward` would): a file gains nothing from
 //! such flushes, and waiting for them would keep the writes from overlapping
@@ -65,8 +68,9 @@ fn main() -> ExitCode {
     let level = args.get(3).and_then(|l| l.parse().ok());
     let chunk_kib: usize = args.get(4).and_then(|c| c.parse().ok()).unwrap_or(256);
     let threads: usize = args.get(5).and_then(|t| t.parse().ok()).unwrap_or(1);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One task does all the work, so a current-thread runtime: file reads
+    // and writes still run on tokio's blocking threads, beside the codec.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
