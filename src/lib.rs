@@ -5,6 +5,9 @@
 
 pub use weir_core::*;
 
+/// Pipelines, `pipe()` and run reports (the `weir-pipe` crate).
+pub use weir_pipe as pipe;
+
 /// The names most programs need, for a glob import.
 pub mod prelude {
     pub use weir_core::{
