@@ -36,8 +36,10 @@ pub struct StageReport {
     pub name: String,
     /// What the stage is.
     pub kind: StageKind,
-    /// The unit of `bytes_in`/`bytes_out`/`peak_buffered` (`"bytes"` or `"items"`).
-    pub unit: &'static str,
+    /// The unit of `bytes_in` (`"bytes"` for byte chunks, `"items"` for objects).
+    pub unit_in: &'static str,
+    /// The unit of `bytes_out` and `peak_buffered`.
+    pub unit_out: &'static str,
     /// Chunks the stage took in (from its source or input buffer).
     pub chunks_in: u64,
     /// Chunks the stage put out (into its output buffer or sink).
@@ -82,19 +84,20 @@ impl StageReport {
     ) -> Self {
         let input = input.map(|h| h.stats());
         let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
-        let (mut chunks_in, mut bytes_in, mut unit) = (0, 0, Unit::Bytes);
+        let (mut chunks_in, mut bytes_in, mut unit_in) = (0, 0, Unit::Bytes);
         let mut starved = Duration::ZERO;
         if let Some(s) = &input {
             chunks_in = s.reads;
             bytes_in = s.read;
-            unit = s.unit;
+            unit_in = s.unit;
             starved = s.reader_wait;
         }
         if let Some((c, u)) = &pulled {
             chunks_in = c.chunks.load(Relaxed);
             bytes_in = c.units.load(Relaxed);
-            unit = *u;
+            unit_in = *u;
         }
+        let mut unit_out = unit_in;
         let (mut chunks_out, mut bytes_out) = (0, 0);
         let mut blocked = Duration::ZERO;
         let (mut peak, mut high, mut full) = (0, 0, 0);
@@ -105,20 +108,19 @@ impl StageReport {
             peak = peak.max(s.peak_buffered);
             high = high.max(s.high);
             full += s.full_events;
-            if input.is_none() && pulled.is_none() {
-                unit = s.unit;
-            }
+            unit_out = s.unit;
         }
         if let Some((c, u)) = &delivered {
             chunks_out = c.chunks.load(Relaxed);
             bytes_out = c.units.load(Relaxed);
-            unit = *u;
+            unit_out = *u;
         }
         let busy = lifetime.saturating_sub(blocked).saturating_sub(starved);
         StageReport {
             name: name.to_string(),
             kind,
-            unit: unit_name(unit),
+            unit_in: unit_name(unit_in),
+            unit_out: unit_name(unit_out),
             chunks_in,
             chunks_out,
             bytes_in,
@@ -165,7 +167,7 @@ pub struct Report {
     pub bytes_in: u64,
     /// Amount given to the sink (all sinks, for a tee).
     pub bytes_out: u64,
-    /// The unit of `bytes_in`/`bytes_out`.
+    /// The unit of `bytes_in` (`bytes_out` is in the last stage's `unit_out`).
     pub unit: &'static str,
     /// The name of the stage with the most busy time.
     pub bottleneck: Option<String>,
@@ -177,7 +179,7 @@ impl Report {
     pub(crate) fn new(elapsed: Duration, stages: Vec<StageReport>) -> Self {
         let first = stages.iter().find(|s| s.kind == StageKind::Source);
         let bytes_in = first.map_or(0, |s| s.bytes_in);
-        let unit = first.map_or("bytes", |s| s.unit);
+        let unit = first.map_or("bytes", |s| s.unit_in);
         let bytes_out = stages
             .iter()
             .filter(|s| s.kind == StageKind::Sink)
@@ -258,15 +260,15 @@ impl fmt::Display for Report {
                 f,
                 "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}{mark}",
                 s.name,
-                amount(s.bytes_in, s.unit),
-                amount(s.bytes_out, s.unit),
+                amount(s.bytes_in, s.unit_in),
+                amount(s.bytes_out, s.unit_out),
                 secs(s.busy),
                 secs(s.blocked),
                 secs(s.starved),
                 if s.kind == StageKind::Sink {
                     "-".to_string()
                 } else {
-                    amount(s.peak_buffered as u64, s.unit)
+                    amount(s.peak_buffered as u64, s.unit_out)
                 },
                 s.full_events,
             )?;
@@ -277,7 +279,10 @@ impl fmt::Display for Report {
             "elapsed {:.2}s, {} in, {} out",
             secs_total,
             amount(self.bytes_in, self.unit),
-            amount(self.bytes_out, self.unit)
+            amount(
+                self.bytes_out,
+                self.stages.last().map_or(self.unit, |s| s.unit_out)
+            )
         )?;
         if secs_total > 0.0 {
             let rate = self.bytes_in as f64 / secs_total;

@@ -141,12 +141,18 @@ async fn object_pipelines_count_items() {
     });
     let report = Pipeline::from(src)
         .map("double", |x: u64| x * 2)
-        .through("evens", weir::transform::filter(|x: &u64| x.is_multiple_of(4)))
+        .through(
+            "evens",
+            weir::transform::filter(|x: &u64| x.is_multiple_of(4)),
+        )
         .into(tx.sink_map_err(|e| e))
         .run()
         .await
         .unwrap();
-    let expected: u64 = (0..10_000u64).map(|x| x * 2).filter(|x| x.is_multiple_of(4)).sum();
+    let expected: u64 = (0..10_000u64)
+        .map(|x| x * 2)
+        .filter(|x| x.is_multiple_of(4))
+        .sum();
     assert_eq!(reader.await.unwrap(), expected);
     assert_eq!(report.unit, "items");
     assert_eq!(report.bytes_in, 10_000);
