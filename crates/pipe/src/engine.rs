@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
@@ -92,18 +92,34 @@ pub(crate) struct TaskSpec {
 
 /// Moves a stream into a buffer: ends the buffer at the stream's end, aborts
 /// it (passing the error on) when the stream fails.
+///
+/// Chunks go in through the buffer's `Sink` side, which wakes the reader in
+/// batches; the buffer is flushed whenever the stream has nothing ready, so
+/// the reader never waits for a chunk that is already there.
 pub(crate) async fn pump<T>(mut stream: BoxStream<T>, mut out: Writer<T>) -> Result<(), Error> {
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(chunk) => out.send(chunk).await?,
-            Err(e) => {
-                out.abort(e.duplicate());
-                return Err(e);
+    std::future::poll_fn(|cx| {
+        loop {
+            if let Err(e) = ready!(Pin::new(&mut out).poll_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => Pin::new(&mut out).start_send(chunk)?,
+                Poll::Ready(Some(Err(e))) => {
+                    out.abort(e.duplicate());
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Ready(None) => {
+                    out.end();
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending => {
+                    ready!(Pin::new(&mut out).poll_flush(cx))?;
+                    return Poll::Pending;
+                }
             }
         }
-    }
-    out.end();
-    Ok(())
+    })
+    .await
 }
 
 /// Moves a stream into several buffers, each chunk to all of them: paced by
