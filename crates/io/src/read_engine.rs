@@ -31,7 +31,7 @@ impl ReadConfig {
     pub(crate) fn new(chunk: usize, block: usize, fill: bool) -> Self {
         let chunk = chunk.max(1);
         let mut block = block.max(chunk);
-        if fill && block % chunk != 0 {
+        if fill && !block.is_multiple_of(chunk) {
             block = block.div_ceil(chunk).saturating_mul(chunk);
         }
         ReadConfig { chunk, block, fill }

@@ -1,5 +1,5 @@
 //! Helpers shared by weir-io's integration tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::expect_used)]
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
