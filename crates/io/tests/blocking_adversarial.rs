@@ -381,3 +381,19 @@ async fn the_sink_waits_only_when_a_full_batch_meets_one_in_flight() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_block_too_large_to_allocate_is_an_error() {
+    within(10, async {
+        for fill in [true, false] {
+            let mut src = BlockingSource::builder()
+                .block_size(usize::MAX)
+                .fill(fill)
+                .build(io::Cursor::new(vec![1u8; 10]));
+            let err = src.next().await.unwrap().unwrap_err();
+            assert_eq!(err.io_kind(), io::ErrorKind::OutOfMemory, "{err}");
+            assert!(src.next().await.is_none());
+        }
+    })
+    .await;
+}

@@ -205,3 +205,42 @@ async fn source_is_fused() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_pipe_is_passed_on_as_it_arrives() {
+    within(20, async {
+        let dir = tempdir();
+        let fifo = path_in(&dir, "fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (go_on, wait) = std::sync::mpsc::channel::<()>();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+                w.write_all(b"first").unwrap();
+                w.flush().unwrap();
+                // Hold the pipe open until the reader has seen "first".
+                let _ = wait.recv();
+                w.write_all(b" second").unwrap();
+            })
+        };
+        let mut src = FileSource::builder(&fifo)
+            .chunk_size(1 << 20)
+            .open()
+            .await
+            .unwrap();
+        assert_eq!(src.file_len(), 0);
+        let first = src.next().await.unwrap().unwrap();
+        assert_eq!(first, "first");
+        go_on.send(()).unwrap();
+        let rest = chunks(src).await.unwrap();
+        assert_eq!(rest.concat(), b" second");
+        writer.join().unwrap();
+    })
+    .await;
+}

@@ -19,7 +19,9 @@ use crate::{ByteCounter, FileSourceBuilder};
 /// next one is started, so the disk works while the consumer does. Each
 /// block is handed out in chunks of the chunk size (64 KiB by default),
 /// split off without copying; every chunk but the last is exactly that
-/// long. The stream is fused: after the end or an error it yields `None`.
+/// long. (A FIFO or a device opened by path is read one read call per hop
+/// instead, so that data is passed on as it arrives.) The stream is fused:
+/// after the end or an error it yields `None`.
 ///
 /// # Memory use
 /// At most two blocks on the source side: the one being handed out and the
@@ -89,7 +91,8 @@ impl FileSource {
         &self.path
     }
 
-    /// The file's length when it was opened (a progress bar's total).
+    /// The file's length when it was opened (a progress bar's total); 0 for
+    /// a FIFO or a device.
     pub fn file_len(&self) -> u64 {
         self.len
     }

@@ -55,8 +55,10 @@ impl FileSourceBuilder {
         }
     }
 
-    /// The size of the chunks handed out (at least 1 byte): every chunk but
-    /// the last is exactly this long.
+    /// The size of the chunks handed out (at least 1 byte). For a regular
+    /// file every chunk but the last is exactly this long; a FIFO or a
+    /// device (`/dev/stdin`, a named pipe) is read like a pipe, and each
+    /// chunk is at most this long.
     pub fn chunk_size(&mut self, n: usize) -> &mut Self {
         self.chunk = n;
         self
@@ -97,12 +99,14 @@ impl FileSourceBuilder {
                 .spawn(move || open_for_reading(&path))
                 .map_err(|e| ctx.error(e))?
         };
-        let (file, len) = opened
+        let (file, len, regular) = opened
             .await
             .map_err(|e| ctx.error(join_error(e)))?
             .map_err(|e| ctx.error(e))?;
         io_debug!(path = %path.display(), len, "io.file opened for reading");
-        let cfg = ReadConfig::new(self.chunk, self.block, true);
+        // A regular file never makes a read wait for more data, so its blocks
+        // are filled; a FIFO or a device gets what each read returns.
+        let cfg = ReadConfig::new(self.chunk, self.block, regular);
         let engine = ReadEngine::new(
             file,
             cfg,
@@ -112,7 +116,7 @@ impl FileSourceBuilder {
     }
 }
 
-fn open_for_reading(path: &Path) -> io::Result<(File, u64)> {
+fn open_for_reading(path: &Path) -> io::Result<(File, u64, bool)> {
     let what = || format!("cannot open {}", path.display());
     let file = File::open(path).map_err(|e| described(what(), e))?;
     let meta = file.metadata().map_err(|e| described(what(), e))?;
@@ -122,5 +126,5 @@ fn open_for_reading(path: &Path) -> io::Result<(File, u64)> {
             io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
         ));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta.len(), meta.is_file()))
 }
