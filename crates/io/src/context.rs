@@ -19,6 +19,7 @@ impl IoContext {
         IoContext { stage, path }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn stage(&self) -> &Arc<str> {
         &self.stage
     }

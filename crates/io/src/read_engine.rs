@@ -147,7 +147,7 @@ impl<R: Read + Send + 'static> ReadEngine<R> {
     /// Ends the stream: the reader (if here) is dropped, any job is let go.
     fn finish(&mut self) {
         if self.reader.take().is_some() || self.job.is_some() {
-            io_debug!(stage = %self.ctx.stage(), bytes = self.counter.get(), "io.source finished");
+            io_debug!(stage = %self.ctx.stage(), read.bytes = self.counter.get(), "io.source finished");
         }
         self.job = None;
         self.scratch = Vec::new();

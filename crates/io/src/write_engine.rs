@@ -275,7 +275,7 @@ impl<W: Write + Send + 'static> WriteEngine<W> {
                 State::Closing => {
                     ready!(self.poll_job(cx))?;
                     self.state = State::Closed;
-                    io_debug!(stage = %self.ctx.stage(), bytes = self.counter.get(), "io.sink closed");
+                    io_debug!(stage = %self.ctx.stage(), written.bytes = self.counter.get(), "io.sink closed");
                 }
             }
         }

@@ -103,7 +103,7 @@ impl FileSourceBuilder {
             .await
             .map_err(|e| ctx.error(join_error(e)))?
             .map_err(|e| ctx.error(e))?;
-        io_debug!(path = %path.display(), len, "io.file opened for reading");
+        io_debug!(path = %path.display(), len.bytes = len, "io.file opened for reading");
         // A regular file never makes a read wait for more data, so its blocks
         // are filled; a FIFO or a device gets what each read returns.
         let cfg = ReadConfig::new(self.chunk, self.block, regular);
