@@ -8,6 +8,10 @@ pub use weir_core::*;
 /// Pipelines, `pipe()` and run reports (the `weir-pipe` crate).
 pub use weir_pipe as pipe;
 
+/// Compression (gzip, deflate, zlib, zstd, brotli) and text/framing
+/// transforms: the `weir-codecs` crate.
+pub use weir_codecs as codecs;
+
 /// The names most programs need, for a glob import.
 pub mod prelude {
     pub use weir_core::{

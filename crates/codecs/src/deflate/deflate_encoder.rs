@@ -1,0 +1,92 @@
+use crate::SyncFlush;
+use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL, RawDeflate};
+use crate::engine::{EncodeEngine, encoder_common};
+
+/// Compresses a byte stream to raw DEFLATE (RFC 1951): no header, no checksum.
+///
+/// A [`Transform`](weir_core::Transform) from `Bytes` to `Bytes`, like
+/// [`GzipEncoder`](crate::GzipEncoder) but with no framing at all (what HTTP calls `deflate` is zlib: see [`ZlibEncoder`](crate::ZlibEncoder)). Output comes as the
+/// compressor produces it (or at each sync flush, see [`SyncFlush`]); the end
+/// of input always finishes the stream with its final block.
+///
+/// # Errors
+/// None from input; a chunk after the end of the stream is an error.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use futures::TryStreamExt;
+/// use weir::codecs::{DeflateDecoder, DeflateEncoder};
+/// use weir::{readable, ReadableExt};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+/// let src = readable::from_iter(["abc".repeat(1000)].map(Bytes::from));
+/// let packed: Vec<Bytes> = src.through(DeflateEncoder::with_level(9)).try_collect().await?;
+/// assert!(packed.concat().len() < 100);
+/// let back: Vec<Bytes> = readable::from_iter(packed).through(DeflateDecoder::new()).try_collect().await?;
+/// assert_eq!(back.concat(), "abc".repeat(1000).as_bytes());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct DeflateEncoder {
+    engine: EncodeEngine<RawDeflate>,
+}
+
+impl DeflateEncoder {
+    /// An encoder at level 6.
+    pub fn new() -> Self {
+        DeflateEncoder::builder().build()
+    }
+
+    /// An encoder at `level`: 0 (stored) to 9 (smallest); above 9 means 9.
+    pub fn with_level(level: u32) -> Self {
+        DeflateEncoder::builder().level(level).build()
+    }
+
+    /// A builder for the level and sync flushes.
+    pub fn builder() -> DeflateEncoderBuilder {
+        DeflateEncoderBuilder {
+            level: DEFAULT_LEVEL,
+            sync: SyncFlush::Never,
+            flush_on_empty: false,
+        }
+    }
+}
+
+/// Configures a [`DeflateEncoder`]. Made by [`DeflateEncoder::builder`].
+///
+/// # Examples
+/// ```
+/// use weir::codecs::{DeflateEncoder, SyncFlush};
+///
+/// let enc = DeflateEncoder::builder().level(3).sync_flush(SyncFlush::EveryChunk).build();
+/// # let _ = enc;
+/// ```
+#[derive(Debug, Clone)]
+pub struct DeflateEncoderBuilder {
+    level: u32,
+    sync: SyncFlush,
+    flush_on_empty: bool,
+}
+
+impl DeflateEncoderBuilder {
+    /// The compression level, 0 (stored) to 9 (smallest); above 9 means 9.
+    /// Default 6.
+    pub fn level(&mut self, level: u32) -> &mut Self {
+        self.level = level.min(MAX_LEVEL);
+        self
+    }
+
+    /// The encoder.
+    pub fn build(&self) -> DeflateEncoder {
+        DeflateEncoder {
+            engine: EncodeEngine::new(
+                RawDeflate(FlateEncoder::new(self.level, false)),
+                self.sync,
+                self.flush_on_empty,
+            ),
+        }
+    }
+}
+
+encoder_common!(DeflateEncoder, DeflateEncoderBuilder, "deflate encoder");

@@ -1,0 +1,218 @@
+//! DEFLATE and zlib over flate2's raw `Compress`/`Decompress` (zlib-rs
+//! backend), shared by the gzip, deflate and zlib codecs.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use weir_core::Error;
+
+use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder};
+
+/// The highest DEFLATE level.
+pub(crate) const MAX_LEVEL: u32 = 9;
+/// zlib's default level.
+pub(crate) const DEFAULT_LEVEL: u32 = 6;
+
+/// A raw DEFLATE (or zlib-wrapped) compressor.
+pub(crate) struct FlateEncoder {
+    c: Compress,
+}
+
+impl FlateEncoder {
+    pub(crate) fn new(level: u32, zlib_header: bool) -> Self {
+        FlateEncoder {
+            c: Compress::new(Compression::new(level.min(MAX_LEVEL)), zlib_header),
+        }
+    }
+
+    /// One call of `deflate`. Returns (consumed, done).
+    pub(crate) fn encode_with(
+        &mut self,
+        format: &str,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        let flush = match op {
+            EncodeOp::Process => FlushCompress::None,
+            EncodeOp::Flush => FlushCompress::Sync,
+            EncodeOp::Finish => FlushCompress::Finish,
+        };
+        let before_in = self.c.total_in();
+        let status = self
+            .c
+            .compress_vec(input, out, flush)
+            .map_err(|e| Error::msg(format!("{format} encoder failed: {e}")))?;
+        let consumed = (self.c.total_in() - before_in) as usize;
+        let room_left = out.len() < out.capacity();
+        let done = match op {
+            EncodeOp::Process => false,
+            // A sync flush is complete once deflate left output room; a
+            // repeated flush with nothing new reports BufError.
+            EncodeOp::Flush => room_left || status == Status::BufError,
+            EncodeOp::Finish => status == Status::StreamEnd,
+        };
+        Ok((consumed, done))
+    }
+}
+
+impl std::fmt::Debug for FlateEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlateEncoder")
+            .field("total_in", &self.c.total_in())
+            .finish()
+    }
+}
+
+/// A raw DEFLATE (or zlib-wrapped) decompressor.
+pub(crate) struct FlateDecoder {
+    d: Decompress,
+    ended: bool,
+}
+
+impl FlateDecoder {
+    pub(crate) fn new(zlib_header: bool) -> Self {
+        FlateDecoder {
+            d: Decompress::new(zlib_header),
+            ended: false,
+        }
+    }
+
+    /// Starts a new stream (the next gzip member).
+    pub(crate) fn reset(&mut self) {
+        self.d.reset(false);
+        self.ended = false;
+    }
+
+    pub(crate) fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// One call of `inflate`: returns (consumed, stream ended).
+    pub(crate) fn decode_with(
+        &mut self,
+        format: &str,
+        what: &str,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        offset: u64,
+    ) -> Result<(usize, bool), Error> {
+        if self.ended {
+            return Ok((0, true));
+        }
+        let before_in = self.d.total_in();
+        match self.d.decompress_vec(input, out, FlushDecompress::None) {
+            Ok(status) => {
+                let consumed = (self.d.total_in() - before_in) as usize;
+                if status == Status::StreamEnd {
+                    self.ended = true;
+                }
+                Ok((consumed, self.ended))
+            }
+            Err(e) => {
+                let consumed = self.d.total_in().saturating_sub(before_in);
+                let at = offset + consumed;
+                let why = if e.needs_dictionary().is_some() {
+                    "a preset dictionary is required".to_string()
+                } else {
+                    e.to_string()
+                };
+                Err(Error::corrupt(format!(
+                    "{format}: corrupt {what} near byte offset {at}: {why}"
+                )))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for FlateDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlateDecoder")
+            .field("total_in", &self.d.total_in())
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+/// Raw DEFLATE, no header (RFC 1951).
+#[derive(Debug)]
+pub(crate) struct RawDeflate(pub(crate) FlateEncoder);
+
+impl RawEncoder for RawDeflate {
+    const FORMAT: &'static str = "deflate";
+    fn encode(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        self.0.encode_with(Self::FORMAT, input, out, op)
+    }
+}
+
+/// Raw DEFLATE decoding.
+#[derive(Debug)]
+pub(crate) struct RawInflate(pub(crate) FlateDecoder);
+
+impl RawDecoder for RawInflate {
+    const FORMAT: &'static str = "deflate";
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        let (consumed, end) =
+            self.0
+                .decode_with(Self::FORMAT, "deflate data", input, out, offset)?;
+        Ok(Progress { consumed, end })
+    }
+    fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        if self.0.ended() {
+            Ok(())
+        } else {
+            Err(truncated(Self::FORMAT, offset))
+        }
+    }
+}
+
+/// zlib (RFC 1950) encoding: flate2 writes the header and Adler-32.
+#[derive(Debug)]
+pub(crate) struct RawZlibEncode(pub(crate) FlateEncoder);
+
+impl RawEncoder for RawZlibEncode {
+    const FORMAT: &'static str = "zlib";
+    fn encode(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        self.0.encode_with(Self::FORMAT, input, out, op)
+    }
+}
+
+/// zlib decoding: flate2 checks the header and the Adler-32.
+#[derive(Debug)]
+pub(crate) struct RawZlibDecode(pub(crate) FlateDecoder);
+
+impl RawDecoder for RawZlibDecode {
+    const FORMAT: &'static str = "zlib";
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        let (consumed, end) =
+            self.0
+                .decode_with(Self::FORMAT, "zlib stream", input, out, offset)?;
+        Ok(Progress { consumed, end })
+    }
+    fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        if self.0.ended() {
+            Ok(())
+        } else {
+            Err(truncated(Self::FORMAT, offset))
+        }
+    }
+}
+
+/// The error for input that ends inside a stream.
+pub(crate) fn truncated(format: &str, offset: u64) -> Error {
+    if offset == 0 {
+        Error::corrupt(format!("{format}: empty input (unexpected end of file)"))
+    } else {
+        Error::corrupt(format!(
+            "{format}: truncated input (unexpected end of file at byte offset {offset})"
+        ))
+    }
+}

@@ -1,0 +1,342 @@
+//! The decoder driver: turns a [`RawDecoder`] into a bounded-output transform.
+
+use bytes::Bytes;
+use weir_core::{Error, Output};
+
+use crate::Trailing;
+
+/// How much a decoder may emit past `ratio × input` before the expansion
+/// ratio limit applies (so that tiny inputs are not judged by their header).
+pub(crate) const RATIO_SLACK: u64 = 64 * 1024;
+
+/// The default size of a decoder's output chunks.
+pub(crate) const DEFAULT_DECODE_CHUNK: usize = 256 * 1024;
+
+/// Outputs smaller than this are copied into a right-sized chunk and the
+/// large buffer is kept for the next call.
+const COPY_BELOW: usize = 32 * 1024;
+
+/// What one call of [`RawDecoder::decode`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Input bytes consumed.
+    pub(crate) consumed: usize,
+    /// The compressed stream is complete: input from `consumed` on is not
+    /// part of it.
+    pub(crate) end: bool,
+}
+
+/// A sans-IO decompressor: decodes `input` into the spare capacity of `out`.
+pub(crate) trait RawDecoder {
+    /// The format name used in error messages ("gzip", "zstd", …).
+    const FORMAT: &'static str;
+
+    /// Whether zero bytes after the end of the stream are padding that is
+    /// always ignored (gzip's tape-block padding, as `gunzip` does).
+    const ZERO_PADDING: bool = false;
+
+    /// Decodes as much of `input` as fits into `out`'s spare capacity,
+    /// appending to `out`. `offset` is the stream offset of `input[0]`, for
+    /// error messages. It must make progress (consume input or produce
+    /// output) whenever `input` is non-empty and `out` has room, unless it
+    /// reports the end.
+    ///
+    /// # Errors
+    /// Corrupt input, naming the format and the offset.
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error>;
+
+    /// The input has ended at stream offset `offset`: fails unless the
+    /// stream is complete.
+    ///
+    /// # Errors
+    /// A truncated stream.
+    fn finish(&mut self, offset: u64) -> Result<(), Error>;
+}
+
+/// The options every decoder has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DecodeSettings {
+    pub(crate) max_output: Option<u64>,
+    pub(crate) max_ratio: Option<u64>,
+    pub(crate) chunk_size: usize,
+    pub(crate) trailing: Trailing,
+}
+
+impl Default for DecodeSettings {
+    fn default() -> Self {
+        DecodeSettings {
+            max_output: None,
+            max_ratio: None,
+            chunk_size: DEFAULT_DECODE_CHUNK,
+            trailing: Trailing::Error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Decoding the compressed stream.
+    Stream,
+    /// The stream ended; only padding zeros have followed so far.
+    Padding,
+    /// The stream ended; whatever follows is skipped.
+    Skipping,
+    /// Failed or finished: nothing more is accepted.
+    Done,
+}
+
+/// Drives a [`RawDecoder`] for the `Transform` protocol: each call emits at
+/// most one output chunk of at most `chunk_size` bytes and keeps the rest of
+/// its input for [`resume`](DecodeEngine::resume).
+#[derive(Debug)]
+pub(crate) struct DecodeEngine<D> {
+    raw: D,
+    settings: DecodeSettings,
+    input: Bytes,
+    pos: usize,
+    total_in: u64,
+    total_out: u64,
+    phase: Phase,
+    /// More output may come without new input.
+    more: bool,
+    /// An error to report once the output before it has been taken.
+    deferred: Option<Error>,
+    /// A spare output buffer, kept when the last output was copied out.
+    spare: Vec<u8>,
+}
+
+impl<D: RawDecoder> DecodeEngine<D> {
+    pub(crate) fn new(raw: D, settings: DecodeSettings) -> Self {
+        let mut settings = settings;
+        settings.chunk_size = settings.chunk_size.max(1);
+        DecodeEngine {
+            raw,
+            settings,
+            input: Bytes::new(),
+            pos: 0,
+            total_in: 0,
+            total_out: 0,
+            phase: Phase::Stream,
+            more: false,
+            deferred: None,
+            spare: Vec::new(),
+        }
+    }
+
+    pub(crate) fn raw(&self) -> &D {
+        &self.raw
+    }
+
+    pub(crate) fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    pub(crate) fn total_out(&self) -> u64 {
+        self.total_out
+    }
+
+    pub(crate) fn transform(&mut self, chunk: Bytes, out: &mut Output<Bytes>) -> Result<(), Error> {
+        if self.phase == Phase::Done {
+            return Err(Error::corrupt(format!(
+                "{}: data after the end of the decoded stream",
+                D::FORMAT
+            )));
+        }
+        if self.pos < self.input.len() {
+            // Not expected from a conforming driver (it resumes until
+            // nothing is held back), but never lose bytes.
+            let mut joined = Vec::with_capacity(self.input.len() - self.pos + chunk.len());
+            joined.extend_from_slice(&self.input[self.pos..]);
+            joined.extend_from_slice(&chunk);
+            self.input = Bytes::from(joined);
+        } else {
+            self.input = chunk;
+        }
+        self.pos = 0;
+        self.step(out)
+    }
+
+    pub(crate) fn resume(&mut self, out: &mut Output<Bytes>) -> Result<bool, Error> {
+        if let Some(e) = self.deferred.take() {
+            self.phase = Phase::Done;
+            return Err(e);
+        }
+        if !self.more {
+            return Ok(false);
+        }
+        self.step(out)?;
+        Ok(self.more)
+    }
+
+    pub(crate) fn flush(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
+        let _ = out;
+        if let Some(e) = self.deferred.take() {
+            self.phase = Phase::Done;
+            return Err(e);
+        }
+        let res = match self.phase {
+            Phase::Stream => self.raw.finish(self.total_in),
+            Phase::Padding | Phase::Skipping | Phase::Done => Ok(()),
+        };
+        self.phase = Phase::Done;
+        res
+    }
+
+    fn take_buffer(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.spare);
+        buf.clear();
+        if buf.capacity() < self.settings.chunk_size {
+            buf = Vec::with_capacity(self.settings.chunk_size);
+        }
+        buf
+    }
+
+    /// Emits one chunk of output (at most `chunk_size` bytes).
+    fn step(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
+        let mut buf = self.take_buffer();
+        let limit = self.settings.chunk_size;
+        let mut full = false;
+        let res = loop {
+            if buf.len() >= limit {
+                full = true;
+                break Ok(());
+            }
+            let input = &self.input[self.pos..];
+            match self.phase {
+                Phase::Stream => {
+                    let before = buf.len();
+                    // Never let the codec write past the chunk limit, even if
+                    // the allocation is larger.
+                    let progress = if buf.capacity() > limit {
+                        let mut part = std::mem::take(&mut buf);
+                        let mut window = Vec::with_capacity(limit - part.len());
+                        let p = self.raw.decode(input, &mut window, self.total_in);
+                        part.extend_from_slice(&window);
+                        buf = part;
+                        p
+                    } else {
+                        self.raw.decode(input, &mut buf, self.total_in)
+                    };
+                    let p = match progress {
+                        Ok(p) => p,
+                        Err(e) => break Err(e),
+                    };
+                    let consumed = p.consumed.min(input.len());
+                    self.pos += consumed;
+                    self.total_in += consumed as u64;
+                    if p.end {
+                        self.phase = if self.settings.trailing == Trailing::Ignore {
+                            Phase::Skipping
+                        } else {
+                            Phase::Padding
+                        };
+                        continue;
+                    }
+                    if consumed == 0 && buf.len() == before {
+                        if input.is_empty() {
+                            break Ok(());
+                        }
+                        break Err(Error::corrupt(format!(
+                            "{}: decoder made no progress at byte offset {}",
+                            D::FORMAT,
+                            self.total_in
+                        )));
+                    }
+                }
+                Phase::Padding => {
+                    // Zero bytes may pad a gzip file; anything else after the
+                    // end of the stream is trailing garbage.
+                    let bad = if D::ZERO_PADDING {
+                        input.iter().position(|&b| b != 0)
+                    } else if input.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    };
+                    if let Some(i) = bad {
+                        let at = self.total_in + i as u64;
+                        break Err(Error::corrupt(format!(
+                            "{}: trailing garbage after the end of the stream at byte offset {at}",
+                            D::FORMAT
+                        )));
+                    }
+                    self.pos = self.input.len();
+                    self.total_in += input.len() as u64;
+                    break Ok(());
+                }
+                Phase::Skipping => {
+                    self.pos = self.input.len();
+                    self.total_in += input.len() as u64;
+                    break Ok(());
+                }
+                Phase::Done => break Ok(()),
+            }
+        };
+
+        // Decompression limits: emit at most what they allow, then fail.
+        let mut allowed = u64::MAX;
+        let mut why = None;
+        if let Some(max) = self.settings.max_output {
+            allowed = max;
+            why = Some(format!("output exceeds the limit of {max} bytes"));
+        }
+        if let Some(ratio) = self.settings.max_ratio {
+            let by_ratio = self
+                .total_in
+                .saturating_mul(ratio)
+                .saturating_add(RATIO_SLACK);
+            if by_ratio < allowed {
+                allowed = by_ratio;
+                why = Some(format!(
+                    "expansion exceeds the ratio limit of {ratio}:1 after {} input bytes",
+                    self.total_in
+                ));
+            }
+        }
+        let produced = self.total_out + buf.len() as u64;
+        if produced > allowed {
+            let keep = allowed.saturating_sub(self.total_out) as usize;
+            buf.truncate(keep);
+            let msg = why.unwrap_or_default();
+            self.deferred = Some(Error::limit(format!("{}: {msg}", D::FORMAT)));
+        }
+        self.total_out += buf.len() as u64;
+        self.emit(buf, out);
+
+        match res {
+            Err(e) => {
+                if out.is_empty() {
+                    self.phase = Phase::Done;
+                    self.more = false;
+                    return Err(e);
+                }
+                // Hand out what was decoded before the bad bytes first.
+                if self.deferred.is_none() {
+                    self.deferred = Some(e);
+                }
+                self.more = true;
+                Ok(())
+            }
+            Ok(()) => {
+                self.more = self.deferred.is_some() || full || self.pos < self.input.len();
+                Ok(())
+            }
+        }
+    }
+
+    fn emit(&mut self, mut buf: Vec<u8>, out: &mut Output<Bytes>) {
+        if buf.is_empty() {
+            self.spare = buf;
+            return;
+        }
+        if buf.len() < COPY_BELOW && buf.capacity() > 2 * COPY_BELOW {
+            out.push(Bytes::copy_from_slice(&buf));
+            self.spare = buf;
+            return;
+        }
+        if buf.len() < buf.capacity() {
+            buf.shrink_to_fit();
+        }
+        out.push(Bytes::from(buf));
+    }
+}

@@ -1,0 +1,92 @@
+use crate::SyncFlush;
+use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL, RawZlibEncode};
+use crate::engine::{EncodeEngine, encoder_common};
+
+/// Compresses a byte stream to zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
+///
+/// A [`Transform`](weir_core::Transform) from `Bytes` to `Bytes`, like
+/// [`GzipEncoder`](crate::GzipEncoder) but with zlib's 2-byte header and Adler-32 trailer (HTTP's `Content-Encoding: deflate`). Output comes as the
+/// compressor produces it (or at each sync flush, see [`SyncFlush`]); the end
+/// of input always finishes the stream with its Adler-32 trailer.
+///
+/// # Errors
+/// None from input; a chunk after the end of the stream is an error.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use futures::TryStreamExt;
+/// use weir::codecs::{ZlibDecoder, ZlibEncoder};
+/// use weir::{readable, ReadableExt};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+/// let src = readable::from_iter(["abc".repeat(1000)].map(Bytes::from));
+/// let packed: Vec<Bytes> = src.through(ZlibEncoder::with_level(9)).try_collect().await?;
+/// assert!(packed.concat().len() < 100);
+/// let back: Vec<Bytes> = readable::from_iter(packed).through(ZlibDecoder::new()).try_collect().await?;
+/// assert_eq!(back.concat(), "abc".repeat(1000).as_bytes());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ZlibEncoder {
+    engine: EncodeEngine<RawZlibEncode>,
+}
+
+impl ZlibEncoder {
+    /// An encoder at level 6.
+    pub fn new() -> Self {
+        ZlibEncoder::builder().build()
+    }
+
+    /// An encoder at `level`: 0 (stored) to 9 (smallest); above 9 means 9.
+    pub fn with_level(level: u32) -> Self {
+        ZlibEncoder::builder().level(level).build()
+    }
+
+    /// A builder for the level and sync flushes.
+    pub fn builder() -> ZlibEncoderBuilder {
+        ZlibEncoderBuilder {
+            level: DEFAULT_LEVEL,
+            sync: SyncFlush::Never,
+            flush_on_empty: false,
+        }
+    }
+}
+
+/// Configures a [`ZlibEncoder`]. Made by [`ZlibEncoder::builder`].
+///
+/// # Examples
+/// ```
+/// use weir::codecs::{ZlibEncoder, SyncFlush};
+///
+/// let enc = ZlibEncoder::builder().level(3).sync_flush(SyncFlush::EveryChunk).build();
+/// # let _ = enc;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ZlibEncoderBuilder {
+    level: u32,
+    sync: SyncFlush,
+    flush_on_empty: bool,
+}
+
+impl ZlibEncoderBuilder {
+    /// The compression level, 0 (stored) to 9 (smallest); above 9 means 9.
+    /// Default 6.
+    pub fn level(&mut self, level: u32) -> &mut Self {
+        self.level = level.min(MAX_LEVEL);
+        self
+    }
+
+    /// The encoder.
+    pub fn build(&self) -> ZlibEncoder {
+        ZlibEncoder {
+            engine: EncodeEngine::new(
+                RawZlibEncode(FlateEncoder::new(self.level, true)),
+                self.sync,
+                self.flush_on_empty,
+            ),
+        }
+    }
+}
+
+encoder_common!(ZlibEncoder, ZlibEncoderBuilder, "zlib encoder");
