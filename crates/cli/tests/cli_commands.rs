@@ -108,7 +108,7 @@ fn brotli_and_copy_round_trip() {
     let o = run_with_stdin(weir().arg("unbrotli"), &br.stdout);
     assert_eq!(o.stdout, data);
     let o = run_with_stdin(
-        &mut weir().args(["copy", "--chunk", "1K", "--hwm", "4KiB"]),
+        weir().args(["copy", "--chunk", "1K", "--hwm", "4KiB"]),
         &data,
     );
     assert!(o.status.success(), "{}", stderr(&o));
