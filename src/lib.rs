@@ -8,6 +8,9 @@ pub use weir_core::*;
 /// Pipelines, `pipe()` and run reports (the `weir-pipe` crate).
 pub use weir_pipe as pipe;
 
+/// Files and standard streams as readables and writables (the `weir-io` crate).
+pub use weir_io as io;
+
 /// The names most programs need, for a glob import.
 pub mod prelude {
     pub use weir_core::{
