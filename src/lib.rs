@@ -12,6 +12,9 @@ pub use weir_pipe as pipe;
 /// transforms: the `weir-codecs` crate.
 pub use weir_codecs as codecs;
 
+/// Files and standard streams as readables and writables (the `weir-io` crate).
+pub use weir_io as io;
+
 /// The names most programs need, for a glob import.
 pub mod prelude {
     pub use weir_core::{
