@@ -1,6 +1,4 @@
-//! weir: streams with real backpressure on Tokio.
-//!
-//! The facade over weir's crates. See the README for a tour.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub use weir_core::*;
@@ -20,4 +18,5 @@ pub mod prelude {
     pub use weir_core::{
         Error, Limit, Readable, ReadableExt, Transform, TransformExt, Writable, Written, buffer,
     };
+    pub use weir_pipe::{Pipeline, pipe};
 }
