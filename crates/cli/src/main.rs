@@ -1,6 +1,89 @@
-//! The `weir` command (filled by a later issue).
+//! The `weir` command: compress, decompress and copy with backpressure, in
+//! constant memory, with a report that names the bottleneck; and `weir demo`.
+#![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!("weir: no commands yet");
-    std::process::exit(2);
+mod args;
+mod demo;
+mod fmt;
+mod progress;
+mod run;
+mod size;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use weir_core::Error;
+use weir_pipe::CancellationToken;
+
+use crate::args::{Cli, Command};
+use crate::run::Format;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        let token = CancellationToken::new();
+        let on_signal = token.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        match dispatch(cli.command, token).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.is_cancelled() => {
+                eprintln!("weir: interrupted");
+                ExitCode::from(130)
+            }
+            Err(e) => {
+                eprintln!("weir: {}", one_line(&e));
+                ExitCode::from(1)
+            }
+        }
+    });
+    // Standard input may still be held by a blocking read: do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+async fn dispatch(command: Command, token: CancellationToken) -> Result<(), Error> {
+    match command {
+        Command::Gzip(a) => run::encode(Format::Gzip, a, token).await.map(drop),
+        Command::Zstd(a) => run::encode(Format::Zstd, a, token).await.map(drop),
+        Command::Brotli(a) => run::encode(Format::Brotli, a, token).await.map(drop),
+        Command::Gunzip(a) => run::decode(Format::Gzip, a, token).await.map(drop),
+        Command::Unzstd(a) => run::decode(Format::Zstd, a, token).await.map(drop),
+        Command::Unbrotli(a) => run::decode(Format::Brotli, a, token).await.map(drop),
+        Command::Copy(a) => run::copy(a, token).await.map(drop),
+        Command::Demo(a) => demo::run(a, token).await,
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause the
+/// error's own text already shows.
+fn one_line(e: &Error) -> String {
+    let mut line = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line.replace('\n', " ")
 }

@@ -1,5 +1,6 @@
 //! How much a buffer may hold: the high-water mark and the unit it is measured in.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 
 /// The unit a [`Limit`] counts in.
@@ -139,6 +140,64 @@ impl<T> Limit<T> {
     pub fn with_high(mut self, high: usize) -> Self {
         self.high = high.max(1);
         self
+    }
+}
+
+fn auto_len<T: 'static>(chunk: &T) -> usize {
+    let any = chunk as &dyn Any;
+    if let Some(b) = any.downcast_ref::<bytes::Bytes>() {
+        b.len()
+    } else if let Some(b) = any.downcast_ref::<bytes::BytesMut>() {
+        b.len()
+    } else if let Some(v) = any.downcast_ref::<Vec<u8>>() {
+        v.len()
+    } else if let Some(s) = any.downcast_ref::<String>() {
+        s.len()
+    } else if let Some(b) = any.downcast_ref::<Box<[u8]>>() {
+        b.len()
+    } else {
+        1
+    }
+}
+
+/// Whether `T` is one of the byte-chunk types [`Limit::auto`] measures in bytes.
+fn is_byte_chunk<T: 'static>() -> bool {
+    let id = TypeId::of::<T>();
+    id == TypeId::of::<bytes::Bytes>()
+        || id == TypeId::of::<bytes::BytesMut>()
+        || id == TypeId::of::<Vec<u8>>()
+        || id == TypeId::of::<String>()
+        || id == TypeId::of::<Box<[u8]>>()
+}
+
+impl<T: 'static> Limit<T> {
+    /// The natural limit for `T` when the caller does not choose: byte mode
+    /// with `bytes` as the mark for byte chunks (`Bytes`, `BytesMut`,
+    /// `Vec<u8>`, `String`, `Box<[u8]>`), object mode with `items` for
+    /// anything else. Generic code (a pipeline) uses it to pick Node's
+    /// defaults without knowing the chunk type; the choice costs nothing at
+    /// run time (it is decided per type at compile time).
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use weir::{Limit, Unit};
+    ///
+    /// assert_eq!(Limit::<Bytes>::auto(65536, 16).unit(), Unit::Bytes);
+    /// assert_eq!(Limit::<Bytes>::auto(65536, 16).measure(&Bytes::from_static(b"abc")), 3);
+    /// assert_eq!(Limit::<(u32, f64)>::auto(65536, 16).unit(), Unit::Items);
+    /// assert_eq!(Limit::<(u32, f64)>::auto(65536, 16).high(), 16);
+    /// ```
+    pub fn auto(bytes: usize, items: usize) -> Self {
+        if is_byte_chunk::<T>() {
+            Limit {
+                high: bytes.max(1),
+                unit: Unit::Bytes,
+                measure: auto_len::<T>,
+            }
+        } else {
+            Limit::items(items)
+        }
     }
 }
 

@@ -1,1 +1,33 @@
-//! weir-pipe: filled by a later issue.
+//! weir-pipe: pipelines with backpressure, and a report that names the
+//! bottleneck.
+//!
+//! - [`pipe`] moves one readable into one writable (Node's `src.pipe(dst)`).
+//! - [`Pipeline`] chains a source, named transforms and a sink (Node's
+//!   `stream.pipeline(...)`), running I/O and heavy stages on their own
+//!   tasks joined by bounded buffers, fusing cheap ones.
+//! - [`Run::run`] returns a [`Report`]: per stage, what went in and out,
+//!   time busy, blocked on a full buffer downstream, starved by an empty one
+//!   upstream, peak buffered and Full episodes; and the bottleneck stage.
+//! - [`Throttle`] limits a stream's rate (a slow consumer on demand).
+//!
+//! # Backpressure
+//! Every join is a bounded buffer: a fast stage fills it and waits for room
+//! (its time counts as *blocked*), so no stage runs further ahead of a slow
+//! one than the buffers between them allow, and memory stays bounded by their
+//! sum whatever the input size.
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod engine;
+mod monitor;
+mod pipe_fn;
+mod pipeline;
+mod report;
+mod throttle;
+
+pub use self::monitor::Monitor;
+pub use self::pipe_fn::pipe;
+pub use self::pipeline::{Pipeline, Run};
+pub use self::report::{Report, StageKind, StageReport};
+pub use self::throttle::Throttle;
+pub use tokio_util::sync::CancellationToken;

@@ -95,6 +95,10 @@ pub(crate) struct Shared<T> {
     pub(crate) overflow: Overflow,
     /// How many chunks the reader may take into its cache at once.
     pub(crate) batch: usize,
+    /// The writer's `Sink` side gathers chunks and hands them over in one
+    /// batch once this much would be buffered (or on flush, or at the high
+    /// mark), so a waiting reader is woken once per batch.
+    pub(crate) wake_mark: usize,
     pub(crate) name: Option<StdArc<str>>,
     pub(crate) stats: StdArc<StatsCell>,
 }
@@ -113,6 +117,33 @@ pub(crate) enum Refill {
     End,
     Failed(Error),
     Empty,
+}
+
+/// How much the reader handed out between two readings of its progress.
+#[inline]
+fn progress_since(now: usize, then: usize) -> usize {
+    now.wrapping_sub(then) & !WAITING
+}
+
+/// One chunk, or a batch of them, to append to the queue.
+trait ChunksIn<T> {
+    /// Moves the chunks to the back of `queue`; returns how many.
+    fn append_to(self, queue: &mut VecDeque<T>) -> usize;
+}
+
+impl<T> ChunksIn<T> for T {
+    fn append_to(self, queue: &mut VecDeque<T>) -> usize {
+        queue.push_back(self);
+        1
+    }
+}
+
+impl<T> ChunksIn<T> for &mut VecDeque<T> {
+    fn append_to(self, queue: &mut VecDeque<T>) -> usize {
+        let n = self.len();
+        queue.append(self);
+        n
+    }
 }
 
 fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
@@ -161,6 +192,7 @@ impl<T> Shared<T> {
             cap: cfg.cap_mark(),
             overflow: cfg.overflow,
             batch,
+            wake_mark: (high / 2).max(1),
             name: cfg.name.clone(),
             stats: StdArc::new(StatsCell::default()),
         })
@@ -196,7 +228,7 @@ impl<T> Shared<T> {
     /// episode at the low mark and returns the writer's waker to wake.
     fn fold(&self, st: &mut State<T>) -> Wake {
         let consumed = self.progress.load(Acquire) & !WAITING;
-        let delta = consumed.wrapping_sub(st.folded) & !WAITING;
+        let delta = progress_since(consumed, st.folded);
         st.folded = consumed;
         st.buffered = st.buffered.saturating_sub(delta);
         if st.full && st.buffered <= self.low {
@@ -239,14 +271,19 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Appends a chunk of `size` (lock held, progress folded), updates the
-    /// counters, and wakes the reader after releasing the lock.
-    fn push_locked(&self, mut st: MutexGuard<'_, State<T>>, chunk: T, size: usize) -> Written {
+    /// Appends chunks of `size` in all (lock held, progress folded), updates
+    /// the counters, and wakes a waiting reader after releasing the lock.
+    fn push_locked(
+        &self,
+        mut st: MutexGuard<'_, State<T>>,
+        chunks: impl ChunksIn<T>,
+        size: usize,
+    ) -> Written {
         let high = self.high();
-        st.queue.push_back(chunk);
+        let n = chunks.append_to(&mut st.queue);
         st.buffered = st.buffered.saturating_add(size);
         let buffered = st.buffered;
-        bump(&self.stats.writes, 1);
+        bump(&self.stats.writes, n as u64);
         bump(&self.stats.written, size as u64);
         self.stats.note_peak(buffered);
         let became_full = !st.full && buffered >= high;
@@ -372,6 +409,25 @@ impl<T> Shared<T> {
         let size = self.limit.measure(&chunk);
         let _ = self.push_locked(st, chunk, size);
         SendPoll::Sent
+    }
+
+    /// Hands over a batch the writer gathered (`size` in all), in one lock,
+    /// without the overflow policy (the writer only gathers while the buffer
+    /// is below its high mark). Returns the answer and the exact buffered
+    /// amount right after.
+    pub(crate) fn push_batch(
+        &self,
+        batch: &mut VecDeque<T>,
+        size: usize,
+    ) -> Result<(Written, usize), Error> {
+        let mut st = lock(&self.state);
+        if let Some(e) = self.closed_error(&st) {
+            return Err(e);
+        }
+        let _ = self.fold(&mut st);
+        let before = st.buffered;
+        let answer = self.push_locked(st, batch, size);
+        Ok((answer, before.saturating_add(size)))
     }
 
     /// Ready once the buffer is not in a Full episode (there is room, or it has

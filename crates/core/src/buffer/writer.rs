@@ -1,3 +1,4 @@
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
@@ -65,6 +66,16 @@ use crate::sync::Arc;
 pub struct Writer<T> {
     shared: Arc<Shared<T>>,
     closed: bool,
+    /// Chunks fed through the `Sink` side and not yet handed to the buffer
+    /// (see "Batches" on the `Sink` impl), and their size.
+    gathered: VecDeque<T>,
+    gathered_size: usize,
+    /// The buffered amount at the last hand-over, exact then and never lower
+    /// since (only the reader takes away): an upper bound that needs no
+    /// lock. `None` when unknown.
+    last: Option<usize>,
+    /// The last write reached the high mark: `poll_ready` must look.
+    full_hint: bool,
     waiting_since: Option<Instant>,
 }
 
@@ -84,8 +95,38 @@ impl<T> Writer<T> {
         Writer {
             shared,
             closed: false,
+            gathered: VecDeque::new(),
+            gathered_size: 0,
+            last: None,
+            full_hint: false,
             waiting_since: None,
         }
+    }
+
+    /// Hands the gathered chunks to the buffer in one batch.
+    fn hand_over(&mut self) -> Result<(), Error> {
+        if self.gathered.is_empty() {
+            return Ok(());
+        }
+        let size = std::mem::take(&mut self.gathered_size);
+        match self.shared.push_batch(&mut self.gathered, size) {
+            Ok((answer, buffered)) => {
+                self.full_hint = answer == Written::Full;
+                self.last = Some(buffered);
+                Ok(())
+            }
+            Err(e) => {
+                // The reader is gone (or the buffer closed): nobody will read them.
+                self.gathered.clear();
+                Err(e)
+            }
+        }
+    }
+
+    /// Records the answer of a write made outside the `Sink` side.
+    fn wrote(&mut self, answer: Written) {
+        self.full_hint = answer == Written::Full;
+        self.last = None;
     }
 
     /// Writes `chunk` without waiting: Node's `writable.write(chunk)`.
@@ -118,7 +159,12 @@ impl<T> Writer<T> {
     /// assert_eq!(tx.write("ijk").unwrap(), Written::Full);      // 11: time to wait
     /// ```
     pub fn write(&mut self, chunk: T) -> Result<Written, SendError<T>> {
-        self.shared.push(chunk)
+        if let Err(e) = self.hand_over() {
+            return Err(SendError::new(chunk, e));
+        }
+        let answer = self.shared.push(chunk)?;
+        self.wrote(answer);
+        Ok(answer)
     }
 
     /// Waits until the buffer has room: at once when it is below its high
@@ -163,6 +209,9 @@ impl<T> Writer<T> {
     /// - `Poll::Ready(Ok(()))`: there is room.
     /// - `Poll::Ready(Err(e))`: the reader is gone.
     pub fn poll_drained(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Err(e) = self.hand_over() {
+            return Poll::Ready(Err(e));
+        }
         match self.shared.poll_room(cx) {
             Poll::Pending => {
                 if self.waiting_since.is_none() {
@@ -174,12 +223,16 @@ impl<T> Writer<T> {
                 if let Some(t) = self.waiting_since.take() {
                     StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
                 }
+                if r.is_ok() {
+                    self.full_hint = false;
+                }
                 Poll::Ready(r)
             }
         }
     }
 
     /// Polls for room to send one more chunk, as `Sink::poll_ready` does.
+    /// Below the high mark it answers without taking the buffer's lock.
     ///
     /// # Return value
     /// Like [`poll_drained`](Writer::poll_drained), and also
@@ -188,6 +241,10 @@ impl<T> Writer<T> {
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.closed {
             return Poll::Ready(Err(self.named(Error::ended())));
+        }
+        if !self.full_hint {
+            // The last write left room, and only the reader has acted since.
+            return Poll::Ready(Ok(()));
         }
         self.poll_drained(cx)
     }
@@ -231,6 +288,13 @@ impl<T> Writer<T> {
     /// # Ok(()) }
     /// ```
     pub async fn send(&mut self, chunk: T) -> Result<(), SendError<T>> {
+        if let Err(e) = self.hand_over() {
+            return Err(SendError::new(chunk, e));
+        }
+        // `send` does not learn the answer of its write: let `poll_ready`
+        // look next time.
+        self.full_hint = true;
+        self.last = None;
         let mut slot = Some(chunk);
         std::future::poll_fn(|cx| {
             let Some(chunk) = slot.take() else {
@@ -266,6 +330,8 @@ impl<T> Writer<T> {
     /// (Node's `writable.end()`). Later writes fail with [`Error::is_ended`].
     /// Calling it again does nothing.
     pub fn end(&mut self) {
+        // Gathered chunks go first; if the reader is gone they have nowhere to go.
+        let _ = self.hand_over();
         self.closed = true;
         self.shared.end();
     }
@@ -274,13 +340,16 @@ impl<T> Writer<T> {
     /// discarded and the reader sees `err` on its next read. Later writes fail.
     /// Aborting after the reader has seen the end, or twice, does nothing.
     pub fn abort(&mut self, err: Error) {
+        self.gathered.clear();
+        self.gathered_size = 0;
         self.closed = true;
         self.shared.abort(err);
     }
 
-    /// What is buffered now, in the limit's unit.
+    /// What is buffered now, in the limit's unit (including chunks fed
+    /// through the `Sink` side and not yet flushed).
     pub fn buffered(&self) -> usize {
-        self.shared.stats.buffered()
+        self.shared.stats.buffered() + self.gathered_size
     }
 
     /// Whether the buffer is full: a `write` now would answer
@@ -315,12 +384,30 @@ impl<T> Writer<T> {
     }
 }
 
+// `Writer<T>` holds no pinned state (gathered chunks are never pinned).
+impl<T> Unpin for Writer<T> {}
+
 impl<T> Drop for Writer<T> {
     fn drop(&mut self) {
+        // What was fed still reaches the reader, ahead of the error saying the
+        // stream is incomplete.
+        let _ = self.hand_over();
         self.shared.writer_dropped();
     }
 }
 
+/// As a `Sink`, a `Writer` waits for room in `poll_ready` (so the bound of
+/// high mark plus one chunk holds: a batch is handed over before it could
+/// reach the high mark).
+///
+/// # Batches
+/// `start_send` gathers chunks on the writer's side and hands them to the
+/// buffer in one batch (one lock, one wake-up of a waiting reader) when they
+/// would take it past half its high mark, when 64 have gathered, or on
+/// `poll_flush`/`poll_close`. So flush after `feed`, as the `Sink` contract
+/// asks (`SinkExt::send`, `send_all` and `forward` do it whenever their
+/// source has nothing ready); `write` and `send` hand a chunk over at once.
+/// Chunks gathered when the writer is dropped are still delivered.
 impl<T> Sink<T> for Writer<T> {
     type Error = Error;
 
@@ -329,22 +416,47 @@ impl<T> Sink<T> for Writer<T> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Error> {
-        self.get_mut()
-            .shared
-            .push(item)
-            .map(|_| ())
-            .map_err(Error::from)
+        let this = self.get_mut();
+        if this.closed {
+            return Err(this.named(Error::ended()));
+        }
+        let shared = &this.shared;
+        if shared.batch == 1 {
+            // Lossy buffers take chunks one at a time.
+            let answer = shared.push(item).map_err(Error::from)?;
+            this.wrote(answer);
+            return Ok(());
+        }
+        this.gathered_size += shared.limit.measure(&item);
+        this.gathered.push_back(item);
+        // Hand over when the batch could reach the high mark (the full
+        // decision is made under the lock, on the exact amount), at the wake
+        // mark (so a waiting reader is woken at least that often), and at 64
+        // chunks. `last` is an upper bound, so the bound holds without
+        // reading the reader's progress.
+        let hand_over = match this.last {
+            None => true,
+            Some(last) => {
+                last.saturating_add(this.gathered_size) >= shared.high()
+                    || this.gathered_size >= shared.wake_mark
+                    || this.gathered.len() >= shared.batch
+            }
+        };
+        if hand_over {
+            this.hand_over()?;
+        }
+        Ok(())
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        // Nothing is held on the writer's side: a chunk is in the buffer as
-        // soon as it is sent.
-        Poll::Ready(Ok(()))
+        Poll::Ready(self.get_mut().hand_over())
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().end();
-        Poll::Ready(Ok(()))
+        let this = self.get_mut();
+        let res = this.hand_over();
+        this.end();
+        Poll::Ready(res)
     }
 }
 
@@ -363,10 +475,11 @@ impl AsyncWrite for Writer<Bytes> {
         }
         ready!(this.poll_ready(cx))?;
         let n = buf.len().min(this.shared.high());
-        let _ = this
+        let answer = this
             .shared
             .push(Bytes::copy_from_slice(&buf[..n]))
             .map_err(io::Error::from)?;
+        this.wrote(answer);
         Poll::Ready(Ok(n))
     }
 
@@ -390,7 +503,8 @@ impl AsyncWrite for Writer<Bytes> {
             }
             chunk.extend_from_slice(&b[..b.len().min(room)]);
         }
-        let _ = this.shared.push(chunk.freeze()).map_err(io::Error::from)?;
+        let answer = this.shared.push(chunk.freeze()).map_err(io::Error::from)?;
+        this.wrote(answer);
         Poll::Ready(Ok(n))
     }
 

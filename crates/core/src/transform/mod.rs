@@ -118,6 +118,15 @@ pub trait Transform {
     fn name(&self) -> &str {
         short_type_name::<Self>()
     }
+
+    /// Whether the transform does enough work per chunk (compression,
+    /// hashing, heavy parsing) to deserve a task of its own in a pipeline, so
+    /// that it runs on another core than the stages around it. Cheap
+    /// transforms (the default, `false`) are fused into a neighbour's task: a
+    /// task hop costs more than a cheap map.
+    fn heavy(&self) -> bool {
+        false
+    }
 }
 
 /// Combinators on every [`Transform`].
@@ -167,6 +176,9 @@ impl<T: Transform + ?Sized> Transform for Box<T> {
     }
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn heavy(&self) -> bool {
+        (**self).heavy()
     }
 }
 

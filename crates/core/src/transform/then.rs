@@ -126,6 +126,10 @@ where
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn heavy(&self) -> bool {
+        self.a.heavy() || self.b.heavy()
+    }
 }
 
 impl<A: Transform, B> fmt::Debug for Then<A, B> {
@@ -168,6 +172,9 @@ impl<T: Transform> Transform for Named<T> {
     }
     fn name(&self) -> &str {
         &self.name
+    }
+    fn heavy(&self) -> bool {
+        self.inner.heavy()
     }
 }
 

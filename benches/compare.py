@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Whole-process comparisons of the `weir` command against the baselines a
+user would otherwise pick (the anchors in ../shared/anchors).
+
+Each comparison runs two commands in turn, A B A B ..., after one warm-up run
+of each, timing each run from outside (wall clock) and reading its peak RSS
+from /usr/bin/time. It prints, per command, the median wall time and peak
+RSS, and the median of the per-pair ratios B/A of wall time, i.e. how many
+times faster A (weir) was than B in the same run. Nothing but the Python
+standard library, /usr/bin/time, and the programs compared.
+
+Usage (from the repository root, after `cargo build --release -p weir-cli
+--examples` and building the anchors' rust-baselines as their README says):
+
+    python3 benches/compare.py [GROUP ...] [--runs N] [--data DIR]
+
+Groups: copy, gzip, gunzip, objects, rss (default: all). Inputs are made in
+DIR (default /tmp/weir-bench) with ../shared/anchors/gen_corpus.py.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ANCHORS = os.path.join(os.path.dirname(ROOT), "shared", "anchors")
+WEIR = os.path.join(ROOT, "target", "release", "weir")
+EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
+
+
+def timed(cmd):
+    """Runs cmd once; returns (wall seconds, peak RSS bytes, exit code)."""
+    with tempfile.NamedTemporaryFile(mode="r") as tf:
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-o", tf.name, "-f", "%M"] + cmd,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+        wall = time.perf_counter() - t0
+        lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.decode(errors='replace')}")
+    return wall, int(lines[-1]) * 1024, p.returncode
+
+
+def pair(label, a, b, runs, volume=None, unit="MB/s"):
+    """Times a and b alternately; prints medians and the ratio."""
+    timed(a)
+    timed(b)
+    wa, wb, ra, rb, ratios = [], [], [], [], []
+    for _ in range(runs):
+        x, rx, _ = timed(a)
+        y, ry, _ = timed(b)
+        wa.append(x), wb.append(y), ra.append(rx), rb.append(ry), ratios.append(y / x)
+    ma, mb = statistics.median(wa), statistics.median(wb)
+
+    def rate(w):
+        if volume is None:
+            return ""
+        return f"  {volume / w / 1e6:8.1f} {unit}"
+
+    print(f"\n{label}")
+    print(f"  A {ma:8.3f} s{rate(ma)}  peak RSS {statistics.median(ra) / 2**20:7.1f} MiB  "
+          f"[{min(wa):.3f} .. {max(wa):.3f}]  {' '.join(a)}")
+    print(f"  B {mb:8.3f} s{rate(mb)}  peak RSS {statistics.median(rb) / 2**20:7.1f} MiB  "
+          f"[{min(wb):.3f} .. {max(wb):.3f}]  {' '.join(b)}")
+    print(f"  A is {statistics.median(ratios):.2f}x B (median of {runs} paired ratios B/A; "
+          f"range {min(ratios):.2f} .. {max(ratios):.2f})")
+    sys.stdout.flush()
+
+
+def corpus(data, size):
+    path = os.path.join(data, f"corpus_{size.lower()}.log")
+    if not os.path.exists(path):
+        subprocess.run([sys.executable, os.path.join(ANCHORS, "gen_corpus.py"), path, size], check=True)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("groups", nargs="*", default=["copy", "gzip", "gunzip", "objects", "rss"])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--data", default="/tmp/weir-bench")
+    ap.add_argument("--baselines", default="/tmp/anchors-data",
+                    help="target dirs of the anchors' rust-baselines (target/, target-zlibrs/)")
+    args = ap.parse_args()
+    os.makedirs(args.data, exist_ok=True)
+    r = os.path.join(args.baselines, "target", "release")
+    z = os.path.join(args.baselines, "target-zlibrs", "release")
+    node = os.path.join(ANCHORS, "node")
+    out = os.path.join(args.data, "out")
+    gib = 1 << 30
+
+    if "copy" in args.groups:
+        src = corpus(args.data, "1G")
+        pair("copy 1 GiB: weir copy vs tokio copy_buf (1 MiB BufReader/BufWriter)",
+             [WEIR, "copy", src, "-o", out], [os.path.join(r, "tokio_copy"), src, out, "buf1024"],
+             args.runs, gib)
+        pair("copy 1 GiB: weir copy vs Node stream.pipeline",
+             [WEIR, "copy", src, "-o", out], ["node", os.path.join(node, "node_copy.mjs"), src, out],
+             args.runs, gib)
+    if "gzip" in args.groups:
+        src = corpus(args.data, "1G")
+        pair("gzip -6 1 GiB: weir gzip vs flate2 sync GzEncoder (zlib-rs)",
+             [WEIR, "gzip", src, "-o", out + ".gz"], [os.path.join(z, "flate2_gzip"), src, out + ".gz"],
+             args.runs, gib)
+        pair("gzip -6 1 GiB: weir gzip vs Node zlib pipeline",
+             [WEIR, "gzip", src, "-o", out + ".gz"], ["node", os.path.join(node, "node_gzip.mjs"), src, out + ".gz"],
+             args.runs, gib)
+    if "gunzip" in args.groups:
+        src = corpus(args.data, "1G")
+        gz = src + ".gz"
+        if not os.path.exists(gz):
+            with open(gz, "wb") as f:
+                subprocess.run(["gzip", "-6", "-c", src], stdout=f, check=True)
+        pair("gunzip 1 GiB: weir gunzip vs flate2 sync GzDecoder (zlib-rs)",
+             [WEIR, "gunzip", gz, "-o", out], [os.path.join(z, "flate2_gunzip"), gz, out], args.runs, gib)
+        pair("gunzip 1 GiB: weir gunzip vs Node zlib pipeline",
+             [WEIR, "gunzip", gz, "-o", out], ["node", os.path.join(node, "node_gunzip.mjs"), gz, out],
+             args.runs, gib)
+    if "objects" in args.groups:
+        n = "5000000"
+        pair("objects, 5 M items, source -> 2 transforms -> sink: weir vs 3-task tokio mpsc(16)",
+             [os.path.join(EXAMPLES, "objects_pipeline"), n],
+             [os.path.join(r, "mpsc_objects"), n, "tokio", "multi", "16", "3"], args.runs, 5e6, "M items/s")
+        pair("objects, 5 M items: weir vs Node Readable.from -> Transform -> Writable",
+             [os.path.join(EXAMPLES, "objects_pipeline"), n],
+             ["node", os.path.join(node, "node_objects.mjs"), n], args.runs, 5e6, "M items/s")
+    if "rss" in args.groups:
+        small, big = corpus(args.data, "64M"), corpus(args.data, "1G")
+        pair("peak RSS of weir gzip: 64 MiB input (A) vs 1 GiB input (B)",
+             [WEIR, "gzip", small, "-o", out + ".gz"], [WEIR, "gzip", big, "-o", out + ".gz"], 3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+//! The streaming commands: codecs and copy, as weir pipelines.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Sink;
+use weir_codecs::{
+    BrotliDecoder, BrotliEncoder, GzipDecoder, GzipEncoder, ZstdDecoder, ZstdEncoder,
+};
+use weir_core::{Error, Transform};
+use weir_io::{FileSink, FileSource};
+use weir_pipe::{CancellationToken, Pipeline, Report};
+
+use crate::args::{Common, Copy, Decode, Encode, StatsFormat};
+
+/// A byte transform chosen at run time.
+type BoxTransform = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
+/// A byte sink chosen at run time.
+type BoxSink = Pin<Box<dyn Sink<Bytes, Error = Error> + Send>>;
+
+/// The compression formats the command knows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Format {
+    Gzip,
+    Zstd,
+    Brotli,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Gzip => "gzip",
+            Format::Zstd => "zstd",
+            Format::Brotli => "brotli",
+        }
+    }
+
+    fn decoder_name(self) -> &'static str {
+        match self {
+            Format::Gzip => "gunzip",
+            Format::Zstd => "unzstd",
+            Format::Brotli => "unbrotli",
+        }
+    }
+
+    fn encoder(self, level: Option<u32>) -> Result<BoxTransform, Error> {
+        let check = |max: u32, min: u32| match level {
+            Some(l) if l < min || l > max => Err(Error::msg(format!(
+                "{}: level {l} is out of range ({min}-{max})",
+                self.name()
+            ))),
+            _ => Ok(()),
+        };
+        Ok(match self {
+            Format::Gzip => {
+                check(9, 0)?;
+                Box::new(GzipEncoder::with_level(level.unwrap_or(6)))
+            }
+            Format::Zstd => {
+                check(22, 1)?;
+                Box::new(ZstdEncoder::with_level(level.map_or(3, |l| l as i32)))
+            }
+            Format::Brotli => {
+                check(11, 0)?;
+                Box::new(BrotliEncoder::with_quality(level.unwrap_or(6)))
+            }
+        })
+    }
+
+    fn decoder(self, max_output: Option<u64>) -> BoxTransform {
+        match self {
+            Format::Gzip => {
+                let mut b = GzipDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Zstd => {
+                let mut b = ZstdDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Brotli => {
+                let mut b = BrotliDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+        }
+    }
+}
+
+/// `-` or nothing: standard input/output.
+fn is_std(path: &Option<std::path::PathBuf>) -> bool {
+    path.as_deref().is_none_or(|p| p == Path::new("-"))
+}
+
+/// Opens the input: a file source, or standard input.
+async fn open_input(common: &Common) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
+    if is_std(&common.input) {
+        let mut b = weir_io::BlockingSource::builder();
+        b.chunk_size(common.chunk).name("read");
+        return Ok((
+            Pipeline::from(b.build(std::io::stdin())).named("read"),
+            None,
+        ));
+    }
+    let path = common.input.as_deref().unwrap_or(Path::new("-"));
+    let source = FileSource::builder(path)
+        .chunk_size(common.chunk)
+        .name("read")
+        .open()
+        .await
+        .map_err(|e| e.with_stage("read"))?;
+    let len = source.file_len();
+    Ok((Pipeline::from(source).named("read"), Some(len)))
+}
+
+/// Opens the output: an atomic file sink, or standard output.
+async fn open_output(common: &Common) -> Result<BoxSink, Error> {
+    if is_std(&common.output) {
+        let mut b = weir_io::BlockingSink::builder();
+        b.name("write");
+        return Ok(Box::pin(b.build(std::io::stdout())));
+    }
+    let path = common.output.as_deref().unwrap_or(Path::new("-"));
+    let sink = FileSink::builder(path)
+        .atomic(true)
+        .fsync(common.fsync)
+        .name("write")
+        .create()
+        .await
+        .map_err(|e| e.with_stage("write"))?;
+    Ok(Box::pin(sink))
+}
+
+/// Compresses with `format`.
+pub(crate) async fn encode(
+    format: Format,
+    args: Encode,
+    token: CancellationToken,
+) -> Result<Report, Error> {
+    if is_std(&args.common.output) && std::io::stdout().is_terminal() && !args.force {
+        return Err(Error::msg(format!(
+            "{}: compressed data not written to a terminal (use -o FILE, a pipe, or -f)",
+            format.name()
+        )));
+    }
+    let transform = format.encoder(args.level)?;
+    run(&args.common, Some((format.name(), transform)), None, token).await
+}
+
+/// Decompresses `format`.
+pub(crate) async fn decode(
+    format: Format,
+    args: Decode,
+    token: CancellationToken,
+) -> Result<Report, Error> {
+    let transform = format.decoder(args.max_output);
+    run(
+        &args.common,
+        Some((format.decoder_name(), transform)),
+        None,
+        token,
+    )
+    .await
+}
+
+/// Copies, optionally throttled.
+pub(crate) async fn copy(args: Copy, token: CancellationToken) -> Result<Report, Error> {
+    run(&args.common, None, args.rate, token).await
+}
+
+/// Builds and runs read -> [stage] -> [throttle] -> write.
+async fn run(
+    common: &Common,
+    stage: Option<(&'static str, BoxTransform)>,
+    rate: Option<u64>,
+    token: CancellationToken,
+) -> Result<Report, Error> {
+    let (mut pipeline, len) = open_input(common).await?;
+    pipeline = pipeline.hwm(common.hwm, weir_core::DEFAULT_ITEMS);
+    if let Some((name, t)) = stage {
+        // Codecs are CPU-bound: always a task of their own, on another core
+        // than the reading and the writing.
+        pipeline = pipeline.spawn(name, t);
+    }
+    if let Some(rate) = rate {
+        pipeline = pipeline.throttle(rate);
+    }
+    let sink = open_output(common).await?;
+    let run = pipeline.into_named("write", sink).cancel_on(token);
+    let progress = common
+        .progress
+        .then(|| crate::progress::start(run.monitor(), len));
+    let result = run.run().await;
+    if let Some(p) = progress {
+        p.finish(result.is_ok());
+    }
+    let report = result?;
+    match common.stats {
+        Some(StatsFormat::Table) => eprintln!("{report}"),
+        Some(StatsFormat::Json) => match serde_json::to_string(&report) {
+            Ok(json) => eprintln!("{json}"),
+            Err(e) => return Err(Error::other(e)),
+        },
+        None => {}
+    }
+    Ok(report)
+}
+
+/// How often the progress bar is refreshed.
+pub(crate) const TICK: Duration = Duration::from_millis(100);

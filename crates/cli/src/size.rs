@@ -1,0 +1,90 @@
+//! Sizes on the command line: `65536`, `64KiB`, `64K`, `16M`, `1G`, `1.5GiB`.
+
+/// Parses a size. Suffixes `K`, `M`, `G`, `T` (optionally followed by `iB`
+/// or `B`, any case) multiply by powers of 1024; `KB`, `MB`, `GB`, `TB`
+/// spelled with a `B` but no `i` are the same binary units, as `dd` and
+/// `pv` treat them on the command line. A bare number is bytes.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty size".into());
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: String = num.chars().filter(|&c| c != '_').collect();
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (try 65536, 64KiB, 16M or 1G)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {text:?} (use K, M, G or T, optionally with iB)"
+            ));
+        }
+    };
+    let bytes = value * mult as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{text:?} is out of range"));
+    }
+    if unit.is_empty() && num.contains('.') {
+        return Err(format!("{text:?}: a size in bytes must be a whole number"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// A size that must be at least 1 and fit in memory (`usize`).
+pub(crate) fn parse_buffer_size(text: &str) -> Result<usize, String> {
+    let n = parse_size(text)?;
+    if n == 0 {
+        return Err(format!("{text:?}: must be at least 1 byte"));
+    }
+    usize::try_from(n).map_err(|_| format!("{text:?} is too large"))
+}
+
+/// A rate in bytes per second, with an optional `/s`.
+pub(crate) fn parse_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("/s")
+        .or_else(|| t.strip_suffix("/S"))
+        .unwrap_or(t);
+    let n = parse_size(t)?;
+    if n == 0 {
+        return Err(format!(
+            "{text:?}: a rate must be at least 1 byte per second"
+        ));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("2 MB"), Ok(2 << 20));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("-5").is_err());
+        assert!(parse_size("1.5").is_err());
+        assert!(parse_size("99999999999999999999T").is_err());
+        assert!(parse_buffer_size("0").is_err());
+        assert_eq!(parse_rate("20M/s"), Ok(20 << 20));
+        assert!(parse_rate("0").is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! The `weir` command as a user runs it: round trips with the real `gzip`
+//! and `zstd`, standard input and output, exit codes, atomic output, the
+//! report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn weir() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+}
+
+/// Text that compresses like logs do, `n` bytes.
+fn sample(n: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(n + 100);
+    let mut i = 0u64;
+    while v.len() < n {
+        v.extend_from_slice(
+            format!(
+                "10.0.{}.{} GET /api/items/{} 200 {}\n",
+                i % 256,
+                i % 7,
+                i * 7919 % 10007,
+                i % 4096
+            )
+            .as_bytes(),
+        );
+        i += 1;
+    }
+    v.truncate(n);
+    v
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("cannot run weir")
+}
+
+fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn gzip_output_is_read_by_system_gzip_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    let data = sample(300_000);
+    std::fs::write(&input, &data).unwrap();
+    let gz = dir.path().join("in.log.gz");
+    let o = run(weir().arg("gzip").arg(&input).arg("-o").arg(&gz));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run(Command::new("gzip").arg("-dc").arg(&gz));
+    assert!(back.status.success());
+    assert_eq!(back.stdout, data);
+    // And the other way: system gzip -9 into weir gunzip, through pipes.
+    let sys = run_with_stdin(Command::new("gzip").arg("-9c"), &data);
+    let o = run_with_stdin(weir().arg("gunzip"), &sys.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, data);
+}
+
+#[test]
+fn zstd_output_is_read_by_system_zstd_and_back() {
+    let data = sample(200_000);
+    let o = run_with_stdin(weir().args(["zstd", "-l", "5", "-"]), &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run_with_stdin(Command::new("zstd").arg("-dc"), &o.stdout);
+    assert!(back.status.success(), "system zstd could not read it");
+    assert_eq!(back.stdout, data);
+    let sys = run_with_stdin(Command::new("zstd").args(["-c", "-3"]), &data);
+    let o = run_with_stdin(weir().arg("unzstd"), &sys.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, data);
+}
+
+#[test]
+fn brotli_and_copy_round_trip() {
+    let data = sample(100_000);
+    let br = run_with_stdin(weir().args(["brotli", "-l", "4"]), &data);
+    assert!(br.status.success(), "{}", stderr(&br));
+    assert!(br.stdout.len() < data.len() / 3);
+    let o = run_with_stdin(weir().arg("unbrotli"), &br.stdout);
+    assert_eq!(o.stdout, data);
+    let o = run_with_stdin(
+        weir().args(["copy", "--chunk", "1K", "--hwm", "4KiB"]),
+        &data,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, data);
+}
+
+#[test]
+fn corrupt_input_is_exit_1_with_one_line_and_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(100_000);
+    let good = run_with_stdin(Command::new("gzip").arg("-c"), &data).stdout;
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    let input = dir.path().join("bad.gz");
+    std::fs::write(&input, &bad).unwrap();
+    let out = dir.path().join("out.log");
+    let o = run(weir().arg("gunzip").arg(&input).arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("weir: gunzip: "), "{err}");
+    assert!(!out.exists(), "a partial output file was left behind");
+    assert_eq!(
+        files_in(dir.path()),
+        ["bad.gz"],
+        "a temporary file was left behind"
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_an_existing_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep.txt");
+    std::fs::write(&out, b"precious").unwrap();
+    let truncated = {
+        let gz = run_with_stdin(Command::new("gzip").arg("-c"), &sample(50_000)).stdout;
+        gz[..gz.len() - 10].to_vec()
+    };
+    let o = run_with_stdin(weir().arg("gunzip").arg("-o").arg(&out), &truncated);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    assert_eq!(files_in(dir.path()), ["keep.txt"]);
+}
+
+#[test]
+fn a_missing_input_names_the_stage_and_the_file() {
+    let o = run(weir().args(["gzip", "/no/such/file.log", "-o", "/tmp/never-written.gz"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.starts_with("weir: read: "), "{err}");
+    assert!(err.contains("/no/such/file.log"), "{err}");
+    assert!(err.contains("No such file"), "{err}");
+    assert!(!Path::new("/tmp/never-written.gz").exists());
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    for args in [
+        vec!["gzip", "--level"],
+        vec!["frobnicate"],
+        vec!["copy", "--rate", "fast"],
+        vec!["copy", "--hwm", "0"],
+        vec!["gunzip", "--max-output", "12 parsecs"],
+    ] {
+        let o = run(weir().args(&args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(weir().args(["gzip", "-l", "12", "-f"]).stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("level 12 is out of range"));
+}
+
+#[test]
+fn max_output_stops_a_decompression_bomb() {
+    // 64 MiB of zeros compress to about 64 KiB.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = run_with_stdin(Command::new("gzip").arg("-c"), &zeros).stdout;
+    assert!(bomb.len() < 200_000);
+    let o = run_with_stdin(weir().args(["gunzip", "--max-output", "1M"]), &bomb);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("limit"), "{}", stderr(&o));
+    assert!(
+        o.stdout.len() <= 1 << 20,
+        "{} bytes came out",
+        o.stdout.len()
+    );
+}
+
+#[test]
+fn stats_json_has_the_promised_fields() {
+    let data = sample(500_000);
+    let o = run_with_stdin(weir().args(["gzip", "-f", "--stats", "json"]), &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(json["bytes_in"], 500_000);
+    assert_eq!(json["bytes_out"], o.stdout.len() as u64);
+    for key in ["elapsed_ms", "bottleneck"] {
+        assert!(!json[key].is_null(), "no {key}");
+    }
+    let names: Vec<&str> = json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["read", "gzip", "write"]);
+    for s in json["stages"].as_array().unwrap() {
+        for key in [
+            "bytes_in",
+            "bytes_out",
+            "busy_ms",
+            "blocked_ms",
+            "starved_ms",
+            "peak_buffered",
+            "full_events",
+        ] {
+            assert!(s[key].is_number(), "stage {} lacks {key}", s["name"]);
+        }
+    }
+}
+
+#[test]
+fn a_throttled_copy_names_the_throttle_as_the_bottleneck() {
+    let data = sample(1 << 20);
+    let t = std::time::Instant::now();
+    let o = run_with_stdin(weir().args(["copy", "--rate", "4M", "--stats"]), &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t.elapsed().as_millis() >= 200, "the rate was not applied");
+    assert_eq!(o.stdout, data);
+    let table = stderr(&o);
+    assert!(table.contains("bottleneck: throttle"), "{table}");
+}
+
+#[test]
+fn demo_part_three_names_gzip() {
+    let o = run(weir().args(["demo", "--part", "3", "--size", "4M"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("bottleneck: gzip"), "{text}");
+}

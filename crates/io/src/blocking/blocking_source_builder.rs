@@ -1,0 +1,100 @@
+use std::io::Read;
+use std::sync::Arc;
+
+use crate::context::IoContext;
+use crate::read_engine::{ReadConfig, ReadEngine};
+use crate::{BlockingSource, DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE};
+
+/// Settings for a [`BlockingSource`]; made by [`BlockingSource::builder`].
+///
+/// Defaults (not part of the semver contract): 64 KiB chunks, 1 MiB blocks,
+/// read-once mode (`fill(false)`), stage name `"reader"`.
+///
+/// # Examples
+/// ```
+/// use futures::TryStreamExt;
+/// use weir_io::BlockingSource;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+/// let data: &'static [u8] = b"abcdefghij";
+/// let chunks: Vec<_> = BlockingSource::builder()
+///     .chunk_size(4)
+///     .block_size(8)
+///     .fill(true)
+///     .name("letters")
+///     .build(data)
+///     .try_collect()
+///     .await?;
+/// assert_eq!(chunks, ["abcd", "efgh", "ij"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingSourceBuilder {
+    chunk: usize,
+    block: usize,
+    fill: bool,
+    name: Arc<str>,
+}
+
+impl Default for BlockingSourceBuilder {
+    fn default() -> Self {
+        BlockingSourceBuilder {
+            chunk: DEFAULT_CHUNK_SIZE,
+            block: DEFAULT_BLOCK_SIZE,
+            fill: false,
+            name: Arc::from("reader"),
+        }
+    }
+}
+
+impl BlockingSourceBuilder {
+    /// The default settings.
+    pub fn new() -> Self {
+        BlockingSourceBuilder::default()
+    }
+
+    /// The largest chunk the source hands out (at least 1 byte).
+    pub fn chunk_size(&mut self, n: usize) -> &mut Self {
+        self.chunk = n;
+        self
+    }
+
+    /// How much one blocking read asks for. It is raised to the chunk size
+    /// if smaller and, with [`fill`](Self::fill), rounded up to a multiple
+    /// of it.
+    pub fn block_size(&mut self, n: usize) -> &mut Self {
+        self.block = n;
+        self
+    }
+
+    /// `true`: each blocking hop reads until its block is full or the input
+    /// ends, and the block becomes the chunks without a copy; every chunk but
+    /// the last is then exactly `chunk_size` long. Right for files and
+    /// anything that never makes a reader wait for more data.
+    ///
+    /// `false` (the default): each hop makes one read call and hands out
+    /// what it returned (copied out of a reused buffer, so a short read does
+    /// not pin a whole block). Right for pipes, terminals and sockets, where
+    /// waiting to fill a block would hold back data that has arrived.
+    pub fn fill(&mut self, fill: bool) -> &mut Self {
+        self.fill = fill;
+        self
+    }
+
+    /// The stage name errors carry ([`weir_core::Error::stage`]).
+    pub fn name(&mut self, name: impl Into<Arc<str>>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+
+    /// A source reading `reader`. No read starts until the stream is first
+    /// polled.
+    pub fn build<R: Read + Send + 'static>(&self, reader: R) -> BlockingSource<R> {
+        let cfg = ReadConfig::new(self.chunk, self.block, self.fill);
+        BlockingSource::from_engine(ReadEngine::new(
+            reader,
+            cfg,
+            IoContext::new(self.name.clone(), None),
+        ))
+    }
+}

@@ -1,0 +1,144 @@
+//! Cancellation: dropping sources, sinks and whole copies at awkward
+//! moments never panics, leaks no file descriptor and leaves no temporary
+//! file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use support::{names, path_in, random, temp_files, tempdir, within};
+use weir_io::{FileSink, FileSource};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Waits (up to 5 s) until the open descriptors are back to `n` or fewer;
+/// blocking jobs that were let go close theirs when they finish.
+async fn fds_back_to(n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = open_fds();
+        if now <= n || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// One test per file touches the descriptor table, so the counts are not
+// disturbed by other tests running in parallel threads of this binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_mid_stream_closes_files_and_leaves_no_temporary_file() {
+    within(30, async {
+        let dir = tempdir();
+        let input = path_in(&dir, "input");
+        std::fs::write(&input, random(1, 4 << 20)).unwrap();
+        let before = open_fds();
+        for round in 0..10 {
+            // A source dropped after one chunk, with its read-ahead in flight.
+            let mut src = FileSource::builder(&input)
+                .block_size(1 << 20)
+                .open()
+                .await
+                .unwrap();
+            assert!(src.next().await.unwrap().is_ok());
+            drop(src);
+
+            // A sink dropped with a batch in flight.
+            let target = path_in(&dir, &format!("out{round}"));
+            let mut sink = FileSink::builder(&target)
+                .atomic(round % 2 == 0)
+                .block_size(256 * 1024)
+                .create()
+                .await
+                .unwrap();
+            for _ in 0..5 {
+                sink.send(Bytes::from(vec![3u8; 128 * 1024])).await.unwrap();
+            }
+            drop(sink);
+        }
+        assert_eq!(fds_back_to(before).await, before, "file descriptors leaked");
+        assert!(temp_files(dir.path()).is_empty());
+    })
+    .await;
+}
+
+/// A copy with a slow consumer in the middle, cancelled by a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_copy_leaves_the_target_untouched() {
+    within(20, async {
+        let dir = tempdir();
+        let input = path_in(&dir, "input");
+        let target = path_in(&dir, "target");
+        std::fs::write(&input, random(2, 2 << 20)).unwrap();
+        std::fs::write(&target, b"before").unwrap();
+        let src = FileSource::open(&input).await.unwrap();
+        let read = src.counter();
+        let sink = FileSink::builder(&target)
+            .atomic(true)
+            .block_size(64 * 1024)
+            .create()
+            .await
+            .unwrap();
+        let slow = src.then(|c| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            c
+        });
+        let res = tokio::time::timeout(Duration::from_millis(150), slow.forward(sink)).await;
+        assert!(res.is_err(), "the copy should have been cut short");
+        assert!(read.get() > 0 && read.get() < 2 << 20);
+        assert_eq!(std::fs::read(&target).unwrap(), b"before");
+        assert_eq!(names(dir.path()), ["input", "target"]);
+    })
+    .await;
+}
+
+/// An aborted task and a runtime shut down under a running copy.
+#[test]
+fn aborted_tasks_and_runtime_shutdown() {
+    let dir = tempdir();
+    let input = path_in(&dir, "input");
+    std::fs::write(&input, random(3, 8 << 20)).unwrap();
+    let copy = |name: &'static str| {
+        let input = input.clone();
+        let target = dir.path().join(name);
+        async move {
+            let src = FileSource::builder(&input)
+                .block_size(256 * 1024)
+                .open()
+                .await?;
+            let sink = FileSink::builder(&target)
+                .atomic(true)
+                .block_size(256 * 1024)
+                .create()
+                .await?;
+            let slow = src.then(|c| async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                c
+            });
+            slow.forward(sink).await
+        }
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let task = tokio::spawn(copy("aborted"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+    });
+    // The runtime goes away with a copy (and its blocking jobs) running.
+    let running = rt.spawn(copy("shut-down"));
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
+    rt.shutdown_timeout(Duration::from_secs(5));
+    drop(running);
+    assert_eq!(names(dir.path()), ["input"]);
+}

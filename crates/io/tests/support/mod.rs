@@ -1,0 +1,69 @@
+//! Helpers shared by weir-io's integration tests.
+#![allow(dead_code, unreachable_pub, clippy::expect_used)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use weir_core::Error;
+
+/// Fails the test if `f` takes longer than `secs` seconds.
+pub async fn within<F: Future>(secs: u64, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .expect("the test hung")
+}
+
+/// `n` pseudo-random bytes from `seed`.
+pub fn random(seed: u64, n: usize) -> Vec<u8> {
+    weir_core::testing::Rng::new(seed).bytes(n)
+}
+
+/// Every chunk of a stream, or the first error.
+pub async fn chunks<S>(s: S) -> Result<Vec<Bytes>, Error>
+where
+    S: Stream<Item = Result<Bytes, Error>>,
+{
+    let mut s = std::pin::pin!(s);
+    let mut out = Vec::new();
+    while let Some(c) = s.next().await {
+        out.push(c?);
+    }
+    Ok(out)
+}
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Names in a folder that look like our temporary files.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    names(dir)
+        .into_iter()
+        .filter(|n| n.contains(".weir-") && n.ends_with(".tmp"))
+        .collect()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+pub fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// Whether this process runs as root (who ignores file permissions).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}

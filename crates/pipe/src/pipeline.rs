@@ -1,0 +1,414 @@
+use std::fmt;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio_util::sync::CancellationToken;
+use weir_core::transform::{Through, map};
+use weir_core::{BufferConfig, DEFAULT_BYTES, DEFAULT_ITEMS, Error, Limit, Reader, Transform};
+
+use crate::engine::{self, BoxStream, Counted, Counter, TaskSpec};
+use crate::monitor::Monitor;
+use crate::report::{Report, StageKind};
+use crate::throttle::Throttle;
+
+/// Buffer settings for the joins a pipeline creates.
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    bytes: usize,
+    items: usize,
+    low: Option<f64>,
+}
+
+/// A pipeline under construction: a source, named stages, and (with
+/// [`into`](Pipeline::into)) a sink. `T` is the chunk type at its current end.
+///
+/// # Tasks and buffers
+/// The source, every *heavy* transform (see [`Transform::heavy`]), every
+/// async stage ([`through_stream`](Pipeline::through_stream),
+/// [`throttle`](Pipeline::throttle)) and the sink each run on a task of their
+/// own, joined by bounded buffers, so that a CPU-bound stage runs on another
+/// core than the I/O around it. Cheap transforms are fused into the task
+/// before them: a task hop costs more than a cheap map. Memory is bounded by
+/// the sum of the buffers (default 64 KiB for byte chunks, 16 items for
+/// objects; see [`hwm`](Pipeline::hwm)), whatever the input size.
+///
+/// # Errors and cancellation
+/// The first error in any stage stops every stage: the stages after it see
+/// the error, the stages before it stop writing, the sink is dropped without
+/// being closed (a file sink in atomic mode removes its temporary file), and
+/// [`Run::run`] returns that error, naming its stage. A panic in a stage is
+/// such an error ([`Error::is_panic`]). Dropping the `run()` future cancels
+/// every task; a [`CancellationToken`] stops a run from outside (Node's
+/// `AbortSignal`). When `run()` returns, every task of the run has finished.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use weir::pipe::Pipeline;
+/// use weir::transform::map;
+/// use weir::{readable, writable::ChunkWriter};
+///
+/// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+/// let src = readable::from_iter(["hello ", "pipeline"].map(|s: &'static str| Bytes::from(s)));
+/// let shout = map(|c: Bytes| Bytes::from(c.to_ascii_uppercase()));
+/// let report = Pipeline::from(src)
+///     .through("upper", shout)
+///     .into(ChunkWriter::new(tokio::io::sink()))
+///     .run()
+///     .await?;
+/// assert_eq!(report.bytes_in, 14);
+/// assert_eq!(report.bytes_out, 14);
+/// println!("{report}");
+/// # Ok(()) }
+/// ```
+#[must_use = "a pipeline does nothing until it is given a sink and run"]
+pub struct Pipeline<T> {
+    base: Base,
+    /// The stream at the end of the current task (the source and the
+    /// transforms fused after it so far).
+    head: BoxStream<T>,
+}
+
+/// Everything of a pipeline under construction but its current stream.
+struct Base {
+    tasks: Vec<TaskSpec>,
+    /// The stages fused into the current task.
+    names: Vec<Arc<str>>,
+    kind: StageKind,
+    input: Option<weir_core::StatsHandle>,
+    pulled: Option<(Arc<Counter>, weir_core::Unit)>,
+    marks: Marks,
+    token: Option<CancellationToken>,
+    monitor: Monitor,
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("tasks", &self.base.tasks.len())
+            .field("current", &self.base.names)
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Starts a pipeline at `source`, a readable stream. Its stage is named
+    /// `"source"` (rename it with [`named`](Pipeline::named)).
+    pub fn from<S>(source: S) -> Self
+    where
+        S: Stream<Item = Result<T, Error>> + Send + 'static,
+    {
+        let counter = Arc::new(Counter::default());
+        let limit = Limit::<T>::auto(DEFAULT_BYTES, DEFAULT_ITEMS);
+        let counted = Counted::new(Box::pin(source) as BoxStream<T>, counter.clone(), limit);
+        let monitor = Monitor::new(counter.clone(), limit.unit());
+        Pipeline {
+            base: Base {
+                tasks: Vec::new(),
+                names: vec![Arc::from("source")],
+                kind: StageKind::Source,
+                input: None,
+                pulled: Some((counter, limit.unit())),
+                marks: Marks {
+                    bytes: DEFAULT_BYTES,
+                    items: DEFAULT_ITEMS,
+                    low: None,
+                },
+                token: None,
+                monitor,
+            },
+            head: Box::pin(counted),
+        }
+    }
+
+    /// Renames the stage added last (the source, right after
+    /// [`from`](Pipeline::from)).
+    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+        if let Some(last) = self.base.names.last_mut() {
+            *last = name.into();
+        }
+        self
+    }
+
+    /// Sets the high marks of the buffers created from here on: `bytes` for
+    /// buffers of byte chunks, `items` for buffers of objects.
+    pub fn hwm(mut self, bytes: usize, items: usize) -> Self {
+        self.base.marks.bytes = bytes.max(1);
+        self.base.marks.items = items.max(1);
+        self
+    }
+
+    /// Sets the low marks of the buffers created from here on, as a fraction
+    /// of their high marks (default 0.5; 0 is Node's drain-when-empty).
+    pub fn low_fraction(mut self, fraction: f64) -> Self {
+        self.base.marks.low = Some(fraction.clamp(0.0, 1.0));
+        self
+    }
+
+    /// Stops the run when `token` is cancelled; `run()` then returns an error
+    /// for which [`Error::is_cancelled`] is true.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.base.token = Some(token);
+        self
+    }
+
+    /// Adds a transform named `name`: on a task of its own if it is
+    /// [heavy](Transform::heavy), else fused into the current task.
+    pub fn through<X>(self, name: impl Into<Arc<str>>, transform: X) -> Pipeline<X::Out>
+    where
+        X: Transform<In = T> + Send + 'static,
+        X::Out: Send + 'static,
+    {
+        if transform.heavy() {
+            self.spawn(name, transform)
+        } else {
+            self.fuse(name, transform)
+        }
+    }
+
+    /// Adds a transform fused into the current task, whatever it says of
+    /// itself.
+    pub fn fuse<X>(mut self, name: impl Into<Arc<str>>, transform: X) -> Pipeline<X::Out>
+    where
+        X: Transform<In = T> + Send + 'static,
+        X::Out: Send + 'static,
+    {
+        let name = name.into();
+        let head: BoxStream<X::Out> =
+            Box::pin(Through::new(self.head, transform).with_name(name.clone()));
+        self.base.names.push(name);
+        Pipeline {
+            base: self.base,
+            head,
+        }
+    }
+
+    /// Adds a transform on a task of its own, whatever it says of itself.
+    pub fn spawn<X>(self, name: impl Into<Arc<str>>, transform: X) -> Pipeline<X::Out>
+    where
+        X: Transform<In = T> + Send + 'static,
+        X::Out: Send + 'static,
+    {
+        let name = name.into();
+        let (mut base, reader) = self.close_segment();
+        base.names = vec![name.clone()];
+        Pipeline {
+            base,
+            head: Box::pin(Through::new(reader, transform).with_name(name)),
+        }
+    }
+
+    /// Adds a cheap map, fused into the current task.
+    pub fn map<U, F>(self, name: impl Into<Arc<str>>, f: F) -> Pipeline<U>
+    where
+        F: FnMut(T) -> U + Send + 'static,
+        U: Send + 'static,
+    {
+        self.fuse(name, map(f))
+    }
+
+    /// Adds an async stage on a task of its own: `stage` turns the stream of
+    /// chunks so far into a new stream (any `Stream` combinator, a
+    /// rate limiter, a network round trip per chunk…).
+    pub fn through_stream<U, S, F>(self, name: impl Into<Arc<str>>, stage: F) -> Pipeline<U>
+    where
+        F: FnOnce(Reader<T>) -> S,
+        S: Stream<Item = Result<U, Error>> + Send + 'static,
+        U: Send + 'static,
+    {
+        let (mut base, reader) = self.close_segment();
+        base.names = vec![name.into()];
+        Pipeline {
+            base,
+            head: Box::pin(stage(reader)),
+        }
+    }
+
+    /// Adds a stage named `"throttle"` that lets at most `per_second` bytes
+    /// (or items, for objects) through each second: a slow consumer on
+    /// demand.
+    pub fn throttle(self, per_second: u64) -> Pipeline<T> {
+        self.through_stream("throttle", move |r| Throttle::new(r, per_second))
+    }
+
+    /// Ends the pipeline at `sink`, on a task of its own. Its stage is named
+    /// `"sink"`; use [`into_named`](Pipeline::into_named) to name it.
+    pub fn into<K>(self, sink: K) -> Run
+    where
+        K: Sink<T, Error = Error> + Send + 'static,
+    {
+        self.into_named("sink", sink)
+    }
+
+    /// Ends the pipeline at `sink`, a stage named `name`.
+    pub fn into_named<K>(self, name: impl Into<Arc<str>>, sink: K) -> Run
+    where
+        K: Sink<T, Error = Error> + Send + 'static,
+    {
+        let (mut next, reader) = self.close_segment();
+        let limit = Limit::<T>::auto(1, 1);
+        let counter = Arc::new(Counter::default());
+        next.tasks.push(TaskSpec {
+            name: name.into(),
+            kind: StageKind::Sink,
+            input: Some(reader.stats_handle()),
+            outputs: Vec::new(),
+            pulled: None,
+            delivered: Some((counter.clone(), limit.unit())),
+            fut: Box::pin(engine::drain(reader, sink, counter, limit)),
+        });
+        Run {
+            tasks: next.tasks,
+            token: next.token,
+            monitor: next.monitor,
+        }
+    }
+
+    /// Ends the pipeline at several sinks, each on a task of its own and each
+    /// given every chunk (`tee`), paced by the slowest; an error in any of
+    /// them ends the run. Sinks are named `"sink 1"`, `"sink 2"`, ….
+    pub fn into_tee<K>(self, sinks: Vec<K>) -> Run
+    where
+        K: Sink<T, Error = Error> + Send + 'static,
+        T: Clone,
+    {
+        let Pipeline {
+            base:
+                Base {
+                    mut tasks,
+                    names,
+                    kind,
+                    input,
+                    pulled,
+                    marks,
+                    token,
+                    mut monitor,
+                },
+            head,
+        } = self;
+        let name: Arc<str> = Arc::from(names.join("+"));
+        let mut writers = Vec::new();
+        let mut readers = Vec::new();
+        for i in 0..sinks.len() {
+            let (w, r) = Self::buffer(&marks, format!("{name} -> sink {}", i + 1));
+            monitor.add(r.stats_handle());
+            writers.push(w);
+            readers.push(r);
+        }
+        tasks.push(TaskSpec {
+            name,
+            kind,
+            input,
+            outputs: writers.iter().map(|w| w.stats_handle()).collect(),
+            pulled,
+            delivered: None,
+            fut: Box::pin(engine::pump_all(head, writers)),
+        });
+        let limit = Limit::<T>::auto(1, 1);
+        for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
+            let counter = Arc::new(Counter::default());
+            tasks.push(TaskSpec {
+                name: Arc::from(format!("sink {}", i + 1)),
+                kind: StageKind::Sink,
+                input: Some(reader.stats_handle()),
+                outputs: Vec::new(),
+                pulled: None,
+                delivered: Some((counter.clone(), limit.unit())),
+                fut: Box::pin(engine::drain(reader, sink, counter, limit)),
+            });
+        }
+        Run {
+            tasks,
+            token,
+            monitor,
+        }
+    }
+
+    fn buffer(marks: &Marks, name: String) -> (weir_core::Writer<T>, Reader<T>) {
+        let limit = Limit::<T>::auto(marks.bytes, marks.items);
+        let mut cfg = BufferConfig::new(limit);
+        cfg.name(name);
+        if let Some(f) = marks.low {
+            cfg.low((limit.high() as f64 * f) as usize);
+        }
+        cfg.build()
+    }
+
+    /// Ends the current task: its stream is pumped into a new buffer, whose
+    /// reader starts the next task.
+    fn close_segment(self) -> (Base, Reader<T>) {
+        let Pipeline { mut base, head } = self;
+        let name: Arc<str> = Arc::from(base.names.join("+"));
+        let (writer, reader) = Self::buffer(&base.marks, name.to_string());
+        base.monitor.add(reader.stats_handle());
+        base.tasks.push(TaskSpec {
+            name,
+            kind: base.kind,
+            input: base.input.take(),
+            outputs: vec![writer.stats_handle()],
+            pulled: base.pulled.take(),
+            delivered: None,
+            fut: Box::pin(engine::pump(head, writer)),
+        });
+        base.names.clear();
+        base.kind = StageKind::Transform;
+        base.input = Some(reader.stats_handle());
+        (base, reader)
+    }
+}
+
+/// A complete pipeline, ready to [`run`](Run::run).
+#[must_use = "a pipeline does nothing until it is run"]
+pub struct Run {
+    tasks: Vec<TaskSpec>,
+    token: Option<CancellationToken>,
+    monitor: Monitor,
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.tasks.iter().map(|t| &*t.name).collect();
+        f.debug_struct("Run").field("stages", &names).finish()
+    }
+}
+
+impl Run {
+    /// A handle that watches the run while it goes (bytes pulled from the
+    /// source, each buffer's stats): for progress bars and live tables.
+    pub fn monitor(&self) -> Monitor {
+        self.monitor.clone()
+    }
+
+    /// The names of the stages (one per task), source first.
+    pub fn stage_names(&self) -> Vec<String> {
+        self.tasks.iter().map(|t| t.name.to_string()).collect()
+    }
+
+    /// Stops the run when `token` is cancelled.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Runs every stage to the end and returns the report.
+    ///
+    /// Needs a Tokio runtime; on a multi-thread runtime the stages run in
+    /// parallel.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the run: every stage task is aborted (a
+    /// sink is dropped without being closed). The tasks end at their next
+    /// await point, so they may outlive the dropped future by a moment; use a
+    /// [`CancellationToken`] and await `run()` to know that all have ended.
+    ///
+    /// # Errors
+    /// The first error of any stage, named after its stage (an error that
+    /// only echoes another stage's failure, such as a reader gone, is
+    /// reported only if nothing else failed); an error for which
+    /// [`Error::is_panic`] is true if a stage panicked; an error for which
+    /// [`Error::is_cancelled`] is true if the token was cancelled.
+    pub async fn run(self) -> Result<Report, Error> {
+        engine::run(self.tasks, self.token).await
+    }
+}

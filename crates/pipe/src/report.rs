@@ -1,0 +1,305 @@
+//! What a pipeline run did, stage by stage, and which stage held it back.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use serde::Serialize;
+use weir_core::{StatsHandle, Unit};
+
+use crate::engine::Counter;
+
+/// What a stage (a task of the pipeline) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum StageKind {
+    /// Reads the source (and runs any cheap transforms fused into it).
+    Source,
+    /// Runs a transform (and any cheap transforms fused after it) on a task
+    /// of its own.
+    Transform,
+    /// Writes into a sink.
+    Sink,
+}
+
+/// One stage's figures. A stage is one task of the pipeline: a source, a
+/// heavy transform or an async stage, or a sink, together with the cheap
+/// transforms fused into it (its name lists them, joined by `+`).
+///
+/// Amounts are in `unit`: bytes for byte chunks, items for objects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct StageReport {
+    /// The stage's name (fused stages joined by `+`).
+    pub name: String,
+    /// What the stage is.
+    pub kind: StageKind,
+    /// The unit of `bytes_in` (`"bytes"` for byte chunks, `"items"` for objects).
+    pub unit_in: &'static str,
+    /// The unit of `bytes_out` and `peak_buffered`.
+    pub unit_out: &'static str,
+    /// Chunks the stage took in (from its source or input buffer).
+    pub chunks_in: u64,
+    /// Chunks the stage put out (into its output buffer or sink).
+    pub chunks_out: u64,
+    /// Amount taken in.
+    pub bytes_in: u64,
+    /// Amount put out.
+    pub bytes_out: u64,
+    /// Time the stage spent working: its task's lifetime less the time it
+    /// was blocked or starved. For a source this includes waiting for the
+    /// source's I/O; for a sink, waiting for the sink's I/O.
+    #[serde(rename = "busy_ms", serialize_with = "as_ms")]
+    pub busy: Duration,
+    /// Time the stage waited for room in a full downstream buffer
+    /// (backpressure from the stages after it).
+    #[serde(rename = "blocked_ms", serialize_with = "as_ms")]
+    pub blocked: Duration,
+    /// Time the stage waited for data from an empty upstream buffer.
+    #[serde(rename = "starved_ms", serialize_with = "as_ms")]
+    pub starved: Duration,
+    /// The most its output buffer ever held (0 for a sink).
+    pub peak_buffered: usize,
+    /// The high mark of its output buffer (0 for a sink).
+    pub buffer_high: usize,
+    /// How many times its output buffer turned full (`write()` → `false`).
+    pub full_events: u64,
+}
+
+fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+impl StageReport {
+    pub(crate) fn measure(
+        name: Arc<str>,
+        kind: StageKind,
+        input: Option<StatsHandle>,
+        outputs: Vec<StatsHandle>,
+        pulled: Option<(Arc<Counter>, Unit)>,
+        delivered: Option<(Arc<Counter>, Unit)>,
+        lifetime: Duration,
+    ) -> Self {
+        let input = input.map(|h| h.stats());
+        let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
+        let (mut chunks_in, mut bytes_in, mut unit_in) = (0, 0, Unit::Bytes);
+        let mut starved = Duration::ZERO;
+        if let Some(s) = &input {
+            chunks_in = s.reads;
+            bytes_in = s.read;
+            unit_in = s.unit;
+            starved = s.reader_wait;
+        }
+        if let Some((c, u)) = &pulled {
+            chunks_in = c.chunks.load(Relaxed);
+            bytes_in = c.units.load(Relaxed);
+            unit_in = *u;
+        }
+        let mut unit_out = unit_in;
+        let (mut chunks_out, mut bytes_out) = (0, 0);
+        let mut blocked = Duration::ZERO;
+        let (mut peak, mut high, mut full) = (0, 0, 0);
+        for s in &outputs {
+            chunks_out = chunks_out.max(s.writes);
+            bytes_out = bytes_out.max(s.written);
+            blocked += s.writer_wait;
+            peak = peak.max(s.peak_buffered);
+            high = high.max(s.high);
+            full += s.full_events;
+            unit_out = s.unit;
+        }
+        if let Some((c, u)) = &delivered {
+            chunks_out = c.chunks.load(Relaxed);
+            bytes_out = c.units.load(Relaxed);
+            unit_out = *u;
+        }
+        let busy = lifetime.saturating_sub(blocked).saturating_sub(starved);
+        StageReport {
+            name: name.to_string(),
+            kind,
+            unit_in: unit_name(unit_in),
+            unit_out: unit_name(unit_out),
+            chunks_in,
+            chunks_out,
+            bytes_in,
+            bytes_out,
+            busy,
+            blocked,
+            starved,
+            peak_buffered: peak,
+            buffer_high: high,
+            full_events: full,
+        }
+    }
+}
+
+fn unit_name(u: Unit) -> &'static str {
+    match u {
+        Unit::Bytes => "bytes",
+        _ => "items",
+    }
+}
+
+/// The figures of a finished pipeline run, per stage, and the stage that
+/// held the run back.
+///
+/// # The bottleneck
+/// In a pipeline joined by bounded buffers, the slowest stage works all the
+/// time, while the stages before it wait for room (*blocked*) and the stages
+/// after it wait for data (*starved*). So the bottleneck is the stage with
+/// the most *busy* time, and a healthy report shows it close to the total
+/// elapsed time, with the others mostly blocked or starved. This answers the
+/// seed's Q4 ("is it a backpressure issue, and where?"): the buffers before
+/// the bottleneck are the ones that fill up.
+///
+/// `Display` prints a table; `Serialize` gives JSON with `elapsed_ms`,
+/// `bytes_in`, `bytes_out`, `bottleneck` and `stages[]` (see
+/// [`StageReport`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// Wall time of the whole run.
+    #[serde(rename = "elapsed_ms", serialize_with = "as_ms")]
+    pub elapsed: Duration,
+    /// Amount pulled from the source.
+    pub bytes_in: u64,
+    /// Amount given to the sink (all sinks, for a tee).
+    pub bytes_out: u64,
+    /// The unit of `bytes_in` (`bytes_out` is in the last stage's `unit_out`).
+    pub unit: &'static str,
+    /// The name of the stage with the most busy time.
+    pub bottleneck: Option<String>,
+    /// The stages, source first.
+    pub stages: Vec<StageReport>,
+}
+
+impl Report {
+    pub(crate) fn new(elapsed: Duration, stages: Vec<StageReport>) -> Self {
+        let first = stages.iter().find(|s| s.kind == StageKind::Source);
+        let bytes_in = first.map_or(0, |s| s.bytes_in);
+        let unit = first.map_or("bytes", |s| s.unit_in);
+        let bytes_out = stages
+            .iter()
+            .filter(|s| s.kind == StageKind::Sink)
+            .map(|s| s.bytes_out)
+            .sum();
+        let bottleneck = stages
+            .iter()
+            .fold(None::<&StageReport>, |best, s| match best {
+                Some(b) if b.busy >= s.busy => Some(b),
+                _ => Some(s),
+            })
+            .map(|s| s.name.clone());
+        Report {
+            elapsed,
+            bytes_in,
+            bytes_out,
+            unit,
+            bottleneck,
+            stages,
+        }
+    }
+
+    /// The report of the stage named `name`.
+    pub fn stage(&self, name: &str) -> Option<&StageReport> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// The bottleneck stage's report.
+    pub fn bottleneck_stage(&self) -> Option<&StageReport> {
+        self.bottleneck.as_deref().and_then(|n| self.stage(n))
+    }
+}
+
+/// Formats an amount for a table: binary units for bytes, plain counts for
+/// items.
+pub(crate) fn amount(n: u64, unit: &str) -> String {
+    if unit != "bytes" {
+        return n.to_string();
+    }
+    const K: f64 = 1024.0;
+    let x = n as f64;
+    if x < K {
+        format!("{n} B")
+    } else if x < K * K {
+        format!("{:.1} KiB", x / K)
+    } else if x < K * K * K {
+        format!("{:.1} MiB", x / K / K)
+    } else {
+        format!("{:.2} GiB", x / K / K / K)
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .stages
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        writeln!(
+            f,
+            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}",
+            "stage", "in", "out", "busy", "blocked", "starved", "peak buf", "full"
+        )?;
+        for s in &self.stages {
+            let mark = if self.bottleneck.as_deref() == Some(s.name.as_str()) {
+                "  <- bottleneck"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}{mark}",
+                s.name,
+                amount(s.bytes_in, s.unit_in),
+                amount(s.bytes_out, s.unit_out),
+                secs(s.busy),
+                secs(s.blocked),
+                secs(s.starved),
+                if s.kind == StageKind::Sink {
+                    "-".to_string()
+                } else {
+                    amount(s.peak_buffered as u64, s.unit_out)
+                },
+                s.full_events,
+            )?;
+        }
+        let secs_total = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "elapsed {:.2}s, {} in, {} out",
+            secs_total,
+            amount(self.bytes_in, self.unit),
+            amount(
+                self.bytes_out,
+                self.stages.last().map_or(self.unit, |s| s.unit_out)
+            )
+        )?;
+        if secs_total > 0.0 {
+            let rate = self.bytes_in as f64 / secs_total;
+            if self.unit == "bytes" {
+                write!(f, " ({:.1} MB/s)", rate / 1e6)?;
+            } else {
+                write!(f, " ({:.2} M items/s)", rate / 1e6)?;
+            }
+        }
+        if let Some(b) = self.bottleneck_stage() {
+            let share = if secs_total > 0.0 {
+                100.0 * b.busy.as_secs_f64() / secs_total
+            } else {
+                0.0
+            };
+            write!(f, "; bottleneck: {} (busy {share:.0}% of the run)", b.name)?;
+        }
+        Ok(())
+    }
+}
