@@ -152,3 +152,18 @@ fn a_finished_decoder_refuses_more_input() {
             .is_err()
     );
 }
+
+#[test]
+fn codecs_ask_for_a_task_of_their_own_and_text_transforms_do_not() {
+    use weir::Transform;
+    use weir::codecs::*;
+    assert!(GzipEncoder::new().heavy());
+    assert!(GzipDecoder::new().heavy());
+    assert!(ZstdEncoder::new().heavy());
+    assert!(ZstdDecoder::new().heavy());
+    assert!(BrotliEncoder::new().heavy());
+    assert!(BrotliDecoder::new().heavy());
+    assert!(DeflateDecoder::new().heavy());
+    assert!(ZlibEncoder::new().heavy());
+    assert!(!Lines::new().heavy());
+}

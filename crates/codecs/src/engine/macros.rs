@@ -52,6 +52,12 @@ macro_rules! decoder_common {
             fn name(&self) -> &str {
                 $name
             }
+
+            /// Compression is CPU-bound: in a pipeline it gets a task of
+            /// its own, on another core than the I/O around it.
+            fn heavy(&self) -> bool {
+                true
+            }
         }
 
         impl $builder {
@@ -129,6 +135,12 @@ macro_rules! encoder_common {
 
             fn name(&self) -> &str {
                 $name
+            }
+
+            /// Compression is CPU-bound: in a pipeline it gets a task of
+            /// its own, on another core than the I/O around it.
+            fn heavy(&self) -> bool {
+                true
             }
         }
 
