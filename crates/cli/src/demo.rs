@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use weir_codecs::GzipEncoder;
-use weir_core::{BufferConfig, Error, Limit, Overflow, Reader, Writer, readable, writable};
+use weir_core::{BufferConfig, Error, Limit, Overflow, Reader, Stats, Writer, readable, writable};
 use weir_pipe::{CancellationToken, Pipeline};
 
 use crate::args::Demo;
@@ -102,14 +102,20 @@ fn watch(
     })
 }
 
-async fn part1(token: &CancellationToken) -> Result<(), Error> {
-    println!("Part 1 of 3: a fast producer, a slow consumer (20 MB/s), WITH backpressure");
-    println!(
-        "  The producer awaits room before each write (`send`); the buffer between them has a \
-         high-water mark of {}.",
-        bytes(HWM as u64)
-    );
+/// Runs a producer against the slow consumer for a few seconds, printing a
+/// row every half second; returns the buffer's stats at the end and the
+/// process's peak RSS while the producer's buffer was still alive.
+async fn producer_vs_consumer<F, Fut>(
+    overflow: Overflow,
+    token: &CancellationToken,
+    produce: F,
+) -> Result<(Stats, u64), Error>
+where
+    F: FnOnce(Writer<Bytes>, Instant) -> Fut,
+    Fut: std::future::Future<Output = Writer<Bytes>> + Send + 'static,
+{
     let (tx, rx) = BufferConfig::new(Limit::<Bytes>::bytes(HWM))
+        .overflow(overflow)
         .name("demo")
         .build();
     let stats = tx.stats_handle();
@@ -119,8 +125,28 @@ async fn part1(token: &CancellationToken) -> Result<(), Error> {
     let done = CancellationToken::new();
     let watcher = watch(stats.clone(), start, done.clone());
     let consumer = tokio::spawn(slow_consumer(rx, stop));
-    let producer = tokio::spawn(async move {
-        let mut tx: Writer<Bytes> = tx;
+    let producer = tokio::spawn(produce(tx, stop));
+    let tx = tokio::select! {
+        () = token.cancelled() => return Err(Error::cancelled()),
+        r = producer => r.map_err(Error::other)?,
+    };
+    done.cancel();
+    let _ = watcher.await;
+    let peak_rss = rss().map_or(0, |(_, hwm)| hwm);
+    let at_end = stats.stats();
+    drop(tx);
+    let _ = consumer.await;
+    Ok((at_end, peak_rss))
+}
+
+async fn part1(token: &CancellationToken) -> Result<(), Error> {
+    println!("Part 1 of 3: a fast producer, a slow consumer (20 MB/s), WITH backpressure");
+    println!(
+        "  The producer awaits room before each write (`send`); the buffer between them has a \
+         high-water mark of {}.",
+        bytes(HWM as u64)
+    );
+    let (s, _) = producer_vs_consumer(Overflow::Error, token, |mut tx, stop| async move {
         let mut i = 0u64;
         while Instant::now() < stop {
             if tx.send(fresh_chunk(i)).await.is_err() {
@@ -129,15 +155,9 @@ async fn part1(token: &CancellationToken) -> Result<(), Error> {
             i += 1;
         }
         tx.end();
-    });
-    tokio::select! {
-        () = token.cancelled() => return Err(Error::cancelled()),
-        _ = producer => {}
-    }
-    let _ = consumer.await;
-    done.cancel();
-    let _ = watcher.await;
-    let s = stats.stats();
+        tx
+    })
+    .await?;
     println!(
         "  -> the buffer never held more than {} (high-water mark {} + one chunk); the producer \
          spent {:.1} s of {PART_SECS} s waiting for room, in {} Full/drain episodes. Memory stays flat.\n",
@@ -156,46 +176,26 @@ async fn part2(token: &CancellationToken) -> Result<(), Error> {
          (Node's behaviour). Stopped at {} buffered.",
         bytes(UNBOUNDED_CAP as u64)
     );
-    let (tx, rx) = BufferConfig::new(Limit::<Bytes>::bytes(HWM))
-        .overflow(Overflow::Unbounded)
-        .name("demo")
-        .build();
-    let stats = tx.stats_handle();
-    let start = Instant::now();
-    let stop = start + Duration::from_secs(PART_SECS);
-    header();
-    let done = CancellationToken::new();
-    let watcher = watch(stats.clone(), start, done.clone());
-    let consumer = tokio::spawn(slow_consumer(rx, stop));
-    let producer = tokio::spawn(async move {
-        let mut tx: Writer<Bytes> = tx;
-        let mut i = 0u64;
-        // About 150 MB/s, in bursts of 1 MiB: several times what the
-        // consumer takes.
-        let burst = 16;
-        let pace = Duration::from_secs_f64((burst * CHUNK) as f64 / 150e6);
-        'produce: while Instant::now() < stop && tx.buffered() < UNBOUNDED_CAP {
-            for _ in 0..burst {
-                if tx.write(fresh_chunk(i)).is_err() {
-                    break 'produce; // the consumer stopped
+    let (s, peak_rss) =
+        producer_vs_consumer(Overflow::Unbounded, token, |mut tx, stop| async move {
+            let mut i = 0u64;
+            // About 150 MB/s, in bursts of 1 MiB: several times what the
+            // consumer takes.
+            let burst = 16;
+            let pace = Duration::from_secs_f64((burst * CHUNK) as f64 / 150e6);
+            'produce: while Instant::now() < stop && tx.buffered() < UNBOUNDED_CAP {
+                for _ in 0..burst {
+                    if tx.write(fresh_chunk(i)).is_err() {
+                        break 'produce; // the consumer stopped
+                    }
+                    i += 1;
                 }
-                i += 1;
+                tokio::time::sleep(pace).await;
             }
-            tokio::time::sleep(pace).await;
-        }
-        tx.end();
-        tx
-    });
-    let tx = tokio::select! {
-        () = token.cancelled() => return Err(Error::cancelled()),
-        r = producer => r.map_err(Error::other)?,
-    };
-    done.cancel();
-    let _ = watcher.await;
-    let s = stats.stats();
-    let peak_rss = rss().map_or(0, |(_, hwm)| hwm);
-    drop(tx);
-    let _ = consumer.await;
+            tx.end();
+            tx
+        })
+        .await?;
     println!(
         "  -> {} buffered at the end (peak {}), process peak RSS {}: memory grows with the \
          backlog, and with a longer run it would grow until the process is killed. weir's \

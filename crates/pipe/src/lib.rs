@@ -19,12 +19,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod engine;
+mod memory;
 mod monitor;
 mod pipe_fn;
 mod pipeline;
 mod report;
 mod throttle;
 
+pub use self::memory::{ProcessMemory, human_bytes, process_memory};
 pub use self::monitor::Monitor;
 pub use self::pipe_fn::pipe;
 pub use self::pipeline::{Pipeline, Run};

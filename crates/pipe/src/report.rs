@@ -216,19 +216,10 @@ impl Report {
 /// Formats an amount for a table: binary units for bytes, plain counts for
 /// items.
 pub(crate) fn amount(n: u64, unit: &str) -> String {
-    if unit != "bytes" {
-        return n.to_string();
-    }
-    const K: f64 = 1024.0;
-    let x = n as f64;
-    if x < K {
-        format!("{n} B")
-    } else if x < K * K {
-        format!("{:.1} KiB", x / K)
-    } else if x < K * K * K {
-        format!("{:.1} MiB", x / K / K)
+    if unit == "bytes" {
+        crate::memory::human_bytes(n)
     } else {
-        format!("{:.2} GiB", x / K / K / K)
+        n.to_string()
     }
 }
 
