@@ -46,6 +46,8 @@ mod blocking;
 mod context;
 mod counter;
 mod file;
+pub mod http;
+pub mod net;
 mod read_engine;
 mod spawn;
 mod write_engine;
