@@ -84,11 +84,17 @@ impl HttpServerBuilder {
         self
     }
 
-    /// The minimum rate a client must take response bytes at, averaged over
-    /// the time the server spends waiting on it, once that time passes
-    /// `grace`. Bytes that went into free socket buffer space without
-    /// waiting do not count, so a burst at the start cannot buy a slow
-    /// client time. `0` turns the check off.
+    /// The minimum rate a client must take response bytes at: once the
+    /// time the server has spent waiting on the client passes `grace`, the
+    /// bytes written to it must be at least `bytes_per_sec` times that
+    /// time, else the connection is closed. `0` turns the check off.
+    ///
+    /// The server cannot see the client between two wake-ups of the socket,
+    /// so the check is an average over the connection: the bytes that first
+    /// filled the kernel's socket buffer (a few MiB on loopback) count as
+    /// progress, which gives a client that drips from the start that much
+    /// credit. A client that stops taking data altogether is cut by the
+    /// [`write_timeout`](Self::write_timeout) instead.
     pub fn min_rate(&mut self, bytes_per_sec: u64, grace: Duration) -> &mut Self {
         self.min_rate = bytes_per_sec;
         self.min_rate_grace = grace;

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-/// A minimum data rate: below `bytes_per_sec`, averaged over the time spent
-/// waiting on the peer, once that time passes `grace`.
+/// A minimum data rate: the bytes moved must be at least `bytes_per_sec`
+/// times the time spent waiting on the peer, once that time passes `grace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MinRate {
     pub(crate) bytes_per_sec: u64,
@@ -43,9 +43,8 @@ impl fmt::Display for Trip {
 pub(crate) struct RateGuard {
     idle: Option<Duration>,
     rate: Option<MinRate>,
-    /// Bytes moved by operations that had to wait first: what the peer
-    /// itself let through, not what went into free kernel buffer space.
-    waited_bytes: u64,
+    /// Bytes moved so far.
+    moved: u64,
     /// Time spent waiting, not counting the current wait.
     waited: Duration,
     pending_since: Option<Instant>,
@@ -57,7 +56,7 @@ impl fmt::Debug for RateGuard {
         f.debug_struct("RateGuard")
             .field("idle", &self.idle)
             .field("rate", &self.rate)
-            .field("waited_bytes", &self.waited_bytes)
+            .field("moved", &self.moved)
             .field("waited", &self.waited)
             .finish()
     }
@@ -68,7 +67,7 @@ impl RateGuard {
         RateGuard {
             idle,
             rate: rate.filter(|r| r.bytes_per_sec > 0),
-            waited_bytes: 0,
+            moved: 0,
             waited: Duration::ZERO,
             pending_since: None,
             sleep: None,
@@ -83,8 +82,8 @@ impl RateGuard {
     pub(crate) fn progress(&mut self, n: usize) {
         if let Some(since) = self.pending_since.take() {
             self.waited += since.elapsed();
-            self.waited_bytes += n as u64;
         }
+        self.moved += n as u64;
     }
 
     /// An operation is waiting on the peer: trips, or arms the timer.
@@ -107,8 +106,7 @@ impl RateGuard {
                 // Trips once the waiting time passes both the grace period
                 // and the time the bytes moved so far would take at the
                 // minimum rate.
-                let earned =
-                    Duration::from_secs_f64(self.waited_bytes as f64 / rate.bytes_per_sec as f64);
+                let earned = Duration::from_secs_f64(self.moved as f64 / rate.bytes_per_sec as f64);
                 let allowed = earned.max(rate.grace);
                 let total = self.waited + this_wait;
                 if total >= allowed {
