@@ -198,7 +198,7 @@ pub(crate) struct Serve {
     pub(crate) write_timeout: TimeLimit,
     /// Disconnect clients that take the response slower than this, averaged
     /// over the time spent waiting on them (0: off).
-    #[arg(long, value_name = "SIZE", value_parser = parse_rate, default_value = "240")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "240")]
     pub(crate) min_rate: u64,
     /// Waiting time granted before the minimum rate applies.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
