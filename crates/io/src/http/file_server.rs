@@ -55,7 +55,7 @@ pub(crate) struct Inner {
 /// use http::{Request, StatusCode};
 /// use weir_io::http::FileServer;
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("a.txt"), "hello")?;
 /// let files = FileServer::new(dir.path()).await?;

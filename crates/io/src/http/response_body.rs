@@ -33,7 +33,7 @@ enum Kind {
 /// use weir_io::http::ResponseBody;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
-/// let chunks = weir_core::readable::from_iter((0..3).map(|i| Ok(Bytes::from(format!("part {i};")))));
+/// let chunks = weir_core::readable::from_iter((0..3).map(|i| Bytes::from(format!("part {i};"))));
 /// let body = ResponseBody::from_readable(chunks);
 /// let all = body.collect().await?.to_bytes();
 /// assert_eq!(all, "part 0;part 1;part 2;");
