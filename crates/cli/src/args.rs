@@ -129,15 +129,17 @@ pub(crate) struct Demo {
     pub(crate) part: Option<u8>,
 }
 
-/// Options the network commands share.
+/// Options the network commands share. Their marks default higher than the
+/// file commands': the kernel's socket buffers already hold megabytes, and
+/// fewer, larger hand-offs cost less CPU per byte (docs/benchmarks.md).
 #[derive(Debug, Args, Clone)]
 pub(crate) struct NetCommon {
     /// High-water mark of the buffers between stages (and of the socket's
     /// write buffer).
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
     pub(crate) hwm: usize,
-    /// Size of the chunks read from the input.
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    /// Size of the chunks read from the input (the file, or the socket).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
     pub(crate) chunk: usize,
     /// Show a progress bar on stderr (when stderr is a terminal).
     #[arg(long)]
