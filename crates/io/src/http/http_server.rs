@@ -128,7 +128,8 @@ impl HttpServer {
 
     /// Serves until `shutdown` completes, then stops accepting, lets each
     /// open connection finish its current response, and returns when all
-    /// are closed.
+    /// are closed or the [shutdown grace](HttpServerBuilder::shutdown_grace)
+    /// has passed.
     ///
     /// # Cancel safety
     /// As [`serve`](HttpServer::serve).
@@ -228,7 +229,7 @@ impl HttpServer {
         let _ = stop_tx.send(true);
         // Every connection holds a permit until it ends.
         let all = u32::try_from(max).unwrap_or(u32::MAX);
-        let _ = permits.acquire_many(all).await;
+        let _ = tokio::time::timeout(self.options.shutdown_grace, permits.acquire_many(all)).await;
         Ok(())
     }
 }

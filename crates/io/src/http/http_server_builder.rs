@@ -18,6 +18,7 @@ use super::HttpServer;
 /// | [`max_connections`](Self::max_connections) | 512 | nginx `worker_connections` |
 /// | [`max_header_size`](Self::max_header_size) | 16 KiB | nginx `large_client_header_buffers` |
 /// | [`write_buffer`](Self::write_buffer) | 64 KiB | Node's `highWaterMark` |
+/// | [`shutdown_grace`](Self::shutdown_grace) | 10 s | Node's `server.close()` + a deadline |
 ///
 /// # Examples
 /// ```
@@ -45,6 +46,7 @@ pub struct HttpServerBuilder {
     pub(crate) max_header_size: usize,
     pub(crate) write_buffer: usize,
     pub(crate) keep_alive: bool,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl Default for HttpServerBuilder {
@@ -58,6 +60,7 @@ impl Default for HttpServerBuilder {
             max_header_size: 16 * 1024,
             write_buffer: 64 * 1024,
             keep_alive: true,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -126,6 +129,14 @@ impl HttpServerBuilder {
     /// Whether connections are kept open between requests (default on).
     pub fn keep_alive(&mut self, on: bool) -> &mut Self {
         self.keep_alive = on;
+        self
+    }
+
+    /// How long [`serve_until`](HttpServer::serve_until) waits, once told
+    /// to stop, for open connections to finish their responses (default
+    /// 10 s). Connections still open then are left to end with their tasks.
+    pub fn shutdown_grace(&mut self, grace: Duration) -> &mut Self {
+        self.shutdown_grace = grace;
         self
     }
 
