@@ -321,3 +321,50 @@ async fn status_codes_of_body_errors() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn shutdown_waits_for_open_connections_at_most_the_grace() {
+    within(20, async {
+        let server = HttpServer::builder()
+            .shutdown_grace(Duration::from_millis(400))
+            .write_timeout(None)
+            .min_rate(0, Duration::ZERO)
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.serve_until(handler, async {
+            let _ = stopped.await;
+        }));
+        // One quick request on a kept-alive connection, one endless download
+        // that is not read.
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("200"));
+        let _stuck = big_request(addr).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t = Instant::now();
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(350),
+            "did not wait for the download: {took:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        // The idle keep-alive connection was closed at once.
+        let n = tokio::time::timeout(Duration::from_secs(1), idle.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        // No longer listening.
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    })
+    .await;
+}
