@@ -195,7 +195,10 @@ fn recv_fails_cleanly_when_the_sender_resets() {
     assert_eq!(out.status.code(), Some(1));
     let msg = rest(err);
     assert!(
-        msg.contains("weir: recv") && msg.to_lowercase().contains("reset"),
+        // Reset while reading, or (on a loaded machine) already before the
+        // accepted socket could be set up.
+        msg.contains("weir: recv")
+            && (msg.to_lowercase().contains("reset") || msg.contains("not connected")),
         "{msg}"
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
