@@ -25,7 +25,7 @@ use crate::trace::io_debug;
 ///
 /// Each connection runs on a task of its own. A response body is pulled only
 /// as fast as the client takes it. The guards (see [`HttpServerBuilder`]):
-/// a header-read timeout (408), an idle write timeout and a minimum data
+/// a header-read timeout (the connection is closed), an idle write timeout and a minimum data
 /// rate for responses (the connection is closed), a maximum header size
 /// (431), and a maximum number of open connections (503). Malformed
 /// requests get 400 from hyper. None of them stops the server: it goes on

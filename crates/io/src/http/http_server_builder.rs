@@ -74,7 +74,7 @@ impl HttpServerBuilder {
     /// How long a client may take to send a request's headers, counted
     /// from when the server starts waiting for them (so it also bounds an
     /// idle keep-alive connection). `None`: no limit. A client that runs out
-    /// of time gets `408 Request Timeout` and the connection is closed.
+    /// of time has its connection closed (hyper sends no response).
     pub fn header_read_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.header_read_timeout = timeout;
         self

@@ -28,7 +28,7 @@
 //!
 //! # Slow and stalled clients
 //! A client that never finishes its headers is cut by the header-read
-//! timeout (408). A client that stops reading the response is cut by the
+//! timeout (the connection is closed). A client that stops reading the response is cut by the
 //! write timeout; one that reads, but slower than the minimum rate (240
 //! bytes/s once 5 s have been spent waiting on it, by default), is cut too.
 //! Both close the connection: the client sees a truncated body.
