@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::size::{parse_buffer_size, parse_rate, parse_size};
+use crate::size::{TimeLimit, parse_buffer_size, parse_duration, parse_rate, parse_size};
 
 /// Streams with real backpressure: compress, decompress and copy in constant
 /// memory, and see where the time went.
@@ -36,6 +36,16 @@ pub(crate) enum Command {
     Unbrotli(Decode),
     /// Copy, optionally throttled to a rate: a slow consumer on demand.
     Copy(Copy),
+    /// Send INPUT to a TCP address, paced by the receiver (netcat with
+    /// backpressure).
+    Send(Send),
+    /// Accept one TCP connection and write what arrives until the sender ends.
+    Recv(Recv),
+    /// Serve a folder over HTTP: streaming, ranges, gzip, guarded against
+    /// slow clients.
+    Serve(Serve),
+    /// Download an http:// URL (decoding gzip).
+    Get(Get),
     /// Watch backpressure at work: a fast producer against a slow consumer,
     /// with and without backpressure, and 1 GiB gzipped in constant memory.
     Demo(Demo),
@@ -117,4 +127,124 @@ pub(crate) struct Demo {
     /// Run only one part: 1 (with backpressure), 2 (without), 3 (gzip).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
     pub(crate) part: Option<u8>,
+}
+
+/// Options the network commands share. Their marks default higher than the
+/// file commands': the kernel's socket buffers already hold megabytes, and
+/// fewer, larger hand-offs cost less CPU per byte (docs/benchmarks.md).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct NetCommon {
+    /// High-water mark of the buffers between stages (and of the socket's
+    /// write buffer).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
+    pub(crate) hwm: usize,
+    /// Size of the chunks read from the input (the file, or the socket).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
+    pub(crate) chunk: usize,
+    /// Show a progress bar on stderr (when stderr is a terminal).
+    #[arg(long)]
+    pub(crate) progress: bool,
+    /// Print the run report on stderr: a table, or one JSON object.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table")]
+    pub(crate) stats: Option<StatsFormat>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Send {
+    /// Where to connect: HOST:PORT.
+    #[arg(value_name = "ADDR")]
+    pub(crate) addr: String,
+    /// Input file ('-' or none: standard input).
+    #[arg(value_name = "INPUT")]
+    pub(crate) input: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) common: NetCommon,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Recv {
+    /// Where to listen: HOST:PORT (port 0 picks a free port; the address is
+    /// printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: String,
+    /// Output file ('-' or none: standard output), written atomically.
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub(crate) output: Option<PathBuf>,
+    /// Take at most this many bytes per second (e.g. 1M): a slow receiver on
+    /// demand, which the sender feels as backpressure.
+    #[arg(long, value_name = "SIZE", value_parser = parse_rate)]
+    pub(crate) rate: Option<u64>,
+    /// Also fsync the output file before renaming it into place.
+    #[arg(long)]
+    pub(crate) fsync: bool,
+    #[command(flatten)]
+    pub(crate) common: NetCommon,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Serve {
+    /// The folder to serve (default: the current one).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Where to listen: HOST:PORT (port 0 picks a free port; the address is
+    /// printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) addr: String,
+    /// How long a client may take to send its request headers (also bounds
+    /// idle keep-alive connections); 'off' for no limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub(crate) header_timeout: TimeLimit,
+    /// How long a write may wait without the client taking a byte; 'off'
+    /// for no limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub(crate) write_timeout: TimeLimit,
+    /// Disconnect clients that take the response slower than this, averaged
+    /// over the time spent waiting on them (0: off).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "240")]
+    pub(crate) min_rate: u64,
+    /// Waiting time granted before the minimum rate applies.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub(crate) min_rate_grace: TimeLimit,
+    /// The most connections open at once; more get 503.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub(crate) max_connections: usize,
+    /// Size of the chunks files are sent in.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    pub(crate) chunk: usize,
+    /// How much one read of a file moves (what each slow client makes the
+    /// server hold, twice).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
+    pub(crate) block: usize,
+    /// The most response bytes queued per connection in the server's own
+    /// write buffer.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    pub(crate) hwm: usize,
+    /// gzip level for compressible files (1-9); 0 turns compression off.
+    #[arg(long, value_name = "LEVEL", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub(crate) gzip_level: u32,
+    /// Answer folders without index.html with 403 instead of a listing.
+    #[arg(long)]
+    pub(crate) no_listing: bool,
+    /// On exit, print the server's counters on stderr: a table, or one JSON
+    /// object.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table")]
+    pub(crate) stats: Option<StatsFormat>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Get {
+    /// The http:// URL.
+    #[arg(value_name = "URL")]
+    pub(crate) url: String,
+    /// Output file ('-' or none: standard output), written atomically.
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub(crate) output: Option<PathBuf>,
+    /// Stop with an error once the decoded output passes this size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_output: Option<u64>,
+    /// Also fsync the output file before renaming it into place.
+    #[arg(long)]
+    pub(crate) fsync: bool,
+    #[command(flatten)]
+    pub(crate) common: NetCommon,
 }

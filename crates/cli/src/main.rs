@@ -5,6 +5,7 @@
 mod args;
 mod demo;
 mod fmt;
+mod net;
 mod progress;
 mod run;
 mod size;
@@ -68,6 +69,10 @@ async fn dispatch(command: Command, token: CancellationToken) -> Result<(), Erro
         Command::Unzstd(a) => run::decode(Format::Zstd, a, token).await.map(drop),
         Command::Unbrotli(a) => run::decode(Format::Brotli, a, token).await.map(drop),
         Command::Copy(a) => run::copy(a, token).await.map(drop),
+        Command::Send(a) => net::send(a, token).await.map(drop),
+        Command::Recv(a) => net::recv(a, token).await.map(drop),
+        Command::Serve(a) => net::serve(a, token).await,
+        Command::Get(a) => net::get(a, token).await.map(drop),
         Command::Demo(a) => demo::run(a, token).await,
     }
 }

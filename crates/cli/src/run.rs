@@ -19,7 +19,7 @@ use crate::args::{Common, Copy, Decode, Encode, StatsFormat};
 /// A byte transform chosen at run time.
 type BoxTransform = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
 /// A byte sink chosen at run time.
-type BoxSink = Pin<Box<dyn Sink<Bytes, Error = Error> + Send>>;
+pub(crate) type BoxSink = Pin<Box<dyn Sink<Bytes, Error = Error> + Send>>;
 
 /// The compression formats the command knows.
 #[derive(Debug, Clone, Copy)]
@@ -104,17 +104,25 @@ fn is_std(path: &Option<std::path::PathBuf>) -> bool {
 
 /// Opens the input: a file source, or standard input.
 async fn open_input(common: &Common) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
-    if is_std(&common.input) {
+    open_input_path(&common.input, common.chunk).await
+}
+
+/// Opens `input`: a file source, or standard input for `-` or none.
+pub(crate) async fn open_input_path(
+    input: &Option<std::path::PathBuf>,
+    chunk: usize,
+) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
+    if is_std(input) {
         let mut b = weir_io::BlockingSource::builder();
-        b.chunk_size(common.chunk).name("read");
+        b.chunk_size(chunk).name("read");
         return Ok((
             Pipeline::from(b.build(std::io::stdin())).named("read"),
             None,
         ));
     }
-    let path = common.input.as_deref().unwrap_or(Path::new("-"));
+    let path = input.as_deref().unwrap_or(Path::new("-"));
     let source = FileSource::builder(path)
-        .chunk_size(common.chunk)
+        .chunk_size(chunk)
         .name("read")
         .open()
         .await
@@ -125,15 +133,23 @@ async fn open_input(common: &Common) -> Result<(Pipeline<Bytes>, Option<u64>), E
 
 /// Opens the output: an atomic file sink, or standard output.
 async fn open_output(common: &Common) -> Result<BoxSink, Error> {
-    if is_std(&common.output) {
+    open_output_path(&common.output, common.fsync).await
+}
+
+/// Opens `output`: an atomic file sink, or standard output for `-` or none.
+pub(crate) async fn open_output_path(
+    output: &Option<std::path::PathBuf>,
+    fsync: bool,
+) -> Result<BoxSink, Error> {
+    if is_std(output) {
         let mut b = weir_io::BlockingSink::builder();
         b.name("write");
         return Ok(Box::pin(b.build(std::io::stdout())));
     }
-    let path = common.output.as_deref().unwrap_or(Path::new("-"));
+    let path = output.as_deref().unwrap_or(Path::new("-"));
     let sink = FileSink::builder(path)
         .atomic(true)
-        .fsync(common.fsync)
+        .fsync(fsync)
         .name("write")
         .create()
         .await
@@ -197,15 +213,23 @@ async fn run(
     }
     let sink = open_output(common).await?;
     let run = pipeline.into_named("write", sink).cancel_on(token);
-    let progress = common
-        .progress
-        .then(|| crate::progress::start(run.monitor(), len));
+    finish(run, common.progress, len, common.stats).await
+}
+
+/// Runs `run` with an optional progress bar, then prints the report as asked.
+pub(crate) async fn finish(
+    run: weir_pipe::Run,
+    progress: bool,
+    len: Option<u64>,
+    stats: Option<StatsFormat>,
+) -> Result<Report, Error> {
+    let progress = progress.then(|| crate::progress::start(run.monitor(), len));
     let result = run.run().await;
     if let Some(p) = progress {
         p.finish(result.is_ok());
     }
     let report = result?;
-    match common.stats {
+    match stats {
         Some(StatsFormat::Table) => eprintln!("{report}"),
         Some(StatsFormat::Json) => match serde_json::to_string(&report) {
             Ok(json) => eprintln!("{json}"),

@@ -88,3 +88,37 @@ mod tests {
         assert!(parse_rate("0").is_err());
     }
 }
+
+/// A time limit from the command line; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeLimit(pub(crate) Option<std::time::Duration>);
+
+/// Parses a duration: `30s`, `500ms`, `2m`, `1h`, or a bare number of
+/// seconds; `0` or `off` means no limit.
+pub(crate) fn parse_duration(text: &str) -> Result<TimeLimit, String> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "off" || t == "none" {
+        return Ok(TimeLimit(None));
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (try 30s, 500ms, 2m or off)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown duration unit {other:?} in {text:?}")),
+    };
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!("{text:?} is out of range"));
+    }
+    if secs == 0.0 {
+        return Ok(TimeLimit(None));
+    }
+    Ok(TimeLimit(Some(std::time::Duration::from_secs_f64(secs))))
+}

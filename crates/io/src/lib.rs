@@ -1,4 +1,12 @@
-//! weir-io: files and standard streams as weir readables and writables.
+//! weir-io: files, standard streams, TCP sockets and HTTP bodies as weir
+//! readables and writables.
+//!
+//! - [`net`]: a TCP socket as a duplex (Node's `net.Socket`): a readable
+//!   half and a writable half with a write high mark, `write()`/`drained()`
+//!   and half-close.
+//! - [`http`]: HTTP/1.1 on hyper 1: response bodies pulled from readables,
+//!   request and download bodies as readables with limits, a server guarded
+//!   against slow clients, a static file server and a client.
 //!
 //! - [`FileSource`]: a file as a stream of `Bytes` chunks (64 KiB by
 //!   default), read in large blocks on Tokio's blocking pool with one block
@@ -46,6 +54,8 @@ mod blocking;
 mod context;
 mod counter;
 mod file;
+pub mod http;
+pub mod net;
 mod read_engine;
 mod spawn;
 mod write_engine;

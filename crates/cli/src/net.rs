@@ -1,0 +1,199 @@
+//! The network commands: `send`, `recv`, `serve` and `get`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue};
+use weir_codecs::{GzipDecoder, GzipEncoder};
+use weir_core::Error;
+use weir_io::http::{FileServer, HttpServer, ResponseBody};
+use weir_io::net::{TcpListener, TcpStream};
+use weir_pipe::{CancellationToken, Pipeline, Report};
+
+use crate::args::{Get, Recv, Send, Serve, StatsFormat};
+use crate::run::{finish, open_input_path, open_output_path};
+
+/// `weir send ADDR [INPUT]`: the input into a TCP connection; the socket's
+/// write buffer is the pipeline's sink, so a slow receiver shows up as the
+/// `send` stage being the bottleneck.
+pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report, Error> {
+    let (pipeline, len) = open_input_path(&args.input, args.common.chunk).await?;
+    let mut options = TcpStream::builder();
+    options.write_hwm(args.common.hwm).name("send");
+    let stream = tokio::select! {
+        s = options.connect(args.addr.as_str()) => s?,
+        () = token.cancelled() => return Err(Error::cancelled()),
+    };
+    let (_reader, writer) = stream.into_split();
+    let run = pipeline
+        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS)
+        .into_named("send", writer)
+        .cancel_on(token);
+    finish(run, args.common.progress, len, args.common.stats).await
+}
+
+/// `weir recv --listen ADDR`: accepts one connection and writes what arrives
+/// until the sender ends, optionally throttled.
+pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report, Error> {
+    let mut listener = TcpListener::bind(args.listen.as_str()).await?;
+    listener
+        .options()
+        .chunk_size(args.common.chunk)
+        .name("recv");
+    let addr = listener.local_addr().map_err(Error::from)?;
+    eprintln!("weir recv: listening on {addr}");
+    // Open the output first: a bad path fails before anyone connects.
+    let sink = open_output_path(&args.output, args.fsync).await?;
+    let (stream, peer) = tokio::select! {
+        r = listener.accept() => r?,
+        () = token.cancelled() => return Err(Error::cancelled()),
+    };
+    drop(listener);
+    tracing::info!(peer = %peer, "accepted");
+    let (reader, _writer) = stream.into_split();
+    let mut pipeline = Pipeline::from(reader)
+        .named("recv")
+        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS);
+    if let Some(rate) = args.rate {
+        pipeline = pipeline.throttle(rate);
+    }
+    let run = pipeline.into_named("write", sink).cancel_on(token);
+    finish(run, args.common.progress, None, args.common.stats).await
+}
+
+/// `weir serve [DIR]`: a static file server until Ctrl-C.
+pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), Error> {
+    let mut files = FileServer::builder(&args.dir);
+    files
+        .chunk_size(args.chunk)
+        .block_size(args.block)
+        .listing(!args.no_listing);
+    if args.gzip_level > 0 {
+        let level = args.gzip_level;
+        files.gzip(move || Box::new(GzipEncoder::with_level(level)));
+    }
+    let files = files.build().await?;
+    let server = HttpServer::builder()
+        .header_read_timeout(args.header_timeout.0)
+        .write_timeout(args.write_timeout.0)
+        .min_rate(
+            args.min_rate,
+            args.min_rate_grace.0.unwrap_or(std::time::Duration::ZERO),
+        )
+        .max_connections(args.max_connections)
+        .write_buffer(args.hwm)
+        .bind(args.addr.as_str())
+        .await?;
+    let addr = server.local_addr().map_err(Error::from)?;
+    eprintln!(
+        "weir serve: serving {} on http://{addr}/",
+        files.root().display()
+    );
+    let stats = server.stats_handle();
+    let files = Arc::new(files);
+    let handler = move |req: http::Request<hyper::body::Incoming>| {
+        let files = files.clone();
+        async move {
+            let response = files.handle(&req).await;
+            tracing::info!(
+                method = %req.method(),
+                path = %req.uri().path(),
+                status = response.status().as_u16(),
+                "request"
+            );
+            response
+        }
+    };
+    server
+        .serve_until(handler, async move { token.cancelled().await })
+        .await?;
+    let s = stats.stats();
+    match args.stats {
+        Some(StatsFormat::Table) => eprintln!(
+            "connections {} (refused {}, failed {}, too slow {}), requests {}, sent {}, received {}",
+            s.accepted,
+            s.refused,
+            s.failed,
+            s.too_slow,
+            s.requests,
+            crate::fmt::bytes(s.bytes_sent),
+            crate::fmt::bytes(s.bytes_received)
+        ),
+        Some(StatsFormat::Json) => eprintln!(
+            "{}",
+            serde_json::json!({
+                "accepted": s.accepted,
+                "refused": s.refused,
+                "failed": s.failed,
+                "too_slow": s.too_slow,
+                "requests": s.requests,
+                "bytes_sent": s.bytes_sent,
+                "bytes_received": s.bytes_received,
+            })
+        ),
+        None => {}
+    }
+    Ok(())
+}
+
+/// `weir get URL`: a streaming download, gzip decoded.
+pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, Error> {
+    let req = http::Request::get(args.url.as_str())
+        .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"))
+        .body(ResponseBody::empty())
+        .map_err(|e| Error::msg(format!("bad URL {:?}: {e}", args.url)))?;
+    let response = tokio::select! {
+        r = weir_io::http::fetch(req) => r.map_err(|e| e.with_stage("get"))?,
+        () = token.cancelled() => return Err(Error::cancelled()),
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Error::msg(format!(
+            "the server answered {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ))
+        .with_stage("get"));
+    }
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let len = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let encoding = header(CONTENT_ENCODING).map(|e| e.to_ascii_lowercase());
+    let sink = open_output_path(&args.output, args.fsync).await?;
+    let body = response.into_body();
+    let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
+        .named("download")
+        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS);
+    match encoding.as_deref() {
+        None | Some("identity") => {
+            if let Some(max) = args.max_output
+                && len.is_some_and(|n| n > max)
+            {
+                return Err(Error::limit(format!(
+                    "the body ({} bytes) is larger than --max-output",
+                    len.unwrap_or(0)
+                ))
+                .with_stage("get"));
+            }
+        }
+        Some("gzip") | Some("x-gzip") => {
+            let mut b = GzipDecoder::builder();
+            if let Some(n) = args.max_output {
+                b.max_output(n);
+            }
+            pipeline = pipeline.spawn("gunzip", b.build());
+        }
+        Some(other) => {
+            return Err(
+                Error::msg(format!("unsupported Content-Encoding {other:?}")).with_stage("get"),
+            );
+        }
+    }
+    let run = pipeline.into_named("write", sink).cancel_on(token);
+    finish(run, args.common.progress, len, args.common.stats).await
+}

@@ -1,0 +1,471 @@
+use std::fmt;
+use std::fs::Metadata;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use weir_core::transform::Through;
+
+use super::ResponseBody;
+use super::file_server_builder::{EncoderFactory, FileServerBuilder};
+use super::resolve::{io_status, resolve};
+use crate::BlockingSource;
+
+/// Files smaller than this are never compressed: the gzip framing would
+/// outweigh the gain.
+const MIN_COMPRESS: u64 = 256;
+
+pub(crate) struct Inner {
+    pub(crate) root: PathBuf,
+    pub(crate) chunk_size: usize,
+    pub(crate) block_size: usize,
+    pub(crate) gzip: Option<EncoderFactory>,
+    pub(crate) listing: bool,
+}
+
+/// A static file server over one folder: what `weir serve` runs, and a
+/// handler for an [`HttpServer`](super::HttpServer) (nginx's `root`, Node's
+/// `pipeline(fs.createReadStream(path), res)` with the HTTP details done).
+///
+/// - Files are streamed, never read whole: a file is read in blocks on
+///   Tokio's blocking pool, as fast as the client takes it (see
+///   [`ResponseBody`]). At most the file's length at the time of the
+///   request is sent, so `Content-Length` always holds.
+/// - `GET` and `HEAD`; other methods get 405.
+/// - `Content-Type` from the extension, `Content-Length`, `Last-Modified`
+///   (and 304 for `If-Modified-Since`), `Accept-Ranges: bytes`.
+/// - A single `Range` on an identity response gets 206 with
+///   `Content-Range` (honouring `If-Range`); an unsatisfiable one 416;
+///   several ranges, or a malformed header, the whole file (as RFC 9110
+///   allows).
+/// - gzip (when configured) for compressible types when the client's
+///   `Accept-Encoding` takes it, streamed with `Transfer-Encoding: chunked`,
+///   with `Vary: Accept-Encoding`.
+/// - A folder: its `index.html`, else a listing of its entries (or 403);
+///   `/dir` without the slash is redirected (301) to `/dir/`.
+/// - Refused: any path with `..` (also percent-encoded), a path that
+///   leaves the root through a symlink (403), anything that is neither a
+///   file nor a folder (403). Listings leave out entries leading outside.
+///
+/// # Examples
+/// ```
+/// use http::{Request, StatusCode};
+/// use weir_io::http::FileServer;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.txt"), "hello")?;
+/// let files = FileServer::new(dir.path()).await?;
+/// let ok = files.handle(&Request::get("/a.txt").body(())?).await;
+/// assert_eq!(ok.status(), StatusCode::OK);
+/// assert_eq!(ok.headers()["content-length"], "5");
+/// let out = files.handle(&Request::get("/../etc/passwd").body(())?).await;
+/// assert_eq!(out.status(), StatusCode::FORBIDDEN);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FileServer {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for FileServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileServer")
+            .field("root", &self.inner.root)
+            .field("gzip", &self.inner.gzip.is_some())
+            .finish()
+    }
+}
+
+impl FileServer {
+    /// Options for a server over `root`.
+    pub fn builder(root: impl AsRef<Path>) -> FileServerBuilder {
+        FileServerBuilder::new(root.as_ref())
+    }
+
+    /// A server over `root` with the default options.
+    ///
+    /// # Errors
+    /// If `root` does not exist or is not a folder.
+    pub async fn new(root: impl AsRef<Path>) -> Result<FileServer, weir_core::Error> {
+        FileServer::builder(root).build().await
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        FileServer {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The canonical root folder.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Answers one request. Its body, if any, is not read.
+    pub async fn handle<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
+        match self.answer(req).await {
+            Ok(r) => r,
+            Err(status) => status_page(status),
+        }
+    }
+
+    async fn answer<B>(&self, req: &Request<B>) -> Result<Response<ResponseBody>, StatusCode> {
+        let head = match *req.method() {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ => {
+                let mut r = status_page(StatusCode::METHOD_NOT_ALLOWED);
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return Ok(r);
+            }
+        };
+        let raw_path = req.uri().path();
+        let path = resolve(&self.inner.root, raw_path).await?;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| io_status(&e))?;
+        if meta.is_dir() {
+            if !raw_path.ends_with('/') {
+                let mut location = format!("{raw_path}/");
+                if let Some(q) = req.uri().query() {
+                    location.push('?');
+                    location.push_str(q);
+                }
+                let mut r = status_page(StatusCode::MOVED_PERMANENTLY);
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                return Ok(r);
+            }
+            let index = path.join("index.html");
+            if let Ok(index) = resolve_inside(&self.inner.root, &index).await
+                && let Ok(m) = tokio::fs::metadata(&index).await
+                && m.is_file()
+            {
+                return self.file(req, &index, &m, head).await;
+            }
+            if !self.inner.listing {
+                return Err(StatusCode::FORBIDDEN);
+            }
+            return self.listing(&path, raw_path, head).await;
+        }
+        if !meta.is_file() {
+            return Err(StatusCode::FORBIDDEN);
+        }
+        self.file(req, &path, &meta, head).await
+    }
+
+    async fn file<B>(
+        &self,
+        req: &Request<B>,
+        path: &Path,
+        meta: &Metadata,
+        head: bool,
+    ) -> Result<Response<ResponseBody>, StatusCode> {
+        let len = meta.len();
+        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let modified = meta.modified().ok().map(whole_seconds);
+        let mut headers = HeaderMap::new();
+        let content_type =
+            if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
+                format!("{mime}; charset=utf-8")
+            } else {
+                mime.to_string()
+            };
+        if let Ok(v) = HeaderValue::from_str(&content_type) {
+            headers.insert(header::CONTENT_TYPE, v);
+        }
+        let last_modified = modified.map(httpdate::fmt_http_date);
+        if let Some(lm) = &last_modified
+            && let Ok(v) = HeaderValue::from_str(lm)
+        {
+            headers.insert(header::LAST_MODIFIED, v);
+        }
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+
+        // 304 when the client's copy is current.
+        if let (Some(m), Some(since)) = (
+            modified,
+            header_str(req.headers(), header::IF_MODIFIED_SINCE),
+        ) && let Ok(since) = httpdate::parse_http_date(since)
+            && m <= since
+        {
+            let mut r = Response::new(ResponseBody::empty());
+            *r.status_mut() = StatusCode::NOT_MODIFIED;
+            headers.remove(header::CONTENT_TYPE);
+            *r.headers_mut() = headers;
+            return Ok(r);
+        }
+
+        // A single range, on the identity representation.
+        if let Some(range) = header_str(req.headers(), header::RANGE)
+            && if_range_holds(req.headers(), last_modified.as_deref())
+        {
+            match http_range_header::parse_range_header(range).map(|p| p.validate(len)) {
+                Ok(Ok(ranges)) if ranges.len() == 1 => {
+                    let (start, end) = (*ranges[0].start(), *ranges[0].end());
+                    let part = end - start + 1;
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+                        headers.insert(header::CONTENT_RANGE, v);
+                    }
+                    return self
+                        .respond(
+                            path,
+                            headers,
+                            StatusCode::PARTIAL_CONTENT,
+                            start,
+                            part,
+                            head,
+                        )
+                        .await;
+                }
+                Ok(Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable)) => {
+                    let mut r = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                        r.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    return Ok(r);
+                }
+                // Several ranges, or a header we may ignore: the whole file.
+                _ => {}
+            }
+        }
+
+        if let Some(make) = &self.inner.gzip
+            && is_compressible(mime.essence_str())
+        {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if len >= MIN_COMPRESS && accepts_gzip(req.headers()) {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                let mut r = Response::new(ResponseBody::empty());
+                if !head {
+                    let source = self.open(path, 0, len).await?;
+                    let encoded = Through::new(source, make()).with_name("gzip");
+                    *r.body_mut() = ResponseBody::from_readable(encoded);
+                }
+                *r.headers_mut() = headers;
+                return Ok(r);
+            }
+        }
+        self.respond(path, headers, StatusCode::OK, 0, len, head)
+            .await
+    }
+
+    /// A response of `len` bytes of the file from `start`.
+    async fn respond(
+        &self,
+        path: &Path,
+        mut headers: HeaderMap,
+        status: StatusCode,
+        start: u64,
+        len: u64,
+        head: bool,
+    ) -> Result<Response<ResponseBody>, StatusCode> {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        let body = if head || len == 0 {
+            ResponseBody::empty()
+        } else {
+            ResponseBody::from_readable(self.open(path, start, len).await?).with_len(len)
+        };
+        let mut r = Response::new(body);
+        *r.status_mut() = status;
+        *r.headers_mut() = headers;
+        Ok(r)
+    }
+
+    /// A source of `len` bytes of the file from `start`, read on the
+    /// blocking pool.
+    async fn open(
+        &self,
+        path: &Path,
+        start: u64,
+        len: u64,
+    ) -> Result<BlockingSource<std::io::Take<std::fs::File>>, StatusCode> {
+        let path = path.to_path_buf();
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut f = std::fs::File::open(&path)?;
+            if start > 0 {
+                f.seek(SeekFrom::Start(start))?;
+            }
+            Ok(f.take(len))
+        })
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .map_err(|e| io_status(&e))?;
+        Ok(BlockingSource::builder()
+            .chunk_size(self.inner.chunk_size)
+            .block_size(self.inner.block_size)
+            .fill(true)
+            .name("file")
+            .build(file))
+    }
+
+    /// An HTML list of a folder's entries, leaving out those leading
+    /// outside the root.
+    async fn listing(
+        &self,
+        dir: &Path,
+        raw_path: &str,
+        head: bool,
+    ) -> Result<Response<ResponseBody>, StatusCode> {
+        let mut entries = tokio::fs::read_dir(dir).await.map_err(|e| io_status(&e))?;
+        let mut names = Vec::new();
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(target) = resolve_inside(&self.inner.root, &entry.path()).await else {
+                continue;
+            };
+            let is_dir = tokio::fs::metadata(&target).await.is_ok_and(|m| m.is_dir());
+            names.push(if is_dir { format!("{name}/") } else { name });
+        }
+        names.sort();
+        let title = escape_html(raw_path);
+        let mut page = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n<ul>\n"
+        );
+        for name in &names {
+            let href = percent_encoding::utf8_percent_encode(name, HREF).to_string();
+            page.push_str(&format!(
+                "<li><a href=\"{href}\">{}</a></li>\n",
+                escape_html(name)
+            ));
+        }
+        page.push_str("</ul></body></html>\n");
+        let len = page.len() as u64;
+        let mut r = Response::new(if head {
+            ResponseBody::empty()
+        } else {
+            ResponseBody::full(page)
+        });
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        Ok(r)
+    }
+}
+
+/// Characters escaped in a listing's links: controls, space and the
+/// characters with a meaning in a URL or in HTML.
+const HREF: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'\'')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'&');
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `path` with symlinks resolved, if it stays inside `root`.
+async fn resolve_inside(root: &Path, path: &Path) -> Result<PathBuf, StatusCode> {
+    let canonical = tokio::fs::canonicalize(path)
+        .await
+        .map_err(|e| io_status(&e))?;
+    if canonical.starts_with(root) {
+        Ok(canonical)
+    } else {
+        Err(StatusCode::FORBIDDEN)
+    }
+}
+
+/// A short plain-text page for an error or redirect status.
+fn status_page(status: StatusCode) -> Response<ResponseBody> {
+    let text = format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let len = text.len() as u64;
+    let mut r = Response::new(ResponseBody::full(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `If-Range` absent, or naming the file's current `Last-Modified`.
+fn if_range_holds(headers: &HeaderMap, last_modified: Option<&str>) -> bool {
+    match header_str(headers, header::IF_RANGE) {
+        None => true,
+        Some(v) => last_modified.is_some_and(|lm| lm == v.trim()),
+    }
+}
+
+/// Whether `Accept-Encoding` takes gzip (by name or `*`, with a non-zero
+/// quality).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            if !(name.eq_ignore_ascii_case("gzip") || name == "*") {
+                return false;
+            }
+            parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .all(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0))
+        })
+}
+
+fn is_compressible(essence: &str) -> bool {
+    essence.starts_with("text/")
+        || matches!(
+            essence,
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/wasm"
+                | "image/svg+xml"
+                | "application/x-javascript"
+                | "application/xhtml+xml"
+        )
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+}
+
+/// HTTP dates have whole seconds: compare modification times that way.
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs()),
+        Err(_) => t,
+    }
+}

@@ -1,0 +1,126 @@
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use weir_core::{Error, Transform};
+
+use super::FileServer;
+use super::file_server::Inner;
+
+/// A byte transform a [`FileServer`] compresses responses with.
+pub type BoxEncoder = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
+
+/// Makes a fresh encoder for each response.
+pub(crate) type EncoderFactory = Arc<dyn Fn() -> BoxEncoder + Send + Sync>;
+
+/// Options of a [`FileServer`].
+///
+/// Defaults (not part of the semver contract): 64 KiB chunks read in
+/// 256 KiB blocks (what a slow client makes the server hold per
+/// connection, besides hyper's write buffer, is two blocks), no
+/// compression, directory listings on.
+///
+/// # Examples
+/// ```
+/// use weir_codecs::GzipEncoder;
+/// use weir_io::http::FileServer;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+/// let dir = std::env::temp_dir();
+/// let files = FileServer::builder(&dir)
+///     .gzip(|| Box::new(GzipEncoder::with_level(6)))
+///     .block_size(1 << 20)
+///     .build()
+///     .await?;
+/// assert_eq!(files.root(), dir.canonicalize()?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FileServerBuilder {
+    root: PathBuf,
+    chunk_size: usize,
+    block_size: usize,
+    gzip: Option<EncoderFactory>,
+    listing: bool,
+}
+
+impl fmt::Debug for FileServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileServerBuilder")
+            .field("root", &self.root)
+            .field("chunk_size", &self.chunk_size)
+            .field("block_size", &self.block_size)
+            .field("gzip", &self.gzip.is_some())
+            .field("listing", &self.listing)
+            .finish()
+    }
+}
+
+impl FileServerBuilder {
+    pub(crate) fn new(root: &Path) -> Self {
+        FileServerBuilder {
+            root: root.to_path_buf(),
+            chunk_size: weir_core::DEFAULT_BYTES,
+            block_size: 256 * 1024,
+            gzip: None,
+            listing: true,
+        }
+    }
+
+    /// The size of the chunks a file is sent in (at least 1).
+    pub fn chunk_size(&mut self, bytes: usize) -> &mut Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// How much one blocking read of a file moves (at least the chunk size).
+    pub fn block_size(&mut self, bytes: usize) -> &mut Self {
+        self.block_size = bytes.max(1);
+        self
+    }
+
+    /// Compresses responses of compressible types (text, JSON, JavaScript,
+    /// XML, SVG, WebAssembly) with gzip for clients that accept it, using a
+    /// fresh encoder from `make` per response. weir-io has no codecs of its
+    /// own: pass weir-codecs' `GzipEncoder`.
+    pub fn gzip<F>(&mut self, make: F) -> &mut Self
+    where
+        F: Fn() -> BoxEncoder + Send + Sync + 'static,
+    {
+        self.gzip = Some(Arc::new(make));
+        self
+    }
+
+    /// Whether a folder without `index.html` is answered with a listing of
+    /// its entries (default) or 403.
+    pub fn listing(&mut self, on: bool) -> &mut Self {
+        self.listing = on;
+        self
+    }
+
+    /// Checks the root and builds the server.
+    ///
+    /// # Errors
+    /// If the root does not exist or is not a folder.
+    pub async fn build(&self) -> Result<FileServer, Error> {
+        let root = tokio::fs::canonicalize(&self.root)
+            .await
+            .map_err(|e| Error::from(e).with_stage("serve"))?;
+        let meta = tokio::fs::metadata(&root)
+            .await
+            .map_err(|e| Error::from(e).with_stage("serve"))?;
+        if !meta.is_dir() {
+            return Err(
+                Error::msg(format!("{} is not a folder", root.display())).with_stage("serve")
+            );
+        }
+        Ok(FileServer::from_inner(Inner {
+            root,
+            chunk_size: self.chunk_size,
+            block_size: self.block_size.max(self.chunk_size),
+            gzip: self.gzip.clone(),
+            listing: self.listing,
+        }))
+    }
+}

@@ -1,0 +1,245 @@
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Semaphore, watch};
+use weir_core::Error;
+
+use super::guarded_io::GuardedIo;
+use super::rate_guard::{MinRate, RateGuard};
+use super::server_stats::Counters;
+use super::{HttpServerBuilder, ResponseBody, ServerStats, ServerStatsHandle};
+use crate::trace::io_debug;
+
+/// An HTTP/1.1 server on hyper whose responses are weir readables
+/// ([`ResponseBody`]), guarded against clients that stall or drip.
+///
+/// Each connection runs on a task of its own. A response body is pulled only
+/// as fast as the client takes it. The guards (see [`HttpServerBuilder`]):
+/// a header-read timeout (the connection is closed), an idle write timeout and a minimum data
+/// rate for responses (the connection is closed), a maximum header size
+/// (431), and a maximum number of open connections (503). Malformed
+/// requests get 400 from hyper. None of them stops the server: it goes on
+/// serving everyone else.
+///
+/// # Examples
+/// ```
+/// use hyper::{Request, Response};
+/// use weir_io::http::{HttpServer, ResponseBody};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+/// let server = HttpServer::bind("127.0.0.1:0").await?;
+/// let url = format!("http://{}/", server.local_addr()?);
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let running = tokio::spawn(server.serve_until(
+///     |_req: Request<hyper::body::Incoming>| async {
+///         Response::new(ResponseBody::full("hello\n"))
+///     },
+///     async { let _ = stopped.await; },
+/// ));
+/// let response = weir_io::http::get(&url).await?;
+/// assert_eq!(response.status(), 200);
+/// let _ = stop.send(());
+/// running.await.unwrap()?;
+/// # Ok(()) }
+/// ```
+pub struct HttpServer {
+    listener: tokio::net::TcpListener,
+    options: HttpServerBuilder,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for HttpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServer")
+            .field("addr", &self.listener.local_addr().ok())
+            .field("options", &self.options)
+            .field("stats", &self.counters.snapshot())
+            .finish()
+    }
+}
+
+impl HttpServer {
+    /// Options for a new server.
+    pub fn builder() -> HttpServerBuilder {
+        HttpServerBuilder::default()
+    }
+
+    /// Listens on `addr` with the default options.
+    ///
+    /// # Errors
+    /// The bind error ([`Error::is_io`]), e.g. `AddrInUse`.
+    pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<HttpServer, Error> {
+        HttpServerBuilder::default().bind(addr).await
+    }
+
+    pub(crate) fn new(listener: tokio::net::TcpListener, options: HttpServerBuilder) -> Self {
+        HttpServer {
+            listener,
+            options,
+            counters: Arc::default(),
+        }
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    /// If the socket cannot tell (it is then broken).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> ServerStats {
+        self.counters.snapshot()
+    }
+
+    /// A handle to read the counters while the server runs.
+    pub fn stats_handle(&self) -> ServerStatsHandle {
+        ServerStatsHandle(self.counters.clone())
+    }
+
+    /// Serves every connection with `handler` until the task is dropped.
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops accepting; connections already open go on
+    /// on their own tasks until they end.
+    ///
+    /// # Errors
+    /// None in practice: accept errors (e.g. out of file descriptors) are
+    /// waited out, not returned.
+    pub async fn serve<H, F>(self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<ResponseBody>> + Send + 'static,
+    {
+        self.serve_until(handler, std::future::pending::<()>())
+            .await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets each
+    /// open connection finish its current response, and returns when all
+    /// are closed or the [shutdown grace](HttpServerBuilder::shutdown_grace)
+    /// has passed.
+    ///
+    /// # Cancel safety
+    /// As [`serve`](HttpServer::serve).
+    ///
+    /// # Errors
+    /// None in practice (see [`serve`](HttpServer::serve)).
+    pub async fn serve_until<H, F, S>(self, handler: H, shutdown: S) -> Result<(), Error>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<ResponseBody>> + Send + 'static,
+        S: Future<Output = ()>,
+    {
+        let handler = Arc::new(handler);
+        let max = self.options.max_connections;
+        let permits = Arc::new(Semaphore::new(max));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.options.header_read_timeout)
+            .keep_alive(self.options.keep_alive)
+            .max_header_size(self.options.max_header_size)
+            .max_buf_size(
+                self.options
+                    .write_buffer
+                    .max(self.options.max_header_size)
+                    .max(8192),
+            );
+        let http = Arc::new(http);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                r = self.listener.accept() => r,
+            };
+            let (socket, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and the like: wait a little instead of spinning.
+                    io_debug!(error = %e, "accept failed");
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                self.counters.refused.fetch_add(1, Relaxed);
+                tokio::spawn(refuse(socket));
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            self.counters.accepted.fetch_add(1, Relaxed);
+            self.counters.active.fetch_add(1, Relaxed);
+            let rate = (self.options.min_rate > 0).then_some(MinRate {
+                bytes_per_sec: self.options.min_rate,
+                grace: self.options.min_rate_grace,
+            });
+            let io = GuardedIo::new(
+                socket,
+                RateGuard::new(self.options.write_timeout, rate),
+                self.counters.sent.clone(),
+                self.counters.received.clone(),
+                self.counters.too_slow.clone(),
+            );
+            let counters = self.counters.clone();
+            let handler = handler.clone();
+            let http = http.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let counters2 = counters.clone();
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    counters2.requests.fetch_add(1, Relaxed);
+                    let fut = handler(req);
+                    async move { Ok::<_, Infallible>(fut.await) }
+                });
+                let conn = http.serve_connection(TokioIo::new(io), service);
+                let mut conn = std::pin::pin!(conn);
+                let stopping = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                let result = tokio::select! {
+                    r = conn.as_mut() => r,
+                    () = stopping => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.as_mut().await
+                    }
+                };
+                if let Err(e) = result {
+                    counters.failed.fetch_add(1, Relaxed);
+                    io_debug!(peer = %peer, error = %e, "http connection ended with an error");
+                    let _ = e;
+                }
+                let _ = peer;
+                counters.active.fetch_sub(1, Relaxed);
+                drop(permit);
+            });
+        }
+        let _ = stop_tx.send(true);
+        // Every connection holds a permit until it ends.
+        let all = u32::try_from(max).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(self.options.shutdown_grace, permits.acquire_many(all)).await;
+        Ok(())
+    }
+}
+
+/// Answers a connection over the limit with 503 and closes it.
+async fn refuse(mut socket: tokio::net::TcpStream) {
+    let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = socket.write_all(answer).await;
+        let _ = socket.shutdown().await;
+    })
+    .await;
+}

@@ -1,0 +1,76 @@
+//! HTTP/1.1 on hyper 1 with weir bodies: responses pulled from readables,
+//! requests and downloads read as readables, and a guarded static file
+//! server.
+//!
+//! - [`ResponseBody`]: a hyper body from any weir readable of `Bytes`
+//!   (Node's `readable.pipe(res)`). Hyper pulls it, so a slow client slows
+//!   the source.
+//! - [`BodyReader`]: any hyper body (a request's, a download's) as a weir
+//!   readable, with a size limit (an [`Error::is_limit`](weir_core::Error::is_limit)
+//!   error, 413) and a minimum data rate.
+//! - [`HttpServer`]: connections on tasks, with a header-read timeout, an
+//!   idle write timeout, a minimum response data rate, a maximum header size
+//!   and a maximum number of connections.
+//! - [`FileServer`]: the static file handler behind `weir serve`: streaming,
+//!   `Range`, `HEAD`, gzip negotiation, and no way out of its root.
+//! - [`get`] and [`fetch`]: a client whose response body is a
+//!   [`BodyReader`].
+//!
+//! # Backpressure
+//! Hyper writes a response by asking its body for the next chunk only when
+//! its write buffer (at most [`HttpServerBuilder::write_buffer`]) has room,
+//! and that buffer empties only as fast as the kernel's socket buffer,
+//! which empties as fast as the client reads. So what a server reads ahead
+//! of a slow client is bounded by those buffers plus the source's own,
+//! whatever the body's size. Reading works the other way round: hyper reads
+//! the socket when the body is polled, so a consumer that stops closes the
+//! sender's TCP window.
+//!
+//! # Slow and stalled clients
+//! A client that never finishes its headers is cut by the header-read
+//! timeout (the connection is closed). A client that stops reading the response is cut by the
+//! write timeout; one that reads, but slower than the minimum rate (240
+//! bytes/s once 5 s have been spent waiting on it, by default), is cut too.
+//! Both close the connection: the client sees a truncated body.
+mod body_reader;
+mod client;
+mod file_server;
+mod file_server_builder;
+mod guarded_io;
+mod http_server;
+mod http_server_builder;
+mod rate_guard;
+mod resolve;
+mod response_body;
+mod server_stats;
+mod server_stats_handle;
+
+pub use self::body_reader::BodyReader;
+pub use self::client::{fetch, get};
+pub use self::file_server::FileServer;
+pub use self::file_server_builder::{BoxEncoder, FileServerBuilder};
+pub use self::http_server::HttpServer;
+pub use self::http_server_builder::HttpServerBuilder;
+pub use self::response_body::ResponseBody;
+pub use self::server_stats::ServerStats;
+pub use self::server_stats_handle::ServerStatsHandle;
+
+/// The status a server answers a failed request body with: 413 for a body
+/// over its limit, 408 for a client too slow, 400 otherwise.
+///
+/// # Examples
+/// ```
+/// use weir_io::http::error_status;
+///
+/// assert_eq!(error_status(&weir_core::Error::limit("too big")), 413);
+/// assert_eq!(error_status(&weir_core::Error::timeout("slow")), 408);
+/// ```
+pub fn error_status(e: &weir_core::Error) -> http::StatusCode {
+    if e.is_limit() {
+        http::StatusCode::PAYLOAD_TOO_LARGE
+    } else if e.is_timeout() {
+        http::StatusCode::REQUEST_TIMEOUT
+    } else {
+        http::StatusCode::BAD_REQUEST
+    }
+}

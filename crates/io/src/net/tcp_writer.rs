@@ -1,0 +1,430 @@
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes};
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::task::JoinHandle;
+use weir_core::{
+    BufferConfig, Error, Limit, Reader, SendError, Stats, StatsHandle, Writer, Written,
+};
+
+use crate::counter::ByteCounter;
+use crate::trace::io_debug;
+
+/// How many chunks one vectored write gathers at most.
+const MAX_IOV: usize = 64;
+
+/// Where the task leaves the error that stopped it, for the writer to report
+/// instead of a bare "reader gone".
+type Failure = Arc<Mutex<Option<Error>>>;
+
+/// The writable half of a [`TcpStream`](super::TcpStream): a bounded weir
+/// buffer in front of the socket, drained into it by a task of its own
+/// (Node's `net.Socket` as a `Writable`).
+///
+/// It has both of weir's writing styles:
+/// - Node's: [`write`](TcpWriter::write) never waits and answers
+///   [`Written::Full`] once the buffer is at its high mark;
+///   [`drained`](TcpWriter::drained) waits for it to drain (`'drain'`).
+/// - Await: [`send`](TcpWriter::send) and the `Sink<Bytes>` impl wait for
+///   room first, so the buffer never holds more than the high mark plus one
+///   chunk.
+///
+/// The task takes what is buffered in batches of up to the high mark and
+/// writes each batch with vectored writes, so the bytes in memory are at
+/// most twice the high mark plus two chunks.
+///
+/// # Closing
+/// [`end`](TcpWriter::end) lets the task write what is buffered and then
+/// shut down the socket's write side; [`finish`](TcpWriter::finish) does
+/// that and waits for it, reporting any socket error. Closing the `Sink`
+/// is `finish`. [`abort`](TcpWriter::abort), or dropping the writer without
+/// ending it, discards what is buffered and arranges for the connection to
+/// be reset rather than closed cleanly.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use futures::TryStreamExt;
+/// use weir_io::net::{connect, listen};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+/// let listener = listen("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let server = tokio::spawn(async move {
+///     let (sock, _) = listener.accept().await?;
+///     let (reader, _writer) = sock.into_split();
+///     reader.try_fold(0usize, |n, c| async move { Ok(n + c.len()) }).await
+/// });
+/// let (_reader, mut writer) = connect(addr).await?.into_split();
+/// for _ in 0..100 {
+///     if writer.write(Bytes::from(vec![7u8; 10_000]))? == weir_core::Written::Full {
+///         writer.drained().await?; // Node's 'drain'
+///     }
+/// }
+/// writer.finish().await?; // everything written, write side shut down
+/// assert_eq!(server.await.unwrap()?, 1_000_000);
+/// # Ok(()) }
+/// ```
+#[must_use = "sinks do nothing unless polled"]
+pub struct TcpWriter {
+    writer: Writer<Bytes>,
+    task: Option<JoinHandle<()>>,
+    failure: Failure,
+    written: ByteCounter,
+    hwm: usize,
+    stage: Arc<str>,
+}
+
+impl fmt::Debug for TcpWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpWriter")
+            .field("stage", &self.stage)
+            .field("buffered", &self.writer.buffered())
+            .field("hwm", &self.hwm)
+            .field("written", &self.written.get())
+            .finish()
+    }
+}
+
+impl TcpWriter {
+    /// A writer in front of any `AsyncWrite` (the write half of a socket is
+    /// the usual one): a buffer with the given high mark, drained into `io`
+    /// by a spawned task. Must be called inside a Tokio runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+    /// let (near, mut far) = tokio::io::duplex(1024);
+    /// let mut w = weir_io::net::TcpWriter::from_async_write(near, 4096);
+    /// w.send(Bytes::from_static(b"hello")).await?;
+    /// w.finish().await?;
+    /// let mut got = String::new();
+    /// tokio::io::AsyncReadExt::read_to_string(&mut far, &mut got).await?;
+    /// assert_eq!(got, "hello");
+    /// # Ok(()) }
+    /// ```
+    pub fn from_async_write<W>(io: W, hwm: usize) -> TcpWriter
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        TcpWriter::spawn_with(io, hwm, Arc::from("write"), |_| {})
+    }
+
+    pub(crate) fn spawn_socket(io: OwnedWriteHalf, hwm: usize, stage: Arc<str>) -> TcpWriter {
+        TcpWriter::spawn_with(io, hwm, stage, |half| {
+            // No FIN: the peer must not take a broken transfer for a whole
+            // one. With a zero linger the socket is reset once the read half
+            // is gone too.
+            let _ = half.as_ref().set_zero_linger();
+            half.forget();
+        })
+    }
+
+    fn spawn_with<W>(io: W, hwm: usize, stage: Arc<str>, reset: fn(W)) -> TcpWriter
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let hwm = hwm.max(1);
+        let (writer, reader) = BufferConfig::new(Limit::<Bytes>::bytes(hwm))
+            .name(stage.clone())
+            .build();
+        let failure = Failure::default();
+        let written = ByteCounter::new();
+        let task = tokio::spawn(pump(
+            reader,
+            io,
+            hwm,
+            written.clone(),
+            failure.clone(),
+            stage.clone(),
+            reset,
+        ));
+        TcpWriter {
+            writer,
+            task: Some(task),
+            failure,
+            written,
+            hwm,
+            stage,
+        }
+    }
+
+    /// Buffers `chunk` without waiting (Node's `socket.write(chunk)`).
+    /// Answers [`Written::Full`] once the buffer is at its high mark: stop,
+    /// and wait for [`drained`](TcpWriter::drained).
+    ///
+    /// # Errors
+    /// Hands the chunk back with the reason: an error for which
+    /// [`Error::is_reader_gone`] is true once the socket has failed (the
+    /// socket's own error, e.g. the peer reset the connection, is then
+    /// returned by [`finish`](TcpWriter::finish)), an overflow if `Full` was
+    /// ignored up to the hard cap (twice the high mark), or an error for
+    /// which [`Error::is_ended`] is true after [`end`](TcpWriter::end).
+    pub fn write(&mut self, chunk: Bytes) -> Result<Written, SendError<Bytes>> {
+        self.writer.write(chunk)
+    }
+
+    /// Waits for room, then buffers `chunk`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes, the chunk
+    /// was not buffered.
+    ///
+    /// # Errors
+    /// As [`write`](TcpWriter::write), handing the chunk back.
+    pub async fn send(&mut self, chunk: Bytes) -> Result<(), SendError<Bytes>> {
+        self.writer.send(chunk).await
+    }
+
+    /// Waits until the buffer has drained to its low mark (Node's
+    /// `'drain'`); at once if it is not full.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future loses nothing.
+    ///
+    /// # Errors
+    /// The error that stopped the writer (see [`write`](TcpWriter::write)).
+    pub async fn drained(&mut self) -> Result<(), Error> {
+        match self.writer.drained().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+
+    /// Ends the stream (Node's `socket.end()`): what is buffered is written,
+    /// then the socket's write side is shut down. Reading goes on. Returns at
+    /// once; [`finish`](TcpWriter::finish) waits.
+    pub fn end(&mut self) {
+        self.writer.end();
+    }
+
+    /// Ends the stream and waits until everything is written and the write
+    /// side shut down. Returns the bytes written to the socket.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: the stream stays ended and the task goes on; calling
+    /// `finish` again waits afresh.
+    ///
+    /// # Errors
+    /// The socket error that stopped the task, if any.
+    pub async fn finish(&mut self) -> Result<u64, Error> {
+        std::future::poll_fn(|cx| self.poll_finish(cx)).await
+    }
+
+    /// Discards what is buffered and stops (Node's `socket.destroy(err)`):
+    /// the connection is reset, not closed cleanly, once the read half is
+    /// gone too.
+    pub fn abort(&mut self, err: Error) {
+        self.writer.abort(err);
+    }
+
+    /// Bytes buffered and not yet taken by the task.
+    pub fn buffered(&self) -> usize {
+        self.writer.buffered()
+    }
+
+    /// The buffer's high mark in bytes.
+    pub fn high_water_mark(&self) -> usize {
+        self.hwm
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written.get()
+    }
+
+    /// A live count of the bytes written to the socket.
+    pub fn counter(&self) -> ByteCounter {
+        self.written.clone()
+    }
+
+    /// The buffer's counters (Full episodes, drains, peak, waits).
+    pub fn stats(&self) -> Stats {
+        self.writer.stats()
+    }
+
+    /// A handle to read the buffer's counters while the writer is owned
+    /// elsewhere.
+    pub fn stats_handle(&self) -> StatsHandle {
+        self.writer.stats_handle()
+    }
+
+    /// Polls until the task has finished after [`end`](TcpWriter::end).
+    ///
+    /// # Return value
+    /// - `Poll::Pending`: the task is still writing; the waker is registered.
+    /// - `Poll::Ready(Ok(n))`: all `n` bytes were written and the write side
+    ///   was shut down.
+    /// - `Poll::Ready(Err(e))`: the task stopped on `e`; polling again gives
+    ///   a "reader gone" error.
+    pub fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, Error>> {
+        self.writer.end();
+        if let Some(task) = self.task.as_mut() {
+            let joined = ready!(Pin::new(task).poll(cx));
+            self.task = None;
+            if let Err(e) = joined {
+                return Poll::Ready(Err(
+                    Error::panicked(e.to_string()).with_stage(self.stage.clone())
+                ));
+            }
+        }
+        match self.take_failure() {
+            Some(e) => Poll::Ready(Err(e)),
+            None => Poll::Ready(Ok(self.written.get())),
+        }
+    }
+
+    fn take_failure(&self) -> Option<Error> {
+        self.failure.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// The task's own error in place of "reader gone", when there is one.
+    fn explain(&self, e: Error) -> Error {
+        if e.is_reader_gone()
+            && let Some(cause) = self.take_failure()
+        {
+            return cause;
+        }
+        e.with_stage(self.stage.clone())
+    }
+}
+
+use std::future::Future;
+
+impl Sink<Bytes> for TcpWriter {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.writer).poll_ready(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(this.explain(e))),
+            other => other,
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, chunk: Bytes) -> Result<(), Error> {
+        let this = self.get_mut();
+        Pin::new(&mut this.writer)
+            .start_send(chunk)
+            .map_err(|e| this.explain(e))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        match Sink::poll_flush(Pin::new(&mut this.writer), cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(this.explain(e))),
+            other => other,
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        ready!(Sink::poll_flush(Pin::new(&mut this.writer), cx)).map_err(|e| this.explain(e))?;
+        this.poll_finish(cx).map_ok(drop)
+    }
+}
+
+/// The task: takes batches from the buffer and writes them, then shuts the
+/// write side down at the end.
+async fn pump<W>(
+    mut rx: Reader<Bytes>,
+    mut io: W,
+    batch_max: usize,
+    written: ByteCounter,
+    failure: Failure,
+    stage: Arc<str>,
+    reset: fn(W),
+) where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch: VecDeque<Bytes> = VecDeque::new();
+    let fail = |e: Error| {
+        if let Ok(mut f) = failure.lock() {
+            *f = Some(e.with_stage(stage.clone()));
+        }
+    };
+    loop {
+        let first = std::future::poll_fn(|cx| Pin::new(&mut rx).poll_next(cx)).await;
+        match first {
+            Some(Ok(chunk)) => batch.push_back(chunk),
+            None => break,
+            Some(Err(e)) => {
+                // Aborted, or the writer dropped without ending: no clean end.
+                io_debug!(stage = %stage, "tcp write side reset");
+                fail(e);
+                drop(rx);
+                reset(io);
+                return;
+            }
+        }
+        let mut size = batch.iter().map(Bytes::len).sum::<usize>();
+        while size < batch_max {
+            match rx.try_next() {
+                Some(chunk) => {
+                    size += chunk.len();
+                    batch.push_back(chunk);
+                }
+                None => break,
+            }
+        }
+        if let Err(e) = write_batch(&mut io, &mut batch, &written).await {
+            fail(Error::from(e));
+            return;
+        }
+    }
+    if let Err(e) = io.shutdown().await {
+        fail(Error::from(e));
+        return;
+    }
+    io_debug!(stage = %stage, written.bytes = written.get(), "tcp write side shut down");
+}
+
+/// Writes every chunk of `batch`, vectored.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    batch: &mut VecDeque<Bytes>,
+    written: &ByteCounter,
+) -> io::Result<()> {
+    while !batch.is_empty() {
+        let n = {
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut k = 0;
+            for (slot, chunk) in iov.iter_mut().zip(batch.iter()) {
+                *slot = IoSlice::new(chunk);
+                k += 1;
+            }
+            io.write_vectored(&iov[..k]).await?
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "the socket accepted 0 bytes",
+            ));
+        }
+        written.add(n);
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = batch.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                batch.pop_front();
+            } else {
+                front.advance(left);
+                left = 0;
+            }
+        }
+    }
+    Ok(())
+}
