@@ -389,7 +389,17 @@ pub struct SendError<T> {
 }
 
 impl<T> SendError<T> {
-    pub(crate) fn new(chunk: T, error: Error) -> Self {
+    /// A chunk that could not be written, and why: for adapters built on a
+    /// buffer that hand back the chunk with a more precise reason.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::{Error, SendError};
+    ///
+    /// let e = SendError::new("chunk", Error::reader_gone());
+    /// assert_eq!(e.into_parts().0, "chunk");
+    /// ```
+    pub fn new(chunk: T, error: Error) -> Self {
         SendError { chunk, error }
     }
 

@@ -164,14 +164,19 @@ impl TcpWriter {
     /// and wait for [`drained`](TcpWriter::drained).
     ///
     /// # Errors
-    /// Hands the chunk back with the reason: an error for which
-    /// [`Error::is_reader_gone`] is true once the socket has failed (the
-    /// socket's own error, e.g. the peer reset the connection, is then
-    /// returned by [`finish`](TcpWriter::finish)), an overflow if `Full` was
-    /// ignored up to the hard cap (twice the high mark), or an error for
-    /// which [`Error::is_ended`] is true after [`end`](TcpWriter::end).
+    /// Hands the chunk back with the reason: the socket's own error once it
+    /// has failed (the peer reset the connection, say), an overflow if
+    /// `Full` was ignored up to the hard cap (twice the high mark), or an
+    /// error for which [`Error::is_ended`] is true after
+    /// [`end`](TcpWriter::end).
     pub fn write(&mut self, chunk: Bytes) -> Result<Written, SendError<Bytes>> {
-        self.writer.write(chunk)
+        self.writer.write(chunk).map_err(|e| self.explain_send(e))
+    }
+
+    /// A failed write's chunk, with the socket's error when that is the cause.
+    fn explain_send(&self, e: SendError<Bytes>) -> SendError<Bytes> {
+        let (chunk, err) = e.into_parts();
+        SendError::new(chunk, self.explain(err))
     }
 
     /// Waits for room, then buffers `chunk`.
@@ -183,7 +188,10 @@ impl TcpWriter {
     /// # Errors
     /// As [`write`](TcpWriter::write), handing the chunk back.
     pub async fn send(&mut self, chunk: Bytes) -> Result<(), SendError<Bytes>> {
-        self.writer.send(chunk).await
+        match self.writer.send(chunk).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.explain_send(e)),
+        }
     }
 
     /// Waits until the buffer has drained to its low mark (Node's
