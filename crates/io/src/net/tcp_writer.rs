@@ -173,10 +173,20 @@ impl TcpWriter {
         self.writer.write(chunk).map_err(|e| self.explain_send(e))
     }
 
-    /// A failed write's chunk, with the socket's error when that is the cause.
+    /// A failed write's chunk, with (a copy of) the socket's error when that
+    /// is the cause; the error itself stays for `finish`.
     fn explain_send(&self, e: SendError<Bytes>) -> SendError<Bytes> {
         let (chunk, err) = e.into_parts();
-        SendError::new(chunk, self.explain(err))
+        let err = match self
+            .failure
+            .lock()
+            .ok()
+            .and_then(|f| f.as_ref().map(Error::duplicate))
+        {
+            Some(cause) if err.is_reader_gone() => cause,
+            _ => err.with_stage(self.stage.clone()),
+        };
+        SendError::new(chunk, err)
     }
 
     /// Waits for room, then buffers `chunk`.
