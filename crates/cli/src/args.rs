@@ -61,11 +61,14 @@ pub(crate) struct Common {
     /// temporary file renamed into place on success, removed on failure.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
-    /// High-water mark of the buffers between stages.
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    /// High-water mark of the buffers between stages. The default (1 MiB,
+    /// with 256 KiB chunks) hands data between stages in a few large
+    /// batches: with Node's 64 KiB and 64 KiB a file copy ran about 1.5x
+    /// slower here (docs/benchmarks.md).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
     pub(crate) hwm: usize,
     /// Size of the chunks read from the input.
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
     pub(crate) chunk: usize,
     /// Show a progress bar on stderr (when stderr is a terminal).
     #[arg(long)]
