@@ -101,6 +101,12 @@ pub(crate) struct Encode {
     /// Write compressed data to standard output even when it is a terminal.
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Compress on this many threads (gzip only), like `pigz -p`: the
+    /// output is still one gzip stream any `gzip -d` reads. 1 (the
+    /// default) gives the same bytes as a single-threaded gzip encoder.
+    #[arg(short = 'p', long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) threads: u32,
 }
 
 #[derive(Debug, Args)]

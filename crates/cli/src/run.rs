@@ -46,7 +46,7 @@ impl Format {
         }
     }
 
-    fn encoder(self, level: Option<u32>) -> Result<BoxTransform, Error> {
+    fn encoder(self, level: Option<u32>, threads: u32) -> Result<BoxTransform, Error> {
         let check = |max: u32, min: u32| match level {
             Some(l) if l < min || l > max => Err(Error::msg(format!(
                 "{}: level {l} is out of range ({min}-{max})",
@@ -57,7 +57,12 @@ impl Format {
         Ok(match self {
             Format::Gzip => {
                 check(9, 0)?;
-                Box::new(GzipEncoder::with_level(level.unwrap_or(6)))
+                Box::new(
+                    GzipEncoder::builder()
+                        .level(level.unwrap_or(6))
+                        .threads(threads as usize)
+                        .build(),
+                )
             }
             Format::Zstd => {
                 check(22, 1)?;
@@ -169,7 +174,13 @@ pub(crate) async fn encode(
             format.name()
         )));
     }
-    let transform = format.encoder(args.level)?;
+    if args.threads > 1 && !matches!(format, Format::Gzip) {
+        return Err(Error::msg(format!(
+            "{}: --threads is only for gzip",
+            format.name()
+        )));
+    }
+    let transform = format.encoder(args.level, args.threads)?;
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 

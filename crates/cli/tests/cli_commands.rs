@@ -78,6 +78,18 @@ fn gzip_output_is_read_by_system_gzip_and_back() {
     let back = run(Command::new("gzip").arg("-dc").arg(&gz));
     assert!(back.status.success());
     assert_eq!(back.stdout, data);
+    // On two threads, pigz-style: still one stream gzip reads.
+    let o = run(weir()
+        .arg("gzip")
+        .arg("-p")
+        .arg("2")
+        .arg(&input)
+        .arg("-o")
+        .arg(&gz));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run(Command::new("gzip").arg("-dc").arg(&gz));
+    assert!(back.status.success());
+    assert_eq!(back.stdout, data);
     // And the other way: system gzip -9 into weir gunzip, through pipes.
     let sys = run_with_stdin(Command::new("gzip").arg("-9c"), &data);
     let o = run_with_stdin(weir().arg("gunzip"), &sys.stdout);
@@ -173,6 +185,7 @@ fn usage_errors_are_exit_2() {
         vec!["copy", "--rate", "fast"],
         vec!["copy", "--hwm", "0"],
         vec!["gunzip", "--max-output", "12 parsecs"],
+        vec!["gzip", "-p", "0"],
     ] {
         let o = run(weir().args(&args));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
