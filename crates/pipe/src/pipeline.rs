@@ -247,17 +247,7 @@ impl<T: Send + 'static> Pipeline<T> {
         K: Sink<T, Error = Error> + Send + 'static,
     {
         let (mut next, reader) = self.close_segment();
-        let limit = Limit::<T>::auto(1, 1);
-        let counter = Arc::new(Counter::default());
-        next.tasks.push(TaskSpec {
-            name: name.into(),
-            kind: StageKind::Sink,
-            input: Some(reader.stats_handle()),
-            outputs: Vec::new(),
-            pulled: None,
-            delivered: Some((counter.clone(), limit.unit())),
-            fut: Box::pin(engine::drain(reader, sink, counter, limit)),
-        });
+        next.tasks.push(sink_task(name.into(), reader, sink));
         Run {
             tasks: next.tasks,
             token: next.token,
@@ -305,18 +295,8 @@ impl<T: Send + 'static> Pipeline<T> {
             delivered: None,
             fut: Box::pin(engine::pump_all(head, writers)),
         });
-        let limit = Limit::<T>::auto(1, 1);
         for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
-            let counter = Arc::new(Counter::default());
-            tasks.push(TaskSpec {
-                name: Arc::from(format!("sink {}", i + 1)),
-                kind: StageKind::Sink,
-                input: Some(reader.stats_handle()),
-                outputs: Vec::new(),
-                pulled: None,
-                delivered: Some((counter.clone(), limit.unit())),
-                fut: Box::pin(engine::drain(reader, sink, counter, limit)),
-            });
+            tasks.push(sink_task(Arc::from(format!("sink {}", i + 1)), reader, sink));
         }
         Run {
             tasks,
@@ -355,6 +335,25 @@ impl<T: Send + 'static> Pipeline<T> {
         base.kind = StageKind::Transform;
         base.input = Some(reader.stats_handle());
         (base, reader)
+    }
+}
+
+/// The task that moves `reader` into `sink`, counting what it delivers.
+fn sink_task<T, K>(name: Arc<str>, reader: Reader<T>, sink: K) -> TaskSpec
+where
+    T: Send + 'static,
+    K: Sink<T, Error = Error> + Send + 'static,
+{
+    let limit = Limit::<T>::auto(1, 1);
+    let counter = Arc::new(Counter::default());
+    TaskSpec {
+        name,
+        kind: StageKind::Sink,
+        input: Some(reader.stats_handle()),
+        outputs: Vec::new(),
+        pulled: None,
+        delivered: Some((counter.clone(), limit.unit())),
+        fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }
 }
 
