@@ -296,7 +296,11 @@ impl<T: Send + 'static> Pipeline<T> {
             fut: Box::pin(engine::pump_all(head, writers)),
         });
         for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
-            tasks.push(sink_task(Arc::from(format!("sink {}", i + 1)), reader, sink));
+            tasks.push(sink_task(
+                Arc::from(format!("sink {}", i + 1)),
+                reader,
+                sink,
+            ));
         }
         Run {
             tasks,
