@@ -2,6 +2,8 @@
 //! buffered amount exceed `high + one chunk` — through `send`, `Sink` and
 //! `AsyncWrite`, in byte and object mode, against a slow reader.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 mod support;
 

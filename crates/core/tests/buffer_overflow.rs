@@ -1,6 +1,8 @@
 //! DESIGN §2 property 4: a producer that ignores `Full` cannot exhaust memory
 //! by default; the overflow policies past the hard cap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 use bytes::Bytes;
 use weir_core::{BufferConfig, Limit, Overflow, Written, buffer};

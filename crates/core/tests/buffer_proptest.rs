@@ -2,6 +2,8 @@
 //! waits and reads. The reader sees exactly what was written, in order, and
 //! the bound holds at every step.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 use bytes::Bytes;
 use futures::StreamExt;

@@ -1,6 +1,8 @@
 //! Stats on every buffer, and the `tracing` events at DEBUG when a buffer
 //! turns full and when it drains (target `weir::backpressure`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

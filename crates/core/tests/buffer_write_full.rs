@@ -2,6 +2,8 @@
 //! buffered amount reaches the high mark; `drained()` resolves when the
 //! reader brings it down to the low mark (default high / 2, `0` = Node).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! Duplex: two independent halves, each with its own buffer, limit, stats
 //! and closing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 mod support;
 

@@ -1,5 +1,7 @@
 //! The error type: stage names, kinds, and `std::io::Error` interop both ways.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 use std::error::Error as _;
 use std::io;

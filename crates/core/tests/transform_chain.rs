@@ -2,6 +2,8 @@
 //! bounded expansion through `resume`, errors named after their stage, and
 //! backpressure across a chain of three transforms.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The loom build (`--cfg loom`) runs only the models in the library.
+#![cfg(not(loom))]
 
 mod support;
 
