@@ -14,7 +14,8 @@ Usage (from the repository root, after `cargo build --release -p weir-cli
 
     python3 benches/compare.py [GROUP ...] [--runs N] [--data DIR]
 
-Groups: copy, gzip, gunzip, objects, rss (default: all). Inputs are made in
+Groups: copy, gzip, gunzip, objects, rss, writeback (default: all; writeback
+also needs `cargo build --release -p weir-io --example file_copy`). Inputs are made in
 DIR (default /tmp/weir-bench) with ../shared/anchors/gen_corpus.py.
 """
 import argparse
@@ -80,7 +81,7 @@ def corpus(data, size):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("groups", nargs="*", default=["copy", "gzip", "gunzip", "objects", "rss"])
+    ap.add_argument("groups", nargs="*", default=["copy", "gzip", "gunzip", "objects", "rss", "writeback"])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--data", default="/tmp/weir-bench")
     ap.add_argument("--baselines", default="/tmp/anchors-data",
@@ -90,24 +91,28 @@ def main():
     r = os.path.join(args.baselines, "target", "release")
     z = os.path.join(args.baselines, "target-zlibrs", "release")
     node = os.path.join(ANCHORS, "node")
+    # Each side overwrites its own previous output: replacing a file the
+    # other command has just written (its pages still being written back)
+    # would charge one side for the other's I/O.
     out = os.path.join(args.data, "out")
+    base_out = os.path.join(args.data, "out_b")
     gib = 1 << 30
 
     if "copy" in args.groups:
         src = corpus(args.data, "1G")
         pair("copy 1 GiB: weir copy vs tokio copy_buf (1 MiB BufReader/BufWriter)",
-             [WEIR, "copy", src, "-o", out], [os.path.join(r, "tokio_copy"), src, out, "buf1024"],
+             [WEIR, "copy", src, "-o", out], [os.path.join(r, "tokio_copy"), src, base_out, "buf1024"],
              args.runs, gib)
         pair("copy 1 GiB: weir copy vs Node stream.pipeline",
-             [WEIR, "copy", src, "-o", out], ["node", os.path.join(node, "node_copy.mjs"), src, out],
+             [WEIR, "copy", src, "-o", out], ["node", os.path.join(node, "node_copy.mjs"), src, base_out],
              args.runs, gib)
     if "gzip" in args.groups:
         src = corpus(args.data, "1G")
         pair("gzip -6 1 GiB: weir gzip vs flate2 sync GzEncoder (zlib-rs)",
-             [WEIR, "gzip", src, "-o", out + ".gz"], [os.path.join(z, "flate2_gzip"), src, out + ".gz"],
+             [WEIR, "gzip", src, "-o", out + ".gz"], [os.path.join(z, "flate2_gzip"), src, base_out + ".gz"],
              args.runs, gib)
         pair("gzip -6 1 GiB: weir gzip vs Node zlib pipeline",
-             [WEIR, "gzip", src, "-o", out + ".gz"], ["node", os.path.join(node, "node_gzip.mjs"), src, out + ".gz"],
+             [WEIR, "gzip", src, "-o", out + ".gz"], ["node", os.path.join(node, "node_gzip.mjs"), src, base_out + ".gz"],
              args.runs, gib)
     if "gunzip" in args.groups:
         src = corpus(args.data, "1G")
@@ -116,9 +121,9 @@ def main():
             with open(gz, "wb") as f:
                 subprocess.run(["gzip", "-6", "-c", src], stdout=f, check=True)
         pair("gunzip 1 GiB: weir gunzip vs flate2 sync GzDecoder (zlib-rs)",
-             [WEIR, "gunzip", gz, "-o", out], [os.path.join(z, "flate2_gunzip"), gz, out], args.runs, gib)
+             [WEIR, "gunzip", gz, "-o", out], [os.path.join(z, "flate2_gunzip"), gz, base_out], args.runs, gib)
         pair("gunzip 1 GiB: weir gunzip vs Node zlib pipeline",
-             [WEIR, "gunzip", gz, "-o", out], ["node", os.path.join(node, "node_gunzip.mjs"), gz, out],
+             [WEIR, "gunzip", gz, "-o", out], ["node", os.path.join(node, "node_gunzip.mjs"), gz, base_out],
              args.runs, gib)
     if "objects" in args.groups:
         n = "5000000"
@@ -132,6 +137,12 @@ def main():
         small, big = corpus(args.data, "64M"), corpus(args.data, "1G")
         pair("peak RSS of weir gzip: 64 MiB input (A) vs 1 GiB input (B)",
              [WEIR, "gzip", small, "-o", out + ".gz"], [WEIR, "gzip", big, "-o", out + ".gz"], 3)
+    if "writeback" in args.groups:
+        src = corpus(args.data, "1G")
+        copy = os.path.join(EXAMPLES, "file_copy")
+        pair("atomic file copy 1 GiB: early writeback every 8 MiB (default) vs off",
+             [copy, src, out, "--atomic"], [copy, src, base_out, "--atomic", "--writeback", "0"],
+             args.runs, gib)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 //! Copies a file through a weir file source and file sink.
 //!
-//! Run: `cargo run --release -p weir-io --example file_copy -- IN OUT [--block SIZE] [--chunk SIZE] [--atomic] [--fsync] [--current]`
+//! Run: `cargo run --release -p weir-io --example file_copy -- IN OUT [--block SIZE] [--chunk SIZE] [--atomic] [--fsync] [--writeback SIZE] [--current]`
 //!
 //! `IN` or `OUT` may be `-` for standard input or output. SIZE is in bytes,
 //! or with a `K`/`M` suffix (KiB/MiB). `--current` uses Tokio's
-//! current-thread runtime instead of the multi-thread one. Prints the bytes
+//! current-thread runtime instead of the multi-thread one; `--writeback 0`
+//! turns off the sink's early writeback (default every 8 MiB). Prints the bytes
 //! copied, the time and the rate on standard error.
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ struct Args {
     chunk: usize,
     atomic: bool,
     fsync: bool,
+    writeback: Option<usize>,
     current: bool,
 }
 
@@ -42,6 +44,7 @@ fn parse() -> Result<Args, String> {
         chunk: weir_io::DEFAULT_CHUNK_SIZE,
         atomic: false,
         fsync: false,
+        writeback: None,
         current: false,
     };
     let mut positional = Vec::new();
@@ -52,12 +55,15 @@ fn parse() -> Result<Args, String> {
             "--chunk" => a.chunk = size(&it.next().ok_or("--chunk needs a size")?)?,
             "--atomic" => a.atomic = true,
             "--fsync" => a.fsync = true,
+            "--writeback" => {
+                a.writeback = Some(size(&it.next().ok_or("--writeback needs a size")?)?)
+            }
             "--current" => a.current = true,
             _ => positional.push(arg),
         }
     }
     let [input, output] = <[String; 2]>::try_from(positional)
-        .map_err(|_| "usage: file_copy IN OUT [--block SIZE] [--chunk SIZE] [--atomic] [--fsync] [--current]")?;
+        .map_err(|_| "usage: file_copy IN OUT [--block SIZE] [--chunk SIZE] [--atomic] [--fsync] [--writeback SIZE] [--current]")?;
     a.input = input;
     a.output = output;
     Ok(a)
@@ -96,12 +102,12 @@ where
             .build(std::io::stdout());
         src.forward(sink).await
     } else {
-        let sink = FileSink::builder(&a.output)
-            .block_size(a.block)
-            .atomic(a.atomic)
-            .fsync(a.fsync)
-            .create()
-            .await?;
+        let mut builder = FileSink::builder(&a.output);
+        builder.block_size(a.block).atomic(a.atomic).fsync(a.fsync);
+        if let Some(step) = a.writeback {
+            builder.writeback(step);
+        }
+        let sink = builder.create().await?;
         src.forward(sink).await
     }
 }

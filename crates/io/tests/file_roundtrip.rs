@@ -191,6 +191,34 @@ async fn fsync_modes_write_the_same_bytes() {
 }
 
 #[tokio::test]
+async fn early_writeback_steps_write_the_same_bytes() {
+    within(20, async {
+        let dir = tempdir();
+        let data = random(4, 300_000);
+        // Off, a step smaller than a write, one between, one past the end.
+        for step in [0, 1000, 65_536, 1 << 20] {
+            for atomic in [false, true] {
+                let output = path_in(&dir, &format!("wb-{step}-{atomic}"));
+                let mut sink = FileSink::builder(&output)
+                    .writeback(step)
+                    .atomic(atomic)
+                    .block_size(16_384)
+                    .create()
+                    .await
+                    .unwrap();
+                for piece in data.chunks(7000) {
+                    sink.send(Bytes::copy_from_slice(piece)).await.unwrap();
+                }
+                sink.close().await.unwrap();
+                assert_eq!(std::fs::read(&output).unwrap(), data, "step {step}");
+            }
+        }
+        assert!(temp_files(dir.path()).is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn source_is_fused() {
     within(10, async {
         let dir = tempdir();

@@ -1,5 +1,4 @@
 use std::fmt;
-use std::fs::File;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use futures_sink::Sink;
 use weir_core::Error;
 
 use super::temp_file::TempGuard;
+use super::writeback::WritebackFile;
 use crate::write_engine::WriteEngine;
 use crate::{ByteCounter, FileSinkBuilder};
 
@@ -60,7 +60,10 @@ use crate::{ByteCounter, FileSinkBuilder};
 ///   it points to is replaced.
 ///
 /// # Memory use
-/// At most two batches (one filling, one in flight) plus one chunk.
+/// At most two batches (one filling, one in flight) plus one chunk. In the
+/// kernel, early writeback ([`FileSinkBuilder::writeback`], every 8 MiB by
+/// default) starts writing the file to the disk as it grows, so a long run
+/// does not pile up the whole file as dirty pages to be written at the end.
 ///
 /// # Cancel safety
 /// The `Sink` methods are poll functions: a dropped `send`, `flush` or
@@ -101,7 +104,7 @@ use crate::{ByteCounter, FileSinkBuilder};
 /// ```
 #[must_use = "sinks do nothing unless polled"]
 pub struct FileSink {
-    engine: WriteEngine<File>,
+    engine: WriteEngine<WritebackFile>,
     path: Arc<Path>,
     temp: Option<TempGuard>,
 }
@@ -126,7 +129,7 @@ impl FileSink {
     }
 
     pub(crate) fn from_parts(
-        engine: WriteEngine<File>,
+        engine: WriteEngine<WritebackFile>,
         path: Arc<Path>,
         temp: Option<TempGuard>,
     ) -> Self {

@@ -4,6 +4,7 @@ mod file_sink_builder;
 mod file_source;
 mod file_source_builder;
 mod temp_file;
+mod writeback;
 
 pub use self::file_sink::FileSink;
 pub use self::file_sink_builder::FileSinkBuilder;
