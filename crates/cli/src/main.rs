@@ -1,7 +1,9 @@
 //! The `weir` command: compress, decompress and copy with backpressure, in
 //! constant memory, with a report that names the bottleneck; and `weir demo`.
-#![forbid(unsafe_code)]
+// One documented exception, in `alloc.rs`: a call to glibc's `mallopt`.
+#![deny(unsafe_code)]
 
+mod alloc;
 mod args;
 mod demo;
 mod fmt;
@@ -20,6 +22,7 @@ use crate::args::{Cli, Command};
 use crate::run::Format;
 
 fn main() -> ExitCode {
+    alloc::one_arena();
     let cli = Cli::parse();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
