@@ -102,11 +102,12 @@ pub(crate) struct Encode {
     #[arg(short, long)]
     pub(crate) force: bool,
     /// Compress on this many threads (gzip only), like `pigz -p`: the
-    /// output is still one gzip stream any `gzip -d` reads. 1 (the
-    /// default) gives the same bytes as a single-threaded gzip encoder.
-    #[arg(short = 'p', long, value_name = "N", default_value_t = 1,
+    /// output is still one gzip stream any `gzip -d` reads. Default: one per
+    /// available core (as pigz does); `-p 1` compresses as one stream on
+    /// one thread, the least CPU per byte.
+    #[arg(short = 'p', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub(crate) threads: u32,
+    pub(crate) threads: Option<u32>,
 }
 
 #[derive(Debug, Args)]

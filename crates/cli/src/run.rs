@@ -174,13 +174,20 @@ pub(crate) async fn encode(
             format.name()
         )));
     }
-    if args.threads > 1 && !matches!(format, Format::Gzip) {
-        return Err(Error::msg(format!(
-            "{}: --threads is only for gzip",
-            format.name()
-        )));
-    }
-    let transform = format.encoder(args.level, args.threads)?;
+    let threads = match (format, args.threads) {
+        (Format::Gzip, Some(n)) => n,
+        // pigz's default: every core the process may use.
+        (Format::Gzip, None) => std::thread::available_parallelism()
+            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64)),
+        (_, None | Some(1)) => 1,
+        (_, Some(_)) => {
+            return Err(Error::msg(format!(
+                "{}: --threads is only for gzip",
+                format.name()
+            )));
+        }
+    };
+    let transform = format.encoder(args.level, threads)?;
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 

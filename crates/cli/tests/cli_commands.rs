@@ -73,23 +73,20 @@ fn gzip_output_is_read_by_system_gzip_and_back() {
     let data = sample(300_000);
     std::fs::write(&input, &data).unwrap();
     let gz = dir.path().join("in.log.gz");
-    let o = run(weir().arg("gzip").arg(&input).arg("-o").arg(&gz));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let back = run(Command::new("gzip").arg("-dc").arg(&gz));
-    assert!(back.status.success());
-    assert_eq!(back.stdout, data);
-    // On two threads, pigz-style: still one stream gzip reads.
-    let o = run(weir()
-        .arg("gzip")
-        .arg("-p")
-        .arg("2")
-        .arg(&input)
-        .arg("-o")
-        .arg(&gz));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let back = run(Command::new("gzip").arg("-dc").arg(&gz));
-    assert!(back.status.success());
-    assert_eq!(back.stdout, data);
+    // The default (a thread per core), one stream on one thread, and
+    // pigz-style on more threads than blocks: each is one stream gzip reads.
+    for threads in [None, Some("1"), Some("2"), Some("5")] {
+        let mut cmd = weir();
+        cmd.arg("gzip").arg(&input).arg("-o").arg(&gz);
+        if let Some(n) = threads {
+            cmd.arg("-p").arg(n);
+        }
+        let o = run(&mut cmd);
+        assert!(o.status.success(), "-p {threads:?}: {}", stderr(&o));
+        let back = run(Command::new("gzip").arg("-dc").arg(&gz));
+        assert!(back.status.success(), "-p {threads:?}");
+        assert_eq!(back.stdout, data, "-p {threads:?}");
+    }
     // And the other way: system gzip -9 into weir gunzip, through pipes.
     let sys = run_with_stdin(Command::new("gzip").arg("-9c"), &data);
     let o = run_with_stdin(weir().arg("gunzip"), &sys.stdout);
@@ -193,6 +190,16 @@ fn usage_errors_are_exit_2() {
     let o = run(weir().args(["gzip", "-l", "12", "-f"]).stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("level 12 is out of range"));
+    // Threads are a gzip option; `-p 1` is accepted everywhere.
+    let o = run(weir().args(["zstd", "-p", "2", "-f"]).stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--threads is only for gzip"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(weir().args(["zstd", "-p", "1", "-f"]).stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

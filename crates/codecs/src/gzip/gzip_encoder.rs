@@ -52,7 +52,10 @@ impl RawEncoder for GzipRaw {
 /// time are compressed on scoped threads, each primed with the 32 KiB before
 /// it, and their outputs are joined into one member. The output is a normal
 /// gzip file, a fraction of a percent larger; output comes one batch of
-/// blocks at a time; memory is one batch of input plus its output.
+/// blocks at a time; memory is one batch of input plus its output and one
+/// compressor per thread. The compressors are reset and reused from block
+/// to block, so the exact bytes (never the data they decode to) depend on
+/// the number of threads.
 ///
 /// # Errors
 /// None from input (any bytes compress); a chunk after the end of the

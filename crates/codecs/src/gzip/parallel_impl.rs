@@ -6,7 +6,9 @@
 //!
 //! A batch of `threads` blocks is compressed at a time on scoped threads
 //! (the calling thread takes one block), so memory is bounded by one batch
-//! of input and its output, and no thread outlives a call.
+//! of input and its output, and no thread outlives a call. The `threads`
+//! compressors are made once and reset for every block: a compressor's
+//! state is a few hundred KiB, not worth allocating per 128 KiB block.
 
 use crc32fast::Hasher;
 use flate2::{Compress, Compression, FlushCompress};
@@ -33,6 +35,8 @@ pub(crate) struct ParallelGzipEncoder {
     crc: Hasher,
     isize: u32,
     finished: bool,
+    /// One compressor per thread, made on first use.
+    compressors: Vec<Compress>,
 }
 
 impl std::fmt::Debug for ParallelGzipEncoder {
@@ -45,12 +49,13 @@ impl std::fmt::Debug for ParallelGzipEncoder {
     }
 }
 
-/// Compresses one block primed with `dict`, ending with a sync flush.
-fn compress_block(level: u32, dict: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
+/// Compresses one block primed with `dict` with `c` (reset first), ending
+/// with a sync flush.
+fn compress_block(c: &mut Compress, dict: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
     let fail = |e: flate2::CompressError| {
         Error::msg(format!("gzip: parallel block compression failed: {e}"))
     };
-    let mut c = Compress::new(Compression::new(level), false);
+    c.reset();
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(fail)?;
     }
@@ -87,6 +92,7 @@ impl ParallelGzipEncoder {
             crc: Hasher::new(),
             isize: 0,
             finished: false,
+            compressors: Vec::new(),
         }
     }
 
@@ -109,30 +115,35 @@ impl ParallelGzipEncoder {
             .step_by(self.block)
             .map(|s| (base + s, (base + s + self.block).min(history.len())))
             .collect();
-        let level = self.level;
+        let level = Compression::new(self.level);
+        while self.compressors.len() < blocks.len() {
+            self.compressors.push(Compress::new(level, false));
+        }
         let results: Vec<Result<Vec<u8>, Error>> = std::thread::scope(|scope| {
             let history = &history;
-            let job = move |(start, end): (usize, usize)| {
+            let job = move |c: &mut Compress, (start, end): (usize, usize)| {
                 let dict = &history[start.saturating_sub(WINDOW)..start];
-                compress_block(level, dict, &history[start..end])
+                compress_block(c, dict, &history[start..end])
+            };
+            let (first_c, other_cs) = match self.compressors.split_first_mut() {
+                Some(split) => split,
+                None => return Vec::new(),
             };
             let mut handles = Vec::new();
             let mut results = Vec::with_capacity(blocks.len());
-            for &b in blocks.iter().skip(1) {
-                // If a thread cannot be had, do the work here instead.
-                match std::thread::Builder::new().spawn_scoped(scope, move || job(b)) {
-                    Ok(h) => handles.push(Some(h)),
-                    Err(_) => handles.push(None),
-                }
+            for (c, &b) in other_cs.iter_mut().zip(blocks.iter().skip(1)) {
+                // If a thread cannot be had, the block is done here instead.
+                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || job(c, b));
+                handles.push((spawned.ok(), b));
             }
             if let Some(&first) = blocks.first() {
-                results.push(job(first));
+                results.push(job(first_c, first));
             }
-            for (h, &b) in handles.into_iter().zip(blocks.iter().skip(1)) {
+            for (h, b) in handles {
                 let r = match h.map(|h| h.join()) {
                     Some(Ok(r)) => r,
                     Some(Err(_)) => Err(Error::msg("gzip: a compression thread panicked")),
-                    None => job(b),
+                    None => job(first_c, b),
                 };
                 results.push(r);
             }
