@@ -10,6 +10,7 @@ mod fmt;
 mod net;
 mod progress;
 mod run;
+mod signals;
 mod size;
 
 use std::process::ExitCode;
@@ -24,6 +25,10 @@ use crate::run::Format;
 fn main() -> ExitCode {
     alloc::one_arena();
     let cli = Cli::parse();
+    if let Err(msg) = validate(&cli.command) {
+        eprintln!("weir: {msg}");
+        return ExitCode::from(2);
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -40,17 +45,20 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let token = CancellationToken::new();
-        let on_signal = token.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
-        });
+        let signalled = signals::watch(&token);
         match dispatch(cli.command, token).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) if e.is_cancelled() => {
-                eprintln!("weir: interrupted");
-                ExitCode::from(130)
+                let signal = signalled.get();
+                eprintln!("weir: {}", signals::describe(signal));
+                ExitCode::from(128 + signal)
+            }
+            // The reader of standard output went away (`weir … | head`):
+            // end quietly, as a tool killed by SIGPIPE does.
+            Err(e)
+                if e.io_kind() == std::io::ErrorKind::BrokenPipe && e.stage() == Some("write") =>
+            {
+                ExitCode::from(128 + 13)
             }
             Err(e) => {
                 eprintln!("weir: {}", one_line(&e));
@@ -61,6 +69,16 @@ fn main() -> ExitCode {
     // Standard input may still be held by a blocking read: do not wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// Usage errors clap cannot find alone.
+fn validate(command: &Command) -> Result<(), String> {
+    match command {
+        Command::Gzip(a) => run::validate_encode(Format::Gzip, a),
+        Command::Zstd(a) => run::validate_encode(Format::Zstd, a),
+        Command::Brotli(a) => run::validate_encode(Format::Brotli, a),
+        _ => Ok(()),
+    }
 }
 
 async fn dispatch(command: Command, token: CancellationToken) -> Result<(), Error> {

@@ -162,6 +162,29 @@ pub(crate) async fn open_output_path(
     Ok(Box::pin(sink))
 }
 
+/// Checks an encoding command's options that clap cannot check alone
+/// (their ranges depend on the format): a usage error, exit status 2.
+///
+/// # Errors
+/// The message to print.
+pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), String> {
+    let (min, max) = match format {
+        Format::Gzip => (0, 9),
+        Format::Zstd => (1, 22),
+        Format::Brotli => (0, 11),
+    };
+    if let Some(l) = args.level.filter(|l| !(min..=max).contains(l)) {
+        return Err(format!(
+            "{}: level {l} is out of range ({min}-{max})",
+            format.name()
+        ));
+    }
+    if !matches!(format, Format::Gzip) && args.threads.is_some_and(|n| n > 1) {
+        return Err(format!("{}: --threads is only for gzip", format.name()));
+    }
+    Ok(())
+}
+
 /// Compresses with `format`.
 pub(crate) async fn encode(
     format: Format,
@@ -174,18 +197,13 @@ pub(crate) async fn encode(
             format.name()
         )));
     }
+    validate_encode(format, &args).map_err(Error::msg)?;
     let threads = match (format, args.threads) {
         (Format::Gzip, Some(n)) => n,
         // pigz's default: every core the process may use.
         (Format::Gzip, None) => std::thread::available_parallelism()
             .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64)),
-        (_, None | Some(1)) => 1,
-        (_, Some(_)) => {
-            return Err(Error::msg(format!(
-                "{}: --threads is only for gzip",
-                format.name()
-            )));
-        }
+        _ => 1,
     };
     let transform = format.encoder(args.level, threads)?;
     run(&args.common, Some((format.name(), transform)), None, token).await

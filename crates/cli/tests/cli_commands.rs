@@ -187,17 +187,21 @@ fn usage_errors_are_exit_2() {
         let o = run(weir().args(&args));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
-    let o = run(weir().args(["gzip", "-l", "12", "-f"]).stdin(Stdio::null()));
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("level 12 is out of range"));
+    // Ranges that depend on the format are usage errors too.
+    for (args, says) in [
+        (vec!["gzip", "-l", "12"], "level 12 is out of range (0-9)"),
+        (vec!["zstd", "-l", "0"], "level 0 is out of range (1-22)"),
+        (
+            vec!["brotli", "-l", "12"],
+            "level 12 is out of range (0-11)",
+        ),
+        (vec!["zstd", "-p", "2"], "--threads is only for gzip"),
+    ] {
+        let o = run(weir().args(&args).arg("-f").stdin(Stdio::null()));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
     // Threads are a gzip option; `-p 1` is accepted everywhere.
-    let o = run(weir().args(["zstd", "-p", "2", "-f"]).stdin(Stdio::null()));
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--threads is only for gzip"),
-        "{}",
-        stderr(&o)
-    );
     let o = run(weir().args(["zstd", "-p", "1", "-f"]).stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
@@ -269,4 +273,89 @@ fn demo_part_three_names_gzip() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("bottleneck: gzip"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sighup_remove_the_temporary_file_like_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    std::fs::write(&input, sample(4 << 20)).unwrap();
+    let out = dir.path().join("out.bin");
+    std::fs::write(&out, b"the old contents").unwrap();
+    for (signal, code, says) in [
+        ("TERM", 143, "terminated"),
+        ("HUP", 129, "hung up"),
+        ("INT", 130, "interrupted"),
+    ] {
+        // 4 MiB at 1 MiB/s: still running when the signal comes.
+        let child = weir()
+            .arg("copy")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args(["--rate", "1M"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the temporary file exists: the run has started.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while files_in(dir.path()).len() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(files_in(dir.path()).len(), 3, "no temporary file");
+        let pid = child.id().to_string();
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "SIG{signal}: {}", stderr(&o));
+        assert_eq!(files_in(dir.path()), ["in.bin", "out.bin"], "SIG{signal}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"the old contents");
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    // `weir copy big | head -c 10`: no error line, the status of SIGPIPE.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    std::fs::write(&input, sample(8 << 20)).unwrap();
+    let mut child = weir()
+        .arg("copy")
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_replaced_file_keeps_its_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, b"new").unwrap();
+    let out = dir.path().join("out.txt");
+    std::fs::write(&out, b"old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::metadata(&out).unwrap();
+    let o = run(weir().arg("copy").arg(&input).arg("-o").arg(&out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = std::fs::metadata(&out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"new");
+    assert_eq!(after.permissions().mode() & 0o7777, 0o640);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_ne!(after.ino(), before.ino(), "replaced by a rename");
 }

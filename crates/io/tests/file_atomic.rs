@@ -208,6 +208,29 @@ async fn a_symbolic_link_is_followed() {
     .await;
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_dangling_symlink_and_a_relative_chain_are_followed() {
+    within(10, async {
+        let dir = tempdir();
+        std::fs::create_dir(path_in(&dir, "a")).unwrap();
+        std::fs::create_dir(path_in(&dir, "b")).unwrap();
+        // a/first -> second (relative, same folder) -> ../b/file (missing).
+        std::os::unix::fs::symlink("second", path_in(&dir, "a/first")).unwrap();
+        std::os::unix::fs::symlink("../b/file", path_in(&dir, "a/second")).unwrap();
+        let mut sink = atomic(&path_in(&dir, "a/first")).await;
+        sink.send(Bytes::from_static(b"new")).await.unwrap();
+        sink.close().await.unwrap();
+        for link in ["a/first", "a/second"] {
+            let meta = std::fs::symlink_metadata(path_in(&dir, link)).unwrap();
+            assert!(meta.file_type().is_symlink(), "{link} is still a link");
+        }
+        assert_eq!(std::fs::read(path_in(&dir, "b/file")).unwrap(), b"new");
+        assert_eq!(names(&path_in(&dir, "b")), ["file"]);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn non_atomic_mode_writes_in_place() {
     within(10, async {

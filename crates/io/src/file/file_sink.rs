@@ -32,8 +32,13 @@ use crate::{ByteCounter, FileSinkBuilder};
 /// # Atomic mode
 /// With [`FileSinkBuilder::atomic`], the data goes to a new temporary file
 /// `.NAME.weir-XXXXXX.tmp` in the target's folder (created with
-/// `create_new`, so no existing file is ever opened; an existing target's
-/// permissions are carried over). Then:
+/// `create_new`, so no existing file is ever opened). An existing target's
+/// mode, owner and group are carried over where the process may set them;
+/// where the owner or group cannot be kept, the set-user-ID and
+/// set-group-ID bits are dropped. Replacing needs only the folder's
+/// permission, as for `gzip -f` or `sed -i`: a read-only file in a
+/// writable folder is replaced (where writing in place would be refused).
+/// Then:
 ///
 /// - **Success**: once `close` returns `Ok`, the target has been replaced,
 ///   in one `rename`, by a file holding exactly what was sent. Readers of
@@ -56,8 +61,11 @@ use crate::{ByteCounter, FileSinkBuilder};
 ///   leaves the temporary file behind (hidden, named after the target); the
 ///   target itself is still either old or new. A target that exists and is
 ///   not a regular file (a device such as `/dev/null`, a FIFO) is written
-///   in place, as in the default mode. A symbolic link is followed: the file
-///   it points to is replaced.
+///   in place, as in the default mode. A symbolic link is followed (a chain
+///   of them too, and one whose file does not exist yet): the file it points
+///   to is written and the link stays. Being a new file, the result does
+///   not share the old one's hard links: other names of the old file keep
+///   the old contents.
 ///
 /// # Memory use
 /// At most two batches (one filling, one in flight) plus one chunk. In the

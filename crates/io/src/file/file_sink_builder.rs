@@ -174,6 +174,24 @@ impl FileSinkBuilder {
     }
 }
 
+/// The path a chain of symbolic links at `path` ends at (relative links
+/// resolved from their folder), or `path` itself; gives up after 40 links,
+/// as the kernel does.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        let is_link = fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+        let Some(next) = is_link.then(|| fs::read_link(&p).ok()).flatten() else {
+            break;
+        };
+        p = match p.parent() {
+            Some(dir) if next.is_relative() => dir.join(next),
+            _ => next,
+        };
+    }
+    p
+}
+
 /// Opens the file to write: a temporary file next to the target in atomic
 /// mode (unless the target exists and is not a regular file: a device or a
 /// FIFO is written in place, there being nothing to replace), else the
@@ -188,14 +206,9 @@ fn open_for_writing(path: &Path, atomic: bool) -> io::Result<(File, Option<Arc<T
         ));
     }
     if atomic && existing.as_ref().is_none_or(|m| m.is_file()) {
-        // Follow a symbolic link, so the file it points to is replaced and
-        // the link stays a link.
-        let target = match fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-            }
-            _ => path.to_path_buf(),
-        };
+        // Follow a symbolic link (even one whose file does not exist yet),
+        // so the file it points to is written and the link stays a link.
+        let target = follow_links(path);
         let (file, temp) = TempFile::create(&target)?;
         return Ok((file, Some(temp)));
     }

@@ -11,6 +11,28 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::context::described;
 use crate::trace::io_debug;
 
+/// Best effort: the replacement keeps the replaced file's owner, group and
+/// mode. Where the owner or group cannot be kept (a user replacing a file
+/// of another), the set-user-ID and set-group-ID bits are dropped, so no
+/// program runs as an owner who did not write it.
+#[cfg(unix)]
+fn carry_over(file: &File, meta: &fs::Metadata) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, fchown};
+    let kept = fchown(file, Some(meta.uid()), Some(meta.gid())).is_ok();
+    let mut mode = meta.permissions().mode() & 0o7777;
+    if !kept {
+        mode &= !0o6000;
+    }
+    // After the chown, which may itself clear the set-ID bits.
+    let _ = file.set_permissions(fs::Permissions::from_mode(mode));
+}
+
+/// Best effort: the replacement keeps the replaced file's permissions.
+#[cfg(not(unix))]
+fn carry_over(file: &File, meta: &fs::Metadata) {
+    let _ = file.set_permissions(meta.permissions());
+}
+
 /// How many names are tried before giving up on `AlreadyExists`.
 const ATTEMPTS: usize = 32;
 
@@ -59,8 +81,7 @@ impl TempFile {
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(file) => {
                     if let Ok(meta) = fs::metadata(target) {
-                        // Best effort: a replaced file keeps its mode.
-                        let _ = file.set_permissions(meta.permissions());
+                        carry_over(&file, &meta);
                     }
                     io_debug!(tmp = %tmp.display(), target = %target.display(), "io.file temporary created");
                     let temp = TempFile {
