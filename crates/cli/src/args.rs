@@ -20,6 +20,34 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// gzip's and zstd's level shorthand: in `weir gzip|zstd|brotli`, an
+/// argument `-N` (one or two digits, before any `--`) means `--level N`,
+/// so `weir gzip -9` and `weir zstd -19` work as those tools' users type
+/// them.
+pub(crate) fn level_shorthand(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let encoder = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| matches!(a, "gzip" | "zstd" | "brotli"));
+    if !encoder {
+        return args;
+    }
+    for arg in args.iter_mut().skip(2) {
+        let Some(text) = arg.to_str() else { continue };
+        if text == "--" {
+            break;
+        }
+        let digits = text.strip_prefix('-').unwrap_or("");
+        if (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            *arg = format!("--level={digits}").into();
+        }
+    }
+    args
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Compress with gzip (output readable by `gzip -d`).
@@ -61,6 +89,10 @@ pub(crate) struct Common {
     /// temporary file renamed into place on success, removed on failure.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
+    /// Write to standard output (the default without -o; accepted for
+    /// gzip's users).
+    #[arg(short = 'c', long = "stdout", conflicts_with = "output")]
+    pub(crate) to_stdout: bool,
     /// High-water mark of the buffers between stages. The default (1 MiB,
     /// with 256 KiB chunks) hands data between stages in a few large
     /// batches: with Node's 64 KiB and 64 KiB a file copy ran about 1.5x

@@ -359,3 +359,29 @@ fn a_replaced_file_keeps_its_mode_and_owner() {
     assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
     assert_ne!(after.ino(), before.ino(), "replaced by a rename");
 }
+
+#[test]
+fn gzip_habits_level_shorthand_and_dash_c() {
+    let data = sample(200_000);
+    // `-9` is `--level 9` (the header says "maximum compression"), `-1`
+    // is `--level 1` ("fastest"), `-c` writes to standard output.
+    for (flag, xfl) in [("-9", 2u8), ("-1", 4u8)] {
+        let o = run_with_stdin(weir().args(["gzip", flag, "-c"]), &data);
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        assert_eq!(o.stdout[8], xfl, "{flag}");
+        let back = run_with_stdin(Command::new("gzip").arg("-dc"), &o.stdout);
+        assert_eq!(back.stdout, data, "{flag}");
+    }
+    // Two digits for zstd; out of range is a usage error.
+    let o = run_with_stdin(weir().args(["zstd", "-19"]), &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run_with_stdin(weir().arg("unzstd"), &o.stdout);
+    assert_eq!(back.stdout, data);
+    let o = run(weir().args(["zstd", "-23", "-f"]).stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // `-c` and `-o` together make no sense.
+    let o = run(weir()
+        .args(["gzip", "-c", "-o", "x.gz"])
+        .stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
