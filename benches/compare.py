@@ -133,6 +133,13 @@ def main():
         pair("objects, 5 M items: weir vs Node Readable.from -> Transform -> Writable",
              [os.path.join(EXAMPLES, "objects_pipeline"), n],
              ["node", os.path.join(node, "node_objects.mjs"), n], args.runs, 5e6, "M items/s")
+        # The same at equal marks: both at the default 16, both at 64.
+        pair("objects, 5 M items, buffers of 16 on both sides: weir vs Node",
+             [os.path.join(EXAMPLES, "objects_pipeline"), n, "16"],
+             ["node", os.path.join(node, "node_objects.mjs"), n], args.runs, 5e6, "M items/s")
+        pair("objects, 5 M items, buffers of 64 on both sides: weir vs Node --hwm 64",
+             [os.path.join(EXAMPLES, "objects_pipeline"), n, "64"],
+             ["node", os.path.join(node, "node_objects.mjs"), n, "--hwm", "64"], args.runs, 5e6, "M items/s")
     if "rss" in args.groups:
         small, big = corpus(args.data, "64M"), corpus(args.data, "1G")
         pair("peak RSS of weir gzip: 64 MiB input (A) vs 1 GiB input (B)",
