@@ -105,12 +105,22 @@ pub(crate) struct Common {
     /// Show a progress bar on stderr (when stderr is a terminal).
     #[arg(long)]
     pub(crate) progress: bool,
-    /// Print the run report on stderr: a table, or one JSON object.
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table")]
+    /// Print the run report on stderr: a table (`table`, the default), or one
+    /// JSON object (`json`).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
+          value_parser = parse_stats_format)]
     pub(crate) stats: Option<StatsFormat>,
     /// Also fsync the output file before renaming it into place.
     #[arg(long)]
     pub(crate) fsync: bool,
+}
+
+/// `--stats`'s value, with a hint when the word was meant as a file name
+/// (`--stats FILE` reads FILE as the format).
+fn parse_stats_format(text: &str) -> Result<StatsFormat, String> {
+    StatsFormat::from_str(text, true).map_err(|_| {
+        "not a report format (table or json); before a file name, write --stats=table".to_string()
+    })
 }
 
 /// How `--stats` prints the report.
@@ -186,8 +196,10 @@ pub(crate) struct NetCommon {
     /// Show a progress bar on stderr (when stderr is a terminal).
     #[arg(long)]
     pub(crate) progress: bool,
-    /// Print the run report on stderr: a table, or one JSON object.
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table")]
+    /// Print the run report on stderr: a table (`table`, the default), or one
+    /// JSON object (`json`).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
+          value_parser = parse_stats_format)]
     pub(crate) stats: Option<StatsFormat>,
 }
 
@@ -267,9 +279,10 @@ pub(crate) struct Serve {
     /// Answer folders without index.html with 403 instead of a listing.
     #[arg(long)]
     pub(crate) no_listing: bool,
-    /// On exit, print the server's counters on stderr: a table, or one JSON
-    /// object.
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table")]
+    /// On exit, print the server's counters on stderr: a table (`table`, the
+    /// default), or one JSON object (`json`).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
+          value_parser = parse_stats_format)]
     pub(crate) stats: Option<StatsFormat>,
 }
 

@@ -201,6 +201,10 @@ fn usage_errors_are_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
+    // `--stats FILE` takes FILE as the format: the error says what to write.
+    let o = run(weir().args(["gzip", "--stats", "in.log"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--stats=table"), "{}", stderr(&o));
     // Threads are a gzip option; `-p 1` is accepted everywhere.
     let o = run(weir().args(["zstd", "-p", "1", "-f"]).stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
