@@ -46,33 +46,18 @@ impl Format {
         }
     }
 
-    fn encoder(self, level: Option<u32>, threads: u32) -> Result<BoxTransform, Error> {
-        let check = |max: u32, min: u32| match level {
-            Some(l) if l < min || l > max => Err(Error::msg(format!(
-                "{}: level {l} is out of range ({min}-{max})",
-                self.name()
-            ))),
-            _ => Ok(()),
-        };
-        Ok(match self {
-            Format::Gzip => {
-                check(9, 0)?;
-                Box::new(
-                    GzipEncoder::builder()
-                        .level(level.unwrap_or(6))
-                        .threads(threads as usize)
-                        .build(),
-                )
-            }
-            Format::Zstd => {
-                check(22, 1)?;
-                Box::new(ZstdEncoder::with_level(level.map_or(3, |l| l as i32)))
-            }
-            Format::Brotli => {
-                check(11, 0)?;
-                Box::new(BrotliEncoder::with_quality(level.unwrap_or(6)))
-            }
-        })
+    /// The encoder; `level` has been checked by [`validate_encode`].
+    fn encoder(self, level: Option<u32>, threads: u32) -> BoxTransform {
+        match self {
+            Format::Gzip => Box::new(
+                GzipEncoder::builder()
+                    .level(level.unwrap_or(6))
+                    .threads(threads as usize)
+                    .build(),
+            ),
+            Format::Zstd => Box::new(ZstdEncoder::with_level(level.map_or(3, |l| l as i32))),
+            Format::Brotli => Box::new(BrotliEncoder::with_quality(level.unwrap_or(6))),
+        }
     }
 
     fn decoder(self, max_output: Option<u64>) -> BoxTransform {
@@ -205,7 +190,7 @@ pub(crate) async fn encode(
             .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64)),
         _ => 1,
     };
-    let transform = format.encoder(args.level, threads)?;
+    let transform = format.encoder(args.level, threads);
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 
