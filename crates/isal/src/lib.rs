@@ -1,0 +1,451 @@
+//! A safe, sans-IO raw DEFLATE (RFC 1951) decoder over the inflate of
+//! Intel's ISA-L ("igzip"), for `weir-codecs`' gzip decoder.
+//!
+//! ISA-L's inflate decodes the same streams as zlib's at about 1.8 times
+//! the speed on this project's x86-64 machines (see `docs/benchmarks.md`).
+//! This crate is the only place in weir that calls it: every `unsafe`
+//! block is here, next to the argument for why it is sound, and the rest of
+//! the workspace keeps `#![forbid(unsafe_code)]`.
+//!
+//! [`Inflate`] decodes one raw DEFLATE stream, given its input in pieces of
+//! any size, into the spare capacity of a `Vec<u8>`. It never consumes a
+//! byte past the end of the stream: bytes that ISA-L had already taken into
+//! its bit buffer when the final block ended are handed back by
+//! [`Inflate::take_unused`], so a container format (gzip's trailer, the next
+//! member) can go on reading exactly where the DEFLATE data stopped.
+//!
+//! ```
+//! use std::io::Write;
+//!
+//! let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+//! enc.write_all(b"hello, hello, hello").unwrap();
+//! let mut input = enc.finish().unwrap();
+//! input.extend_from_slice(b"TRAILER!");
+//!
+//! let mut inflate = weir_isal::Inflate::new();
+//! let mut out = Vec::with_capacity(64);
+//! let step = inflate.inflate(&input, &mut out).unwrap();
+//! assert!(step.ended);
+//! assert_eq!(out, b"hello, hello, hello");
+//! // What was taken but is not DEFLATE data comes back first.
+//! let mut rest = inflate.take_unused().to_vec();
+//! rest.extend_from_slice(&input[step.consumed..]);
+//! assert_eq!(rest, b"TRAILER!");
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use isal_sys::igzip_lib as sys;
+
+/// Why a DEFLATE stream could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// A block header is invalid (reserved block type, a stored block whose
+    /// length check fails, a bad Huffman table).
+    InvalidBlock,
+    /// A code that no symbol has, or a symbol that is not allowed.
+    InvalidSymbol,
+    /// A distance reaching back before the start of the data.
+    InvalidLookback,
+    /// Any other failure ISA-L reports, with its code.
+    Other(i32),
+}
+
+impl fmt::Display for InflateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InflateError::InvalidBlock => f.write_str("invalid block"),
+            InflateError::InvalidSymbol => f.write_str("invalid symbol"),
+            InflateError::InvalidLookback => f.write_str("invalid distance too far back"),
+            InflateError::Other(code) => write!(f, "inflate failed (ISA-L error {code})"),
+        }
+    }
+}
+
+impl std::error::Error for InflateError {}
+
+/// What one call of [`Inflate::inflate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Bytes of this call's input that belong to the DEFLATE stream and
+    /// were used. Input from `consumed` on was not touched.
+    pub consumed: usize,
+    /// The stream's final block has been decoded and all of its output
+    /// delivered.
+    pub ended: bool,
+}
+
+/// Bytes taken in by earlier calls that follow the end of the stream; see
+/// [`Inflate::take_unused`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unused {
+    bytes: [u8; 8],
+    len: usize,
+}
+
+impl Unused {
+    const NONE: Unused = Unused {
+        bytes: [0; 8],
+        len: 0,
+    };
+
+    /// The bytes, in stream order.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The bytes as a vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_slice().to_vec()
+    }
+}
+
+/// One raw DEFLATE stream being decoded by ISA-L, with a 32 KiB window.
+///
+/// It holds about 45 KiB of ISA-L state (its tables and a 64 KiB-ish
+/// history buffer are inside the state), allocated once; [`reset`](Self::reset)
+/// starts the next stream without allocating.
+pub struct Inflate {
+    /// ISA-L's state. Its `next_in`/`next_out` pointers are set from the
+    /// slices of each call and never used after the call returns.
+    state: Box<sys::inflate_state>,
+    ended: bool,
+    failed: Option<InflateError>,
+    /// Unused bytes counted as consumed by an earlier call, not yet taken.
+    unused: Unused,
+    /// Input bytes taken so far (including any given back as unused).
+    total_in: u64,
+}
+
+// SAFETY: `inflate_state` holds plain integers and arrays, plus two raw
+// pointers that are only ever set from the slices passed to one call of
+// `inflate` and are not dereferenced by anything between calls. Moving the
+// state to another thread between calls is therefore sound; all access goes
+// through `&mut self`.
+unsafe impl Send for Inflate {}
+
+// SAFETY: no method takes `&self` and reaches the state through a pointer;
+// shared references only read plain fields (`ended`, `failed`, `unused`).
+unsafe impl Sync for Inflate {}
+
+impl Default for Inflate {
+    fn default() -> Self {
+        Inflate::new()
+    }
+}
+
+impl fmt::Debug for Inflate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inflate")
+            .field("total_out", &self.state.total_out)
+            .field("ended", &self.ended)
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl Inflate {
+    /// A decoder for one raw DEFLATE stream (no zlib or gzip wrapper).
+    pub fn new() -> Self {
+        let state: Box<MaybeUninit<sys::inflate_state>> = Box::new_zeroed();
+        // SAFETY: `inflate_state` is a C struct of integers, fixed-size
+        // arrays of integers, nested structs of the same, and raw pointers;
+        // all-zero bytes are a valid value of each of them (a null pointer
+        // for the pointers).
+        let mut state = unsafe { state.assume_init() };
+        init(&mut state);
+        Inflate {
+            state,
+            ended: false,
+            failed: None,
+            unused: Unused::NONE,
+            total_in: 0,
+        }
+    }
+
+    /// Forgets the current stream and gets ready for a new one.
+    pub fn reset(&mut self) {
+        init(&mut self.state);
+        self.ended = false;
+        self.failed = None;
+        self.unused = Unused::NONE;
+        self.total_in = 0;
+    }
+
+    /// Input bytes taken since the stream began, also by a call that failed
+    /// (so an error can be placed near where it was found).
+    pub fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    /// Whether the final block has been decoded.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Decodes from `input` into the spare capacity of `out` (appending; it
+    /// never grows `out`). Stops when the input is used up, `out` is full or
+    /// the stream ends. A call with room in `out` and non-empty input always
+    /// makes progress unless the stream has ended. After the end it does
+    /// nothing and reports the end again.
+    ///
+    /// # Errors
+    /// Corrupt DEFLATE data; the decoder stays failed (every later call
+    /// returns the same error) until [`reset`](Self::reset). Output written
+    /// before the corruption was found is kept in `out`.
+    pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Step, InflateError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if self.ended {
+            return Ok(Step {
+                consumed: 0,
+                ended: true,
+            });
+        }
+        let avail_in = u32::try_from(input.len()).unwrap_or(u32::MAX);
+        let spare = out.spare_capacity_mut();
+        let avail_out = u32::try_from(spare.len()).unwrap_or(u32::MAX);
+        let s = &mut *self.state;
+        // ISA-L never writes through `next_in`; the C field is not const.
+        s.next_in = input.as_ptr().cast_mut();
+        s.avail_in = avail_in;
+        s.next_out = spare.as_mut_ptr().cast::<u8>();
+        s.avail_out = avail_out;
+        // SAFETY: the state was initialised by `isal_inflate_init`; `next_in`
+        // points at `avail_in` readable bytes of `input` and `next_out` at
+        // `avail_out` writable bytes of `out`'s spare capacity, both alive
+        // for this call. ISA-L reads at most `avail_in` bytes from `next_in`,
+        // writes at most `avail_out` bytes at `next_out`, and keeps neither
+        // pointer in use after it returns.
+        let ret = unsafe { sys::isal_inflate(s) };
+        let used_in = (avail_in - s.avail_in) as usize;
+        self.total_in += used_in as u64;
+        let written = (avail_out - s.avail_out) as usize;
+        s.next_in = std::ptr::null_mut();
+        s.next_out = std::ptr::null_mut();
+        let len = out.len() + written;
+        // SAFETY: ISA-L reported writing `written` bytes at the start of the
+        // spare capacity (`avail_out` went down by that much), so they are
+        // initialised, and `written <= spare.len()`.
+        unsafe { out.set_len(len) };
+        if ret < 0 {
+            let e = match ret {
+                sys::ISAL_INVALID_BLOCK => InflateError::InvalidBlock,
+                sys::ISAL_INVALID_SYMBOL => InflateError::InvalidSymbol,
+                sys::ISAL_INVALID_LOOKBACK => InflateError::InvalidLookback,
+                other => InflateError::Other(other),
+            };
+            self.failed = Some(e);
+            return Err(e);
+        }
+        let mut consumed = used_in;
+        if s.block_state == sys::isal_block_state_ISAL_BLOCK_FINISH {
+            self.ended = true;
+            // Whole bytes still in the bit buffer follow the stream's last
+            // bit (the low `bits % 8` bits are the rest of its last byte).
+            let bits = s.read_in_length.max(0) as u32;
+            let whole = (bits / 8) as usize;
+            let rest = if bits.is_multiple_of(8) {
+                s.read_in
+            } else {
+                s.read_in >> (bits % 8)
+            };
+            let bytes = rest.to_le_bytes();
+            // The last `whole` bytes taken are unused: give back those this
+            // call took, and keep the ones taken earlier for `take_unused`.
+            let back = whole.min(consumed);
+            consumed -= back;
+            self.total_in -= whole as u64;
+            let earlier = whole - back;
+            self.unused = Unused {
+                bytes: {
+                    let mut b = [0; 8];
+                    b[..earlier].copy_from_slice(&bytes[..earlier]);
+                    b
+                },
+                len: earlier,
+            };
+            s.read_in = 0;
+            s.read_in_length = 0;
+        }
+        Ok(Step {
+            consumed,
+            ended: self.ended,
+        })
+    }
+
+    /// After the end: the bytes that follow the DEFLATE stream but were
+    /// counted as consumed by earlier calls (at most 8). They come, in
+    /// order, before the input from the last call's
+    /// [`consumed`](Step::consumed) on. Empty before the end, and once
+    /// taken.
+    pub fn take_unused(&mut self) -> Unused {
+        std::mem::replace(&mut self.unused, Unused::NONE)
+    }
+}
+
+/// `isal_inflate_init` on the state, set up for raw DEFLATE with the
+/// largest window.
+fn init(state: &mut sys::inflate_state) {
+    // SAFETY: `state` is a valid, exclusively borrowed `inflate_state`;
+    // `isal_inflate_init` only writes its fields.
+    unsafe { sys::isal_inflate_init(state) };
+    state.crc_flag = sys::ISAL_DEFLATE;
+    state.hist_bits = 0;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn deflate(data: &[u8], level: u32) -> Vec<u8> {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Decodes `input` fed in pieces of `piece` bytes into outputs of at
+    /// most `room` bytes; returns (output, the bytes after the stream).
+    fn run(input: &[u8], piece: usize, room: usize) -> Result<(Vec<u8>, Vec<u8>), InflateError> {
+        let mut inf = Inflate::new();
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            let end = (pos + piece).min(input.len());
+            let mut buf = Vec::with_capacity(room);
+            let step = inf.inflate(&input[pos..end], &mut buf)?;
+            out.extend_from_slice(&buf);
+            pos += step.consumed;
+            if step.ended {
+                let mut rest = inf.take_unused().to_vec();
+                rest.extend_from_slice(&input[pos..]);
+                return Ok((out, rest));
+            }
+            assert!(
+                step.consumed > 0 || !buf.is_empty() || pos == input.len(),
+                "no progress at {pos}"
+            );
+            if pos == input.len() && buf.is_empty() {
+                return Err(InflateError::Other(1));
+            }
+        }
+    }
+
+    fn text(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x.is_multiple_of(4) {
+                    b"abcdefgh \n"[(x >> 8) as usize % 10]
+                } else {
+                    (i % 61) as u8 + 32
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decodes_and_hands_back_what_follows() {
+        let data = text(300_000, 7);
+        for level in [0, 1, 6, 9] {
+            let mut input = deflate(&data, level);
+            input.extend_from_slice(b"0123456789abcdef");
+            for (piece, room) in [(1, 1), (3, 7), (4096, 65536), (1 << 20, 1 << 20)] {
+                let (out, rest) = run(&input, piece, room).unwrap();
+                assert_eq!(out, data, "level {level} piece {piece} room {room}");
+                assert_eq!(
+                    rest, b"0123456789abcdef",
+                    "level {level} piece {piece} room {room}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_stream() {
+        let mut input = deflate(b"", 6);
+        input.push(0x1f);
+        let (out, rest) = run(&input, 1, 16).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(rest, [0x1f]);
+    }
+
+    #[test]
+    fn corrupt_streams_fail_and_stay_failed() {
+        // Block type 3 is reserved.
+        let mut inf = Inflate::new();
+        let mut out = Vec::with_capacity(64);
+        let e = inf.inflate(&[0x07, 0, 0, 0], &mut out).unwrap_err();
+        assert_eq!(e, InflateError::InvalidBlock);
+        assert_eq!(inf.inflate(&[0x07], &mut out), Err(e));
+        // A distance before the start of the data (fixed Huffman block:
+        // length 3 at distance 1 as the first symbol).
+        let mut inf = Inflate::new();
+        let mut out = Vec::with_capacity(64);
+        assert_eq!(
+            inf.inflate(&[0x03, 0x02, 0x00, 0x00], &mut out),
+            Err(InflateError::InvalidLookback)
+        );
+        // A stored block whose NLEN is not the complement of LEN.
+        let mut inf = Inflate::new();
+        let mut out = Vec::with_capacity(64);
+        assert!(
+            inf.inflate(&[0x01, 0x05, 0x00, 0x00, 0x00, b'x'], &mut out)
+                .is_err()
+        );
+        inf.reset();
+        let ok = deflate(b"again", 6);
+        let mut out = Vec::with_capacity(64);
+        assert!(inf.inflate(&ok, &mut out).unwrap().ended);
+        assert_eq!(out, b"again");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn round_trips_in_any_pieces(
+            n in 0usize..200_000, seed in 1u64.., level in 0u32..10,
+            piece in 1usize..70_000, room in 1usize..300_000,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            let data = text(n, seed);
+            let mut input = deflate(&data, level);
+            input.extend_from_slice(&tail);
+            let (out, rest) = run(&input, piece, room).unwrap();
+            proptest::prop_assert_eq!(out, data);
+            proptest::prop_assert_eq!(rest, tail);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096),
+            piece in 1usize..512,
+        ) {
+            let mut inf = Inflate::new();
+            let mut pos = 0;
+            let mut produced = 0usize;
+            while pos < input.len() {
+                let mut buf = Vec::with_capacity(4096);
+                match inf.inflate(&input[(pos)..(pos + piece).min(input.len())], &mut buf) {
+                    Ok(step) => {
+                        pos += step.consumed;
+                        produced += buf.len();
+                        if step.ended || (step.consumed == 0 && buf.is_empty()) { break; }
+                    }
+                    Err(_) => break,
+                }
+                // DEFLATE expands at most 258 bytes per 1 bit, plus a block's slack.
+                proptest::prop_assert!(produced <= 2064 * (pos + 64));
+            }
+        }
+    }
+}
