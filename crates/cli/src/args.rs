@@ -6,10 +6,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::size::{TimeLimit, parse_buffer_size, parse_duration, parse_rate, parse_size};
 
+/// `weir --version`: the version and the libraries under the codecs.
+const LONG_VERSION: &str = if cfg!(feature = "isal") {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\ngzip: flate2 on zlib-rs (encoding), ISA-L inflate (decoding)"
+    )
+} else {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\ngzip: flate2 on zlib-rs (encoding and decoding)"
+    )
+};
+
 /// Streams with real backpressure: compress, decompress and copy in constant
 /// memory, and see where the time went.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about, long_about = None)]
+#[command(name = "weir", version, long_version = LONG_VERSION, about, long_about = None)]
 #[command(
     after_help = "INPUT and OUTPUT default to standard input and output; '-' means them too.\n\
 Sizes accept 65536, 64KiB, 64K, 16M, 1G (binary units).\n\

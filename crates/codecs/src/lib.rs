@@ -7,7 +7,7 @@
 //!
 //! | format | encoder | decoder | library |
 //! |---|---|---|---|
-//! | gzip (RFC 1952) | [`GzipEncoder`] (levels 0–9) | [`GzipDecoder`] (multi-member) | flate2 on zlib-rs, gzip framing here |
+//! | gzip (RFC 1952) | [`GzipEncoder`] (levels 0–9) | [`GzipDecoder`] (multi-member) | flate2 on zlib-rs (decoding on ISA-L with the `isal` feature), gzip framing here |
 //! | raw DEFLATE (RFC 1951) | [`DeflateEncoder`] (0–9) | [`DeflateDecoder`] | flate2 on zlib-rs |
 //! | zlib (RFC 1950) | [`ZlibEncoder`] (0–9) | [`ZlibDecoder`] | flate2 on zlib-rs |
 //! | Zstandard (RFC 8878) | [`ZstdEncoder`] (1–22) | [`ZstdDecoder`] (multi-frame) | libzstd via `zstd` |
@@ -81,3 +81,13 @@ pub use self::text::{Invalid, Lines, LinesBuilder, Utf8Decoder};
 pub use self::trailing::Trailing;
 pub use self::zlib::{ZlibDecoder, ZlibDecoderBuilder, ZlibEncoder, ZlibEncoderBuilder};
 pub use self::zstd::{ZstdDecoder, ZstdDecoderBuilder, ZstdEncoder, ZstdEncoderBuilder};
+
+/// The DEFLATE decoder under [`GzipDecoder`] in this build: `"isa-l"` with
+/// the `isal` feature (Intel ISA-L's inflate, through `weir-isal`), else
+/// `"zlib-rs"` (through flate2). Raw DEFLATE and zlib always decode on
+/// zlib-rs.
+pub const GZIP_INFLATE_LIBRARY: &str = if cfg!(feature = "isal") {
+    "isa-l"
+} else {
+    "zlib-rs"
+};

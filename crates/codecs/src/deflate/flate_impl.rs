@@ -77,6 +77,7 @@ impl FlateDecoder {
     }
 
     /// Starts a new stream (the next gzip member).
+    #[cfg_attr(feature = "isal", allow(dead_code))]
     pub(crate) fn reset(&mut self) {
         self.d.reset(false);
         self.ended = false;

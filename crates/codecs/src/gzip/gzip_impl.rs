@@ -5,8 +5,9 @@ use crc32fast::Hasher;
 use weir_core::Error;
 
 use super::GzipHeader;
+use super::inflater::Inflater;
 use crate::Trailing;
-use crate::deflate::flate_impl::{FlateDecoder, FlateEncoder, truncated};
+use crate::deflate::flate_impl::{FlateEncoder, truncated};
 use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder};
 
 const ID1: u8 = 0x1f;
@@ -141,7 +142,7 @@ enum State {
 /// gzip decoding: every member, with header and trailer checks.
 pub(crate) struct GzipRawDecoder {
     state: State,
-    flate: FlateDecoder,
+    inflater: Inflater,
     /// Bytes of the current fixed-size piece (fixed header, lengths, CRCs,
     /// trailer), and how many are filled.
     small: [u8; 10],
@@ -171,7 +172,7 @@ impl GzipRawDecoder {
     pub(crate) fn new(multi_member: bool, trailing: Trailing) -> Self {
         GzipRawDecoder {
             state: State::Header(Field::Fixed),
-            flate: FlateDecoder::new(false),
+            inflater: Inflater::new(),
             small: [0; 10],
             filled: 0,
             flags: 0,
@@ -211,7 +212,7 @@ impl GzipRawDecoder {
             self.header_crc.update(&[ID1, ID2][..magic_seen]);
         }
         self.header = GzipHeader::default();
-        self.flate.reset();
+        self.inflater.reset();
         self.crc = Hasher::new();
         self.isize = 0;
         self.member_start = offset;
@@ -387,7 +388,7 @@ impl GzipRawDecoder {
         let stored_crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
         let stored_len = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
         let crc = self.crc.clone().finalize();
-        let trailer_at = offset + n as u64 - 8;
+        let trailer_at = (offset + n as u64).saturating_sub(8);
         if stored_crc != crc {
             return Err(Error::corrupt(format!(
                 "gzip: crc32 mismatch in member {} trailer at byte offset {trailer_at} (stored 0x{stored_crc:08x}, computed 0x{crc:08x})",
@@ -428,22 +429,22 @@ impl RawDecoder for GzipRawDecoder {
                         break;
                     }
                     let before = out.len();
-                    let (n, ended) =
-                        self.flate
-                            .decode_with(Self::FORMAT, "deflate data", rest, out, at)?;
+                    let (n, ended) = self.inflater.decode(rest, out, at)?;
                     let fresh = &out[before..];
                     self.crc.update(fresh);
                     self.isize = self.isize.wrapping_add(fresh.len() as u32);
                     pos += n;
                     if ended {
                         self.state = State::Trailer;
-                        self.filled = 0;
+                        // The trailer may have begun in bytes the inflater
+                        // already took.
+                        self.filled = self.inflater.take_unused(&mut self.small[..8]);
                     } else if (n == 0 && out.len() == before) || out.len() == out.capacity() {
                         break;
                     }
                 }
                 State::Trailer => {
-                    if rest.is_empty() {
+                    if rest.is_empty() && self.filled < 8 {
                         break;
                     }
                     pos += self.trailer(rest, at)?;

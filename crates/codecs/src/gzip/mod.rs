@@ -3,6 +3,7 @@ mod gzip_decoder;
 mod gzip_encoder;
 mod gzip_header;
 pub(crate) mod gzip_impl;
+mod inflater;
 mod parallel_impl;
 
 pub use self::gzip_decoder::{GzipDecoder, GzipDecoderBuilder};
