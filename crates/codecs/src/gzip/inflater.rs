@@ -1,6 +1,6 @@
 //! The DEFLATE decoder under gzip members: zlib-rs through flate2, or, with
-//! the `isal` feature, ISA-L's inflate (about 1.8 times as fast on x86-64;
-//! see `docs/benchmarks.md`). Both decode the same streams; errors read
+//! the `isal` feature, ISA-L's inflate (about 1.25–1.35 times as fast on
+//! x86-64; see `docs/benchmarks.md`). Both decode the same streams; errors read
 //! alike.
 
 use weir_core::Error;
