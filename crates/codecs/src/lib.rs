@@ -23,7 +23,9 @@
 //! checksum and length mismatches and trailing garbage each end the stream
 //! with an error for which `Error::is_corrupt` is true, whose message names
 //! the format and, where it is known, the byte offset. Output decoded before
-//! the bad bytes is emitted first, as `gunzip` writes it before failing.
+//! the bad bytes is emitted first, as `gunzip` writes it before failing
+//! (gzip on ISA-L, the `isal` feature, drops the output of the one decoder
+//! call that found the bad bytes: at most one output chunk).
 //! No input makes a codec panic or loop; the fuzz targets in `fuzz/` and the
 //! arbitrary-input property tests check that.
 //!

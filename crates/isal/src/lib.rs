@@ -53,6 +53,9 @@ pub enum InflateError {
     InvalidLookback,
     /// Any other failure ISA-L reports, with its code.
     Other(i32),
+    /// ISA-L reported a successful call whose input or output counts
+    /// cannot be true (more than it was given); its output was dropped.
+    Inconsistent,
 }
 
 impl fmt::Display for InflateError {
@@ -62,6 +65,7 @@ impl fmt::Display for InflateError {
             InflateError::InvalidSymbol => f.write_str("invalid symbol"),
             InflateError::InvalidLookback => f.write_str("invalid distance too far back"),
             InflateError::Other(code) => write!(f, "inflate failed (ISA-L error {code})"),
+            InflateError::Inconsistent => f.write_str("inflate reported impossible progress"),
         }
     }
 }
@@ -106,9 +110,9 @@ impl Unused {
 
 /// One raw DEFLATE stream being decoded by ISA-L, with a 32 KiB window.
 ///
-/// It holds about 45 KiB of ISA-L state (its tables and a 64 KiB-ish
-/// history buffer are inside the state), allocated once; [`reset`](Self::reset)
-/// starts the next stream without allocating.
+/// It holds about 85 KiB of ISA-L state (its Huffman tables and a history
+/// buffer are inside it), allocated once; [`reset`](Self::reset) starts the
+/// next stream without allocating.
 pub struct Inflate {
     /// ISA-L's state. Its `next_in`/`next_out` pointers are set from the
     /// slices of each call and never used after the call returns.
@@ -117,7 +121,8 @@ pub struct Inflate {
     failed: Option<InflateError>,
     /// Unused bytes counted as consumed by an earlier call, not yet taken.
     unused: Unused,
-    /// Input bytes taken so far (including any given back as unused).
+    /// Input bytes of the stream taken so far (bytes handed back as unused
+    /// are not counted).
     total_in: u64,
 }
 
@@ -167,6 +172,11 @@ impl Inflate {
         }
     }
 
+    fn fail(&mut self, e: InflateError) -> InflateError {
+        self.failed = Some(e);
+        e
+    }
+
     /// Forgets the current stream and gets ready for a new one.
     pub fn reset(&mut self) {
         init(&mut self.state);
@@ -195,8 +205,11 @@ impl Inflate {
     ///
     /// # Errors
     /// Corrupt DEFLATE data; the decoder stays failed (every later call
-    /// returns the same error) until [`reset`](Self::reset). Output written
-    /// before the corruption was found is kept in `out`.
+    /// returns the same error) until [`reset`](Self::reset). `out` keeps
+    /// what earlier calls appended but gets nothing from the failing call:
+    /// ISA-L's counters cannot be trusted after an error, so the output
+    /// decoded just before the corruption (at most `out`'s spare capacity)
+    /// is dropped.
     pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Step, InflateError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -223,26 +236,38 @@ impl Inflate {
         // writes at most `avail_out` bytes at `next_out`, and keeps neither
         // pointer in use after it returns.
         let ret = unsafe { sys::isal_inflate(s) };
-        let used_in = (avail_in - s.avail_in) as usize;
-        self.total_in += used_in as u64;
-        let written = (avail_out - s.avail_out) as usize;
         s.next_in = std::ptr::null_mut();
         s.next_out = std::ptr::null_mut();
-        let len = out.len() + written;
-        // SAFETY: ISA-L reported writing `written` bytes at the start of the
-        // spare capacity (`avail_out` went down by that much), so they are
-        // initialised, and `written <= spare.len()`.
-        unsafe { out.set_len(len) };
+        // The counters are checked, not trusted: on an error, ISA-L's
+        // assembly decoder can report an `avail_out` that counts bytes it
+        // never wrote (it moves past a match before checking its distance),
+        // even one below zero. So after an error nothing this call wrote is
+        // kept, and a counter that moved the wrong way is an error too.
+        let used_in = avail_in.checked_sub(s.avail_in);
+        let written = avail_out.checked_sub(s.avail_out);
         if ret < 0 {
-            let e = match ret {
+            self.total_in += u64::from(used_in.unwrap_or(0));
+            return Err(self.fail(match ret {
                 sys::ISAL_INVALID_BLOCK => InflateError::InvalidBlock,
                 sys::ISAL_INVALID_SYMBOL => InflateError::InvalidSymbol,
                 sys::ISAL_INVALID_LOOKBACK => InflateError::InvalidLookback,
                 other => InflateError::Other(other),
-            };
-            self.failed = Some(e);
-            return Err(e);
+            }));
         }
+        let (Some(used_in), Some(written)) = (used_in, written) else {
+            return Err(self.fail(InflateError::Inconsistent));
+        };
+        self.total_in += u64::from(used_in);
+        let (used_in, written) = (used_in as usize, written as usize);
+        if used_in > input.len() || written > out.capacity() - out.len() {
+            return Err(self.fail(InflateError::Inconsistent));
+        }
+        let len = out.len() + written;
+        // SAFETY: the call succeeded and ISA-L wrote `written` bytes from the
+        // start of the spare capacity (`avail_out` went down by that much),
+        // so they are initialised; `written` fits the spare capacity
+        // (checked just above).
+        unsafe { out.set_len(len) };
         let mut consumed = used_in;
         if s.block_state == sys::isal_block_state_ISAL_BLOCK_FINISH {
             self.ended = true;
@@ -408,6 +433,96 @@ mod tests {
         let mut out = Vec::with_capacity(64);
         assert!(inf.inflate(&ok, &mut out).unwrap().ended);
         assert_eq!(out, b"again");
+    }
+
+    /// Writes DEFLATE bits, least significant first.
+    struct Bits {
+        acc: u64,
+        n: u32,
+        out: Vec<u8>,
+    }
+
+    impl Bits {
+        fn put(&mut self, v: u64, n: u32) {
+            self.acc |= v << self.n;
+            self.n += n;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code, whose bits go most significant first.
+        fn code(&mut self, code: u64, n: u32) {
+            let rev = code.reverse_bits() >> (64 - n);
+            self.put(rev, n);
+        }
+    }
+
+    /// A fixed-Huffman block: the literal 'a', `matches` copies of 258
+    /// bytes at distance 1, then (if `bad`) a match whose distance code is
+    /// 30, which does not exist, then the end of the block.
+    fn fixed_block(matches: usize, bad: bool) -> Vec<u8> {
+        let mut w = Bits {
+            acc: 0,
+            n: 0,
+            out: Vec::new(),
+        };
+        w.put(1, 1); // final block
+        w.put(1, 2); // fixed Huffman codes
+        w.code(0x30 + u64::from(b'a'), 8);
+        for _ in 0..matches {
+            w.code(0xC0 + 285 - 280, 8); // length 258
+            w.code(0, 5); // distance 1
+        }
+        if bad {
+            w.code(257 - 256, 7); // length 3
+            w.code(30, 5);
+        }
+        w.code(0, 7); // end of block
+        if w.n > 0 {
+            w.out.push(w.acc as u8);
+        }
+        w.out.extend_from_slice(&[0; 32]);
+        w.out
+    }
+
+    #[test]
+    fn a_bad_distance_after_much_output_is_a_clean_error() {
+        // The good version decodes to 1 + 258 × 300 bytes.
+        let good = fixed_block(300, false);
+        let mut inf = Inflate::new();
+        let mut out = Vec::with_capacity(1 << 20);
+        assert!(inf.inflate(&good, &mut out).unwrap().ended);
+        assert_eq!(out.len(), 1 + 258 * 300);
+        assert!(out.iter().all(|&b| b == b'a'));
+        // ISA-L's fast path reports a wrong output count here; whatever the
+        // room, the call fails without touching `out`'s length.
+        let bad = fixed_block(300, true);
+        for room in [1 << 20, 77_675, 77_700, 4096, 1] {
+            let mut inf = Inflate::new();
+            let mut out = Vec::with_capacity(room);
+            let mut got = 0;
+            let err = loop {
+                out.clear();
+                match inf.inflate(&bad[got.min(bad.len())..], &mut out) {
+                    Ok(step) => {
+                        assert!(!step.ended, "room {room}: a bad stream ended");
+                        got += step.consumed;
+                        assert!(out.len() <= room);
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert!(out.is_empty(), "room {room}");
+            assert!(
+                matches!(
+                    err,
+                    InflateError::InvalidLookback | InflateError::InvalidSymbol
+                ),
+                "room {room}: {err}"
+            );
+        }
     }
 
     proptest::proptest! {
