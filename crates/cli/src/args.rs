@@ -33,29 +33,69 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// gzip's and zstd's level shorthand: in `weir gzip|zstd|brotli`, an
-/// argument `-N` (one or two digits, before any `--`) means `--level N`,
-/// so `weir gzip -9` and `weir zstd -19` work as those tools' users type
-/// them.
-pub(crate) fn level_shorthand(
+/// The habits of gzip's and zstd's users, turned into weir's arguments
+/// before clap sees them (nothing after a `--` is touched):
+/// - in `weir gzip|zstd|brotli`, `-d`/`--decompress` (also `-dc`, `-cd`)
+///   means the decoder: `weir gzip -d` is `weir gunzip`, `weir zstd -d` is
+///   `weir unzstd`, `weir brotli -d` is `weir unbrotli`;
+/// - in an encoder, an argument `-N` (one or two digits) means `--level N`,
+///   so `weir gzip -9` and `weir zstd -19` work as typed for those tools;
+/// - `--stats` followed by anything but `table` or `json` is `--stats`
+///   alone, so `weir gzip --stats big.log` reads `big.log`.
+pub(crate) fn habits(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    let encoder = args
-        .get(1)
-        .and_then(|a| a.to_str())
-        .is_some_and(|a| matches!(a, "gzip" | "zstd" | "brotli"));
-    if !encoder {
-        return args;
-    }
-    for arg in args.iter_mut().skip(2) {
-        let Some(text) = arg.to_str() else { continue };
-        if text == "--" {
-            break;
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let decoder = match args.get(1).and_then(|a| a.to_str()) {
+        Some("gzip") => Some("gunzip"),
+        Some("zstd") => Some("unzstd"),
+        Some("brotli") => Some("unbrotli"),
+        _ => None,
+    };
+    let mut i = 2;
+    let mut end = end;
+    let mut decoding = false;
+    while i < end {
+        let Some(text) = args[i].to_str() else {
+            i += 1;
+            continue;
+        };
+        match text {
+            "-d" | "--decompress" | "-dc" | "-cd" if decoder.is_some() => {
+                decoding = true;
+                if text.len() == 3 {
+                    args[i] = "-c".into();
+                    i += 1;
+                } else {
+                    args.remove(i);
+                    end -= 1;
+                }
+                continue;
+            }
+            "--stats" => {
+                let next = args.get(i + 1).and_then(|a| a.to_str());
+                let is_format = i + 1 < end
+                    && next.is_some_and(|n| {
+                        n.eq_ignore_ascii_case("table") || n.eq_ignore_ascii_case("json")
+                    });
+                if !is_format {
+                    args[i] = "--stats=table".into();
+                }
+            }
+            _ => {}
         }
-        let digits = text.strip_prefix('-').unwrap_or("");
-        if (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-            *arg = format!("--level={digits}").into();
+        i += 1;
+    }
+    if let (true, Some(name)) = (decoding, decoder) {
+        args[1] = name.into();
+    } else if decoder.is_some() {
+        for arg in args.iter_mut().take(end).skip(2) {
+            let Some(text) = arg.to_str() else { continue };
+            let digits = text.strip_prefix('-').unwrap_or("");
+            if (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+                *arg = format!("--level={digits}").into();
+            }
         }
     }
     args
@@ -128,12 +168,11 @@ pub(crate) struct Common {
     pub(crate) fsync: bool,
 }
 
-/// `--stats`'s value, with a hint when the word was meant as a file name
-/// (`--stats FILE` reads FILE as the format).
+/// `--stats`'s value (`--stats=WORD`; with a space, [`habits`] has already
+/// kept any other word out of it).
 fn parse_stats_format(text: &str) -> Result<StatsFormat, String> {
-    StatsFormat::from_str(text, true).map_err(|_| {
-        "not a report format (table or json); before a file name, write --stats=table".to_string()
-    })
+    StatsFormat::from_str(text, true)
+        .map_err(|_| format!("{text:?} is not a report format (table or json)"))
 }
 
 /// How `--stats` prints the report.

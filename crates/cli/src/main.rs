@@ -24,7 +24,7 @@ use crate::run::Format;
 
 fn main() -> ExitCode {
     alloc::one_arena();
-    let cli = Cli::parse_from(args::level_shorthand(std::env::args_os()));
+    let cli = Cli::parse_from(args::habits(std::env::args_os()));
     if let Err(msg) = validate(&cli.command) {
         eprintln!("weir: {msg}");
         return ExitCode::from(2);

@@ -201,10 +201,10 @@ fn usage_errors_are_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
-    // `--stats FILE` takes FILE as the format: the error says what to write.
-    let o = run(weir().args(["gzip", "--stats", "in.log"]));
+    // `--stats=WORD` must name a format.
+    let o = run(weir().args(["gzip", "--stats=yaml"]).stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--stats=table"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("table or json"), "{}", stderr(&o));
     // Threads are a gzip option; `-p 1` is accepted everywhere.
     let o = run(weir().args(["zstd", "-p", "1", "-f"]).stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -388,4 +388,51 @@ fn gzip_habits_level_shorthand_and_dash_c() {
         .args(["gzip", "-c", "-o", "x.gz"])
         .stdin(Stdio::null()));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn gzip_habits_dash_d_and_stats_before_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(100_000);
+    let plain = dir.path().join("in.log");
+    std::fs::write(&plain, &data).unwrap();
+    // `--stats FILE`: FILE is the input, the report a table on stderr.
+    let gz = dir.path().join("in.log.gz");
+    let o = run(weir()
+        .arg("gzip")
+        .arg("--stats")
+        .arg(&plain)
+        .arg("-o")
+        .arg(&gz));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bottleneck"), "{}", stderr(&o));
+    // `--stats json FILE` still reads `json` as the format.
+    let o = run(weir()
+        .args(["gunzip", "--stats", "json", "-o", "-"])
+        .arg(&gz));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, data);
+    assert!(stderr(&o).trim_start().starts_with('{'), "{}", stderr(&o));
+    // `weir gzip -d` is `weir gunzip`; `-dc` also writes to standard output.
+    let out = dir.path().join("back.log");
+    let o = run(weir().args(["gzip", "-d"]).arg(&gz).arg("-o").arg(&out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    for flag in ["-dc", "-cd", "--decompress"] {
+        let o = run(weir().args(["gzip", flag]).arg(&gz));
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        assert_eq!(o.stdout, data, "{flag}");
+    }
+    let zst = run_with_stdin(weir().arg("zstd"), &data);
+    let o = run_with_stdin(weir().args(["zstd", "-d"]), &zst.stdout);
+    assert_eq!(o.stdout, data);
+    // An encoder's option on a decoder is still a usage error.
+    let o = run(weir().args(["gzip", "-d", "-p", "2"]).arg(&gz));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // After `--`, `-d` is a file name.
+    let o = run(weir()
+        .args(["gzip", "-c", "--", "-d"])
+        .current_dir(dir.path()));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("-d"), "{}", stderr(&o));
 }
