@@ -35,70 +35,125 @@ pub(crate) struct Cli {
 
 /// The habits of gzip's and zstd's users, turned into weir's arguments
 /// before clap sees them (nothing after a `--` is touched):
-/// - in `weir gzip|zstd|brotli`, `-d`/`--decompress` (also `-dc`, `-cd`)
-///   means the decoder: `weir gzip -d` is `weir gunzip`, `weir zstd -d` is
-///   `weir unzstd`, `weir brotli -d` is `weir unbrotli`;
-/// - in an encoder, an argument `-N` (one or two digits) means `--level N`,
-///   so `weir gzip -9` and `weir zstd -19` work as typed for those tools;
+/// - in `weir gzip|zstd|brotli`, `-d`/`--decompress` means the decoder:
+///   `weir gzip -d` is `weir gunzip`, `weir zstd -d` is `weir unzstd`,
+///   `weir brotli -d` is `weir unbrotli`;
+/// - in those, an argument `-N` (one or two digits) means `--level N`; the
+///   last one wins, and levels are ignored when decompressing, as gzip
+///   does;
+/// - short flags may be combined as gzip's are: `-9c`, `-dc`, `-19cf`
+///   (digits, `c`, `d` and `f`; `f` is ignored when decompressing);
 /// - `--stats` followed by anything but `table` or `json` is `--stats`
 ///   alone, so `weir gzip --stats big.log` reads `big.log`.
 pub(crate) fn habits(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
     let decoder = match args.get(1).and_then(|a| a.to_str()) {
         Some("gzip") => Some("gunzip"),
         Some("zstd") => Some("unzstd"),
         Some("brotli") => Some("unbrotli"),
         _ => None,
     };
-    let mut i = 2;
-    let mut end = end;
-    let mut decoding = false;
-    while i < end {
-        let Some(text) = args[i].to_str() else {
-            i += 1;
-            continue;
-        };
-        match text {
-            "-d" | "--decompress" | "-dc" | "-cd" if decoder.is_some() => {
-                decoding = true;
-                if text.len() == 3 {
-                    args[i] = "-c".into();
-                    i += 1;
-                } else {
-                    args.remove(i);
-                    end -= 1;
-                }
+    let mut out: Vec<std::ffi::OsString> = args.iter().take(2).cloned().collect();
+    let (mut decoding, mut stdout, mut force, mut level) = (false, false, false, None);
+    let mut verbatim = false;
+    for (i, arg) in args.iter().enumerate().skip(2) {
+        let text = match arg.to_str() {
+            Some(text) if !verbatim => text,
+            _ => {
+                out.push(arg.clone());
                 continue;
             }
-            "--stats" => {
-                let next = args.get(i + 1).and_then(|a| a.to_str());
-                let is_format = i + 1 < end
-                    && next.is_some_and(|n| {
-                        n.eq_ignore_ascii_case("table") || n.eq_ignore_ascii_case("json")
-                    });
-                if !is_format {
-                    args[i] = "--stats=table".into();
-                }
+        };
+        if text == "--" {
+            verbatim = true;
+        } else if text == "--stats" {
+            let format = args
+                .get(i + 1)
+                .and_then(|a| a.to_str())
+                .is_some_and(|n| n.eq_ignore_ascii_case("table") || n.eq_ignore_ascii_case("json"));
+            if !format {
+                out.push("--stats=table".into());
+                continue;
             }
-            _ => {}
+        } else if decoder.is_some() {
+            if text == "--decompress" {
+                decoding = true;
+                continue;
+            }
+            if let Some(c) = short_cluster(text) {
+                decoding |= c.decompress;
+                stdout |= c.stdout;
+                force |= c.force;
+                level = c.level.or(level);
+                continue;
+            }
+        }
+        out.push(arg.clone());
+    }
+    let mut front: Vec<std::ffi::OsString> = Vec::new();
+    if stdout {
+        front.push("-c".into());
+    }
+    match (decoding, decoder) {
+        (true, Some(name)) => out[1] = name.into(),
+        _ => {
+            if force {
+                front.push("-f".into());
+            }
+            if let Some(level) = level {
+                front.push(format!("--level={level}").into());
+            }
+        }
+    }
+    let at = out.len().min(2);
+    out.splice(at..at, front);
+    out
+}
+
+/// What a gzip-style cluster of short flags (`-9`, `-dc`, `-19cf`) asks for.
+struct ShortCluster<'a> {
+    level: Option<&'a str>,
+    decompress: bool,
+    stdout: bool,
+    force: bool,
+}
+
+/// Reads `-` followed by digits (one run of one or two) and the letters
+/// `c`, `d`, `f`; anything else is not such a cluster.
+fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
+    let body = text.strip_prefix('-')?;
+    if body.is_empty() || body.starts_with('-') {
+        return None;
+    }
+    let mut c = ShortCluster {
+        level: None,
+        decompress: false,
+        stdout: false,
+        force: false,
+    };
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'0'..=b'9' => {
+                let run = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if c.level.is_some() || run > 2 {
+                    return None;
+                }
+                c.level = Some(&body[i..i + run]);
+                i += run;
+                continue;
+            }
+            b'c' => c.stdout = true,
+            b'd' => c.decompress = true,
+            b'f' => c.force = true,
+            _ => return None,
         }
         i += 1;
     }
-    if let (true, Some(name)) = (decoding, decoder) {
-        args[1] = name.into();
-    } else if decoder.is_some() {
-        for arg in args.iter_mut().take(end).skip(2) {
-            let Some(text) = arg.to_str() else { continue };
-            let digits = text.strip_prefix('-').unwrap_or("");
-            if (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-                *arg = format!("--level={digits}").into();
-            }
-        }
-    }
-    args
+    Some(c)
 }
 
 #[derive(Debug, Subcommand)]

@@ -92,6 +92,38 @@ fn is_std(path: &Option<std::path::PathBuf>) -> bool {
     path.as_deref().is_none_or(|p| p == Path::new("-"))
 }
 
+/// Fails when the output file is the input file (through any link): the
+/// atomic replace would swap the input for its own encoding.
+fn refuse_same_file(common: &Common) -> Result<(), Error> {
+    let (Some(input), Some(output)) = (&common.input, &common.output) else {
+        return Ok(());
+    };
+    if is_std(&common.input) || is_std(&common.output) {
+        return Ok(());
+    }
+    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
+        return Ok(());
+    };
+    if same_file(&a, &b) {
+        return Err(Error::msg(format!(
+            "{}: input and output are the same file",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// Opens the input: a file source, or standard input.
 async fn open_input(common: &Common) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
     open_input_path(&common.input, common.chunk).await
@@ -200,6 +232,12 @@ pub(crate) async fn decode(
     args: Decode,
     token: CancellationToken,
 ) -> Result<Report, Error> {
+    if is_std(&args.common.input) && std::io::stdin().is_terminal() {
+        return Err(Error::msg(format!(
+            "{}: compressed data not read from a terminal (give a file or a pipe)",
+            format.decoder_name()
+        )));
+    }
     let transform = format.decoder(args.max_output);
     run(
         &args.common,
@@ -222,6 +260,7 @@ async fn run(
     rate: Option<u64>,
     token: CancellationToken,
 ) -> Result<Report, Error> {
+    refuse_same_file(common)?;
     let (mut pipeline, len) = open_input(common).await?;
     pipeline = pipeline.hwm(common.hwm, weir_core::DEFAULT_ITEMS);
     if let Some((name, t)) = stage {

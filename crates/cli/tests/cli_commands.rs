@@ -436,3 +436,55 @@ fn gzip_habits_dash_d_and_stats_before_the_input() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("-d"), "{}", stderr(&o));
 }
+
+#[test]
+fn gzip_habits_combined_flags_last_level_and_same_file() {
+    let data = sample(150_000);
+    // Combined short flags as gzip takes them; the last level wins.
+    for (flags, xfl) in [
+        (&["-9c"][..], 2u8),
+        (&["-c9"][..], 2u8),
+        (&["-1", "-9", "-c"][..], 2u8),
+        (&["-9", "-1c"][..], 4u8),
+    ] {
+        let o = run_with_stdin(weir().arg("gzip").args(flags), &data);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        assert_eq!(o.stdout[8], xfl, "{flags:?}");
+        let back = run_with_stdin(Command::new("gzip").arg("-dc"), &o.stdout);
+        assert_eq!(back.stdout, data, "{flags:?}");
+    }
+    let zst = run_with_stdin(weir().args(["zstd", "-19c"]), &data);
+    assert!(zst.status.success(), "{}", stderr(&zst));
+    // Decompressing ignores levels and -f, as gzip does.
+    let gz = run_with_stdin(weir().arg("gzip"), &data).stdout;
+    for flags in [
+        &["-d9"][..],
+        &["-d", "-9"],
+        &["-9", "-d"],
+        &["-dcf"],
+        &["-fd"],
+    ] {
+        let o = run_with_stdin(weir().arg("gzip").args(flags), &gz);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        assert_eq!(o.stdout, data, "{flags:?}");
+    }
+    let o = run_with_stdin(weir().args(["zstd", "-d", "-19"]), &zst.stdout);
+    assert_eq!(o.stdout, data);
+    // Clusters with other letters are left to the parser: a usage error.
+    let o = run(weir().args(["gzip", "-9x"]).stdin(Stdio::null()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    // The output may not be the input, even through a link.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("same.log");
+    std::fs::write(&file, &data).unwrap();
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    for out in [&file, &link] {
+        let o = run(weir().arg("gzip").arg(&file).arg("-o").arg(out));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("same file"), "{}", stderr(&o));
+        assert_eq!(std::fs::read(&file).unwrap(), data, "input untouched");
+    }
+    assert_eq!(files_in(dir.path()).len(), 2, "{:?}", files_in(dir.path()));
+}
