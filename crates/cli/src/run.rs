@@ -95,12 +95,12 @@ fn is_std(path: &Option<std::path::PathBuf>) -> bool {
 /// Fails when the output file is the input file (through any link): the
 /// atomic replace would swap the input for its own encoding.
 fn refuse_same_file(common: &Common) -> Result<(), Error> {
-    let (Some(input), Some(output)) = (&common.input, &common.output) else {
-        return Ok(());
-    };
     if is_std(&common.input) || is_std(&common.output) {
         return Ok(());
     }
+    let (Some(input), Some(output)) = (&common.input, &common.output) else {
+        return Ok(());
+    };
     let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
         return Ok(());
     };

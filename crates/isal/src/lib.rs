@@ -275,24 +275,17 @@ impl Inflate {
             // bit (the low `bits % 8` bits are the rest of its last byte).
             let bits = s.read_in_length.max(0) as u32;
             let whole = (bits / 8) as usize;
-            let rest = if bits.is_multiple_of(8) {
-                s.read_in
-            } else {
-                s.read_in >> (bits % 8)
-            };
-            let bytes = rest.to_le_bytes();
+            let bytes = (s.read_in >> (bits % 8)).to_le_bytes();
             // The last `whole` bytes taken are unused: give back those this
             // call took, and keep the ones taken earlier for `take_unused`.
             let back = whole.min(consumed);
             consumed -= back;
             self.total_in -= whole as u64;
             let earlier = whole - back;
+            let mut kept = [0; 8];
+            kept[..earlier].copy_from_slice(&bytes[..earlier]);
             self.unused = Unused {
-                bytes: {
-                    let mut b = [0; 8];
-                    b[..earlier].copy_from_slice(&bytes[..earlier]);
-                    b
-                },
+                bytes: kept,
                 len: earlier,
             };
             s.read_in = 0;
