@@ -253,7 +253,7 @@ pub(crate) async fn copy(args: Copy, token: CancellationToken) -> Result<Report,
     run(&args.common, None, args.rate, token).await
 }
 
-/// Builds and runs read -> [stage] -> [throttle] -> write.
+/// Builds and runs read -> stage (if any) -> throttle (if any) -> write.
 async fn run(
     common: &Common,
     stage: Option<(&'static str, BoxTransform)>,

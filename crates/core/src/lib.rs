@@ -2,7 +2,7 @@
 //!
 //! This crate holds the pieces every other weir crate stands on:
 //!
-//! - [`buffer`]: the bounded buffer joining a [`Writer`] and a [`Reader`],
+//! - [`buffer()`]: the bounded buffer joining a [`Writer`] and a [`Reader`],
 //!   measured against a [`Limit`] (Node's `highWaterMark`), with Node's
 //!   `write()` → `false` ([`Written::Full`]) and `'drain'`
 //!   ([`Writer::drained`]).
