@@ -14,9 +14,11 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let num: String = num.chars().filter(|&c| c != '_').collect();
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (try 65536, 64KiB, 16M or 1G)"))?;
+    let not_a_size = || format!("{text:?} is not a size (try 65536, 64KiB, 16M or 1G)");
+    let (whole, frac) = num.split_once('.').unwrap_or((&num, ""));
+    if whole.is_empty() && frac.is_empty() || frac.contains('.') {
+        return Err(not_a_size());
+    }
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -29,14 +31,29 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    let bytes = value * mult as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("{text:?} is out of range"));
-    }
     if unit.is_empty() && num.contains('.') {
         return Err(format!("{text:?}: a size in bytes must be a whole number"));
     }
-    Ok(bytes.round() as u64)
+    let out_of_range = || format!("{text:?} is out of range");
+    // Exact integer arithmetic: a whole number of bytes is never rounded
+    // (through f64 it would be, above 2^53); a fraction of a unit rounds to
+    // the nearest byte.
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| out_of_range())?
+    };
+    let mut bytes = whole
+        .checked_mul(u128::from(mult))
+        .ok_or_else(out_of_range)?;
+    // Digits past the 19th cannot change a byte count of at most 2^40 per unit.
+    let frac = &frac[..frac.len().min(19)];
+    if !frac.is_empty() {
+        let digits: u128 = frac.parse().map_err(|_| not_a_size())?;
+        let scale = 10u128.pow(frac.len() as u32);
+        bytes += (digits * u128::from(mult) + scale / 2) / scale;
+    }
+    u64::try_from(bytes).map_err(|_| out_of_range())
 }
 
 /// A size that must be at least 1 and fit in memory (`usize`).
@@ -84,6 +101,17 @@ mod tests {
         assert!(parse_size("1.5").is_err());
         assert!(parse_size("99999999999999999999T").is_err());
         assert!(parse_buffer_size("0").is_err());
+        // Exact above 2^53, where a detour through f64 rounds.
+        assert_eq!(parse_size("9007199254740993"), Ok(9_007_199_254_740_993));
+        assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_size("18446744073709551616").is_err());
+        assert_eq!(parse_size("16777215T"), Ok(16_777_215 << 40));
+        assert!(parse_size("16777216T").is_err());
+        assert_eq!(parse_size("0.5K"), Ok(512));
+        assert_eq!(parse_size(".25M"), Ok(1 << 18));
+        assert_eq!(parse_size("1.0000000000000000000001K"), Ok(1024));
+        assert!(parse_size(".").is_err());
+        assert!(parse_size("1.2.3K").is_err());
         assert_eq!(parse_rate("20M/s"), Ok(20 << 20));
         assert!(parse_rate("0").is_err());
     }

@@ -48,3 +48,15 @@ async fn objects_are_throttled_per_item() {
     // 100 items at 50 items/s: the 100th leaves after 99 items' worth.
     assert_eq!(t0.elapsed(), Duration::from_secs_f64(99.0 / 50.0));
 }
+
+#[tokio::test]
+async fn the_throttle_passes_the_conformance_kit() {
+    // A rate far above what the runs move, so the kit's timeouts measure the
+    // adapter, not the throttle's waits.
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    weir::testing::Check::new()
+        .reader(&data, |r| {
+            Throttle::new(readable::ChunkReader::with_chunk_size(r, 4096), 1 << 30)
+        })
+        .await;
+}

@@ -6,8 +6,9 @@
 //! in batches, into a cache of its own (`Reader::cache`), so that it locks
 //! once per batch rather than once per chunk. Chunks in the reader's cache
 //! still count as buffered until the reader hands them out: each hand-out adds
-//! the chunk's size to `consumed` (a counter only the reader writes), and
-//! every lock holder first *folds* `consumed` into the buffered amount. The
+//! the chunk's size to the running total in `progress` (see below; only the
+//! reader adds to it), and every lock holder first *folds* that progress into
+//! the buffered amount. The
 //! amount the writer sees is therefore exact whenever it decides anything.
 //!
 //! # Wake-ups

@@ -192,8 +192,10 @@ impl TcpWriter {
     /// Waits for room, then buffers `chunk`.
     ///
     /// # Cancel safety
-    /// Cancel safe: if the future is dropped before it completes, the chunk
-    /// was not buffered.
+    /// As the buffer's [`Writer::send`]: if the future is dropped before it
+    /// completes, the chunk was not buffered, and it is dropped with the
+    /// future. To keep it, await [`drained`](TcpWriter::drained) (cancel
+    /// safe) and then call [`write`](TcpWriter::write), which never waits.
     ///
     /// # Errors
     /// As [`write`](TcpWriter::write), handing the chunk back.
