@@ -58,6 +58,10 @@ pub struct TryMap<F, I, O> {
 
 /// A transform applying `f` to each chunk; an `Err` ends the stream.
 ///
+/// # Errors
+/// The stream yields the first error `f` returns, after the output of the
+/// items before it; the item that failed has no output.
+///
 /// # Examples
 /// ```
 /// use futures::TryStreamExt;

@@ -76,6 +76,10 @@ impl HttpServer {
 
     /// Listens on `addr` with the default options.
     ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes (name
+    /// resolution or binding in progress), no socket is left listening.
+    ///
     /// # Errors
     /// The bind error ([`Error::is_io`]), e.g. `AddrInUse`.
     pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<HttpServer, Error> {

@@ -142,6 +142,10 @@ impl HttpServerBuilder {
 
     /// Listens on `addr`.
     ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes (name
+    /// resolution or binding in progress), no socket is left listening.
+    ///
     /// # Errors
     /// The bind error ([`Error::is_io`]), e.g. `AddrInUse`.
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> Result<HttpServer, Error> {

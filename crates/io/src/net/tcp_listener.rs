@@ -34,6 +34,10 @@ pub struct TcpListener {
 /// # Errors
 /// The bind error ([`Error::is_io`]), e.g. `AddrInUse`.
 ///
+/// # Cancel safety
+/// Cancel safe: if the future is dropped before it completes (name
+/// resolution or binding in progress), no socket is left listening.
+///
 /// # Examples
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
@@ -47,6 +51,9 @@ pub async fn listen(addr: impl ToSocketAddrs) -> Result<TcpListener, Error> {
 
 impl TcpListener {
     /// Listens on `addr`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe, as [`listen`].
     ///
     /// # Errors
     /// The bind error ([`Error::is_io`]).
