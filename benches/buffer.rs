@@ -44,7 +44,7 @@ fn checksum(x: &Item) -> u64 {
 async fn weir_objects(n: u64, low: Option<usize>) -> u64 {
     let mut cfg = BufferConfig::new(Limit::<Item>::items(16));
     if let Some(low) = low {
-        cfg.low(low);
+        cfg.low_water_mark(low);
     }
     let (mut tx, mut rx) = cfg.build();
     let producer = tokio::spawn(async move {

@@ -82,7 +82,7 @@ async fn main() -> Result<(), weir::Error> {
     // docs/benchmarks.md: 4.1-4.9 M items/s at 16, 7.1-7.6 at 64, and
     // 5.8-6.7 at 128). Node's stream gained nothing from 64.
     let report = Pipeline::from(source)
-        .hwm(64 * 1024, hwm)
+        .high_water_mark(64 * 1024, hwm)
         .map("enrich", |x: Item| Enriched {
             id: x.id,
             value: x.value,

@@ -18,7 +18,7 @@ use weir::{BufferConfig, Limit, Written};
 async fn main() -> Result<(), weir::Error> {
     // Node's classic default highWaterMark for a writable: 16 KiB.
     let (mut writable, mut reader) = BufferConfig::new(Limit::<Bytes>::bytes(16 * 1024))
-        .low(0) // Node's 'drain' fires when the buffer is empty
+        .low_water_mark(0) // Node's 'drain' fires when the buffer is empty
         .name("slow-writable")
         .build();
 
@@ -76,9 +76,9 @@ async fn main() -> Result<(), weir::Error> {
         stats.full_events,
         stats.drains,
         stats.peak_buffered,
-        stats.high,
+        stats.high_water_mark,
         stats.writer_wait.as_secs_f64()
     );
-    assert!(stats.peak_buffered <= stats.high);
+    assert!(stats.peak_buffered <= stats.high_water_mark);
     Ok(())
 }

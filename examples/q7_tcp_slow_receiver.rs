@@ -51,7 +51,7 @@ async fn main() -> Result<(), weir::Error> {
     });
 
     let (_reader, mut writer) = TcpStream::builder()
-        .write_hwm(HWM)
+        .write_high_water_mark(HWM)
         .connect(addr)
         .await?
         .into_split();
@@ -126,7 +126,7 @@ async fn main() -> Result<(), weir::Error> {
         drop(held);
     });
     let (_r, mut careless) = TcpStream::builder()
-        .write_hwm(HWM)
+        .write_high_water_mark(HWM)
         .connect(addr)
         .await?
         .into_split();

@@ -19,14 +19,14 @@ use crate::run::{finish, open_input_path, open_output_path};
 pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report, Error> {
     let (pipeline, len) = open_input_path(&args.input, args.common.chunk).await?;
     let mut options = TcpStream::builder();
-    options.write_hwm(args.common.hwm).name("send");
+    options.write_high_water_mark(args.common.hwm).name("send");
     let stream = tokio::select! {
         s = options.connect(args.addr.as_str()) => s?,
         () = token.cancelled() => return Err(Error::cancelled()),
     };
     let (_reader, writer) = stream.into_split();
     let run = pipeline
-        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS)
+        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS)
         .into_named("send", writer)
         .cancel_on(token);
     finish(run, args.common.progress, len, args.common.stats).await
@@ -53,7 +53,7 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
     let (reader, _writer) = stream.into_split();
     let mut pipeline = Pipeline::from(reader)
         .named("recv")
-        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS);
+        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
     if let Some(rate) = args.rate {
         pipeline = pipeline.throttle(rate);
     }
@@ -168,7 +168,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
     let body = response.into_body();
     let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
         .named("download")
-        .hwm(args.common.hwm, weir_core::DEFAULT_ITEMS);
+        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
     match encoding.as_deref() {
         None | Some("identity") => {
             if let Some(max) = args.max_output

@@ -262,7 +262,7 @@ async fn run(
 ) -> Result<Report, Error> {
     refuse_same_file(common)?;
     let (mut pipeline, len) = open_input(common).await?;
-    pipeline = pipeline.hwm(common.hwm, weir_core::DEFAULT_ITEMS);
+    pipeline = pipeline.high_water_mark(common.hwm, weir_core::DEFAULT_ITEMS);
     if let Some((name, t)) = stage {
         // Codecs are CPU-bound: always a task of their own, on another core
         // than the reading and the writing.

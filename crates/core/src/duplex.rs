@@ -69,8 +69,8 @@ impl<T> Duplex<T> {
     /// let up = BufferConfig::new(Limit::<Bytes>::bytes(1024)).name("upload").clone();
     /// let down = BufferConfig::new(Limit::<Bytes>::bytes(64 * 1024)).name("download").clone();
     /// let (client, server) = Duplex::pair(&up, &down);
-    /// assert_eq!(client.write_stats().high, 1024);
-    /// assert_eq!(server.write_stats().high, 64 * 1024);
+    /// assert_eq!(client.write_stats().high_water_mark, 1024);
+    /// assert_eq!(server.write_stats().high_water_mark, 64 * 1024);
     /// ```
     pub fn pair(a_to_b: &BufferConfig<T>, b_to_a: &BufferConfig<T>) -> (Duplex<T>, Duplex<T>) {
         let (wa, rb) = a_to_b.build();

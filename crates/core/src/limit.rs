@@ -46,7 +46,7 @@ impl fmt::Display for Unit {
 /// use weir::Limit;
 ///
 /// let bytes: Limit<Bytes> = Limit::bytes(16 * 1024);
-/// assert_eq!(bytes.high(), 16 * 1024);
+/// assert_eq!(bytes.high_water_mark(), 16 * 1024);
 /// assert_eq!(bytes.measure(&Bytes::from_static(b"hello")), 5);
 ///
 /// let items: Limit<(u32, String)> = Limit::items(16);
@@ -117,7 +117,7 @@ impl<T> Limit<T> {
     }
 
     /// The high-water mark, in [`unit`](Limit::unit)s.
-    pub fn high(&self) -> usize {
+    pub fn high_water_mark(&self) -> usize {
         self.high
     }
 
@@ -137,7 +137,7 @@ impl<T> Limit<T> {
 
     /// The same limit with another high mark (at least 1).
     #[must_use]
-    pub fn with_high(mut self, high: usize) -> Self {
+    pub fn with_high_water_mark(mut self, high: usize) -> Self {
         self.high = high.max(1);
         self
     }
@@ -186,7 +186,7 @@ impl<T: 'static> Limit<T> {
     /// assert_eq!(Limit::<Bytes>::auto(65536, 16).unit(), Unit::Bytes);
     /// assert_eq!(Limit::<Bytes>::auto(65536, 16).measure(&Bytes::from_static(b"abc")), 3);
     /// assert_eq!(Limit::<(u32, f64)>::auto(65536, 16).unit(), Unit::Items);
-    /// assert_eq!(Limit::<(u32, f64)>::auto(65536, 16).high(), 16);
+    /// assert_eq!(Limit::<(u32, f64)>::auto(65536, 16).high_water_mark(), 16);
     /// ```
     pub fn auto(bytes: usize, items: usize) -> Self {
         if is_byte_chunk::<T>() {

@@ -34,9 +34,9 @@ pub struct Stats {
     /// The unit amounts are counted in.
     pub unit: Unit,
     /// The high-water mark.
-    pub high: usize,
+    pub high_water_mark: usize,
     /// The low-water mark (where a full buffer counts as drained).
-    pub low: usize,
+    pub low_water_mark: usize,
     /// What is buffered now.
     pub buffered: usize,
     /// The most that was ever buffered at once.
@@ -166,8 +166,8 @@ impl StatsHandle {
         let c = &self.cell;
         Stats {
             unit: self.unit,
-            high: self.high,
-            low: self.low,
+            high_water_mark: self.high,
+            low_water_mark: self.low,
             buffered: c.buffered(),
             peak_buffered: c.peak.load(Relaxed),
             writes: c.writes.load(Relaxed),

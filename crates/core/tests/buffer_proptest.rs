@@ -38,7 +38,7 @@ proptest! {
     #[test]
     fn node_style_interleavings(high in 1usize..5000, low_frac in 0u32..100, ops in ops()) {
         let low = (high as u64 * low_frac as u64 / 100) as usize;
-        let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(high)).low(low).build();
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(high)).low_water_mark(low).build();
         let mut written: Vec<u8> = Vec::new();
         let mut read: Vec<u8> = Vec::new();
         let mut max_chunk = 0;

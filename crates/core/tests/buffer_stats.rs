@@ -16,7 +16,9 @@ use weir_core::{BufferConfig, Limit, Written, buffer};
 // Real time: the wait counters use the wall clock, not tokio's test clock.
 #[tokio::test]
 async fn stats_count_everything() {
-    let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(10)).low(0).build();
+    let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(10))
+        .low_water_mark(0)
+        .build();
     assert_eq!(
         tx.write(Bytes::from_static(b"12345")).unwrap(),
         Written::Ready
@@ -46,7 +48,7 @@ async fn stats_count_everything() {
         s.writer_wait
     );
     assert_eq!(s.unit, weir_core::Unit::Bytes);
-    assert_eq!((s.high, s.low), (10, 0));
+    assert_eq!((s.high_water_mark, s.low_water_mark), (10, 0));
 }
 
 #[tokio::test]

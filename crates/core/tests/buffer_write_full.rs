@@ -86,12 +86,14 @@ fn drained_waits_for_the_default_low_mark() {
     assert_ready_ok!(drained.poll());
     drop(drained);
     let s = tx.stats();
-    assert_eq!((s.full_events, s.drains, s.low), (1, 1, 4));
+    assert_eq!((s.full_events, s.drains, s.low_water_mark), (1, 1, 4));
 }
 
 #[test]
 fn low_zero_drains_only_when_empty_like_node() {
-    let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(4)).low(0).build();
+    let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(4))
+        .low_water_mark(0)
+        .build();
     let _ = tx.write(Bytes::from_static(b"ab")).unwrap();
     assert_eq!(tx.write(Bytes::from_static(b"cd")).unwrap(), Written::Full);
     let mut drained = spawn(tx.drained());
@@ -107,7 +109,9 @@ fn low_zero_drains_only_when_empty_like_node() {
 fn writes_stay_full_until_drained_to_the_low_mark() {
     // Hysteresis: once full, the buffer stays full (writes answer Full and
     // send waits) until the reader reaches the low mark, not just below high.
-    let (mut tx, mut rx) = BufferConfig::new(Limit::<u8>::items(10)).low(2).build();
+    let (mut tx, mut rx) = BufferConfig::new(Limit::<u8>::items(10))
+        .low_water_mark(2)
+        .build();
     for i in 0..10 {
         let _ = tx.write(i).unwrap();
     }

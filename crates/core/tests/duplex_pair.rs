@@ -26,8 +26,8 @@ async fn each_direction_has_its_own_buffer_and_limit() {
     for i in 0..4 {
         assert_eq!(b.writer().write(i).unwrap(), Written::Ready);
     }
-    assert_eq!(a.write_stats().high, 2);
-    assert_eq!(b.write_stats().high, 5);
+    assert_eq!(a.write_stats().high_water_mark, 2);
+    assert_eq!(b.write_stats().high_water_mark, 5);
     assert_eq!(a.read_stats().buffered, 4);
     assert_eq!(b.read_stats().buffered, 2);
     assert_eq!(b.next().await.unwrap().unwrap(), 1);

@@ -110,7 +110,7 @@ async fn write_buffer_stays_within_its_mark_against_a_slow_receiver() {
             n
         });
         let mut sock = TcpStream::builder()
-            .write_hwm(hwm)
+            .write_high_water_mark(hwm)
             .connect(addr)
             .await
             .unwrap();
@@ -154,7 +154,7 @@ async fn ignoring_full_hits_the_cap_not_memory() {
             drop(sock);
         });
         let mut sock = TcpStream::builder()
-            .write_hwm(64 * 1024)
+            .write_high_water_mark(64 * 1024)
             .connect(addr)
             .await
             .unwrap();

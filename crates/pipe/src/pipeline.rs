@@ -133,7 +133,7 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Sets the high marks of the buffers created from here on: `bytes` for
     /// buffers of byte chunks, `items` for buffers of objects.
-    pub fn hwm(mut self, bytes: usize, items: usize) -> Self {
+    pub fn high_water_mark(mut self, bytes: usize, items: usize) -> Self {
         self.base.marks.bytes = bytes.max(1);
         self.base.marks.items = items.max(1);
         self
@@ -314,7 +314,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let mut cfg = BufferConfig::new(limit);
         cfg.name(name);
         if let Some(f) = marks.low {
-            cfg.low((limit.high() as f64 * f) as usize);
+            cfg.low_water_mark((limit.high_water_mark() as f64 * f) as usize);
         }
         cfg.build()
     }

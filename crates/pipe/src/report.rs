@@ -106,7 +106,7 @@ impl StageReport {
             bytes_out = bytes_out.max(s.written);
             blocked += s.writer_wait;
             peak = peak.max(s.peak_buffered);
-            high = high.max(s.high);
+            high = high.max(s.high_water_mark);
             full += s.full_events;
             unit_out = s.unit;
         }

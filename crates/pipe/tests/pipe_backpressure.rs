@@ -19,7 +19,7 @@ async fn a_slow_sink_holds_the_source_back() {
     let got = sink.got.clone();
     let chunk = 1000;
     let run = Pipeline::from(source(&census, 1_000_000, chunk, None))
-        .hwm(8 * 1024, 16)
+        .high_water_mark(8 * 1024, 16)
         .through("work", work(&census, true))
         .into(sink);
     let monitor = run.monitor();
@@ -55,7 +55,7 @@ async fn a_tee_gives_every_sink_everything_paced_by_the_slowest() {
     slow.delay = Some(Duration::from_micros(200));
     let (fast_got, slow_got) = (fast.got.clone(), slow.got.clone());
     let run = Pipeline::from(source(&census, 2000, 100, None))
-        .hwm(1000, 16)
+        .high_water_mark(1000, 16)
         .into_tee(vec![fast, slow]);
     let task = tokio::spawn(run.run());
     for _ in 0..20 {

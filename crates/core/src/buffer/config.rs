@@ -46,8 +46,8 @@ pub enum Overflow {
 /// use weir::{BufferConfig, Limit, Overflow};
 ///
 /// // Node's exact behaviour: 'drain' only once the buffer is empty.
-/// let (tx, _rx) = BufferConfig::new(Limit::<Bytes>::bytes(16 * 1024)).low(0).name("upload").build();
-/// assert_eq!(tx.stats().low, 0);
+/// let (tx, _rx) = BufferConfig::new(Limit::<Bytes>::bytes(16 * 1024)).low_water_mark(0).name("upload").build();
+/// assert_eq!(tx.stats().low_water_mark, 0);
 ///
 /// // A lossy telemetry queue that keeps the latest 100 events.
 /// let (tx, rx) = BufferConfig::new(Limit::<u64>::items(100)).overflow(Overflow::DropOldest).build();
@@ -99,8 +99,8 @@ impl<T> BufferConfig<T> {
     }
 
     /// Sets the high mark, keeping the unit.
-    pub fn high(&mut self, high: usize) -> &mut Self {
-        self.limit = self.limit.with_high(high);
+    pub fn high_water_mark(&mut self, high: usize) -> &mut Self {
+        self.limit = self.limit.with_high_water_mark(high);
         self
     }
 
@@ -108,7 +108,7 @@ impl<T> BufferConfig<T> {
     /// writer resumes) once the reader has brought it down to `low`. `0` gives
     /// Node's drain-when-empty. Values at or above the high mark are lowered to
     /// `high - 1`.
-    pub fn low(&mut self, low: usize) -> &mut Self {
+    pub fn low_water_mark(&mut self, low: usize) -> &mut Self {
         self.low = Some(low);
         self
     }
@@ -138,12 +138,12 @@ impl<T> BufferConfig<T> {
     }
 
     pub(crate) fn low_mark(&self) -> usize {
-        let high = self.limit.high();
+        let high = self.limit.high_water_mark();
         self.low.unwrap_or(high / 2).min(high - 1)
     }
 
     pub(crate) fn cap_mark(&self) -> usize {
-        let high = self.limit.high();
+        let high = self.limit.high_water_mark();
         match (self.overflow, self.cap) {
             (Overflow::Unbounded, _) => usize::MAX,
             (_, Some(cap)) => cap.max(high),

@@ -164,7 +164,7 @@ struct Wake {
 
 impl<T> Shared<T> {
     pub(crate) fn new(cfg: &BufferConfig<T>) -> Arc<Self> {
-        let high = cfg.limit.high();
+        let high = cfg.limit.high_water_mark();
         let queue = VecDeque::with_capacity(match cfg.limit.unit() {
             crate::Unit::Items => high.min(1024),
             _ => 8,
@@ -201,7 +201,7 @@ impl<T> Shared<T> {
 
     #[inline]
     pub(crate) fn high(&self) -> usize {
-        self.limit.high()
+        self.limit.high_water_mark()
     }
 
     pub(crate) fn handle(&self) -> StatsHandle {

@@ -15,7 +15,7 @@ use super::{TcpStream, TcpStreamBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
 /// let mut listener = TcpListener::bind("127.0.0.1:0").await?;
-/// listener.options().write_hwm(1 << 20);
+/// listener.options().write_high_water_mark(1 << 20);
 /// let client = TcpStream::builder().connect(listener.local_addr()?).await?;
 /// let (server, peer) = listener.accept().await?;
 /// assert_eq!(peer, client.local_addr());

@@ -20,7 +20,7 @@ use super::{TcpReader, TcpStream, TcpWriter};
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let addr = listener.local_addr()?;
 /// let client = TcpStream::builder()
-///     .write_hwm(256 * 1024)
+///     .write_high_water_mark(256 * 1024)
 ///     .chunk_size(16 * 1024)
 ///     .connect(addr)
 ///     .await?;
@@ -54,7 +54,7 @@ impl TcpStreamBuilder {
 
     /// The write buffer's high mark in bytes (at least 1): where
     /// [`TcpWriter::write`] starts answering `Full`.
-    pub fn write_hwm(&mut self, bytes: usize) -> &mut Self {
+    pub fn write_high_water_mark(&mut self, bytes: usize) -> &mut Self {
         self.write_hwm = bytes.max(1);
         self
     }

@@ -72,7 +72,9 @@ fn loom_reader_waits_while_writer_drops() {
 #[test]
 fn loom_drained_races_a_read() {
     loom::model(|| {
-        let (mut tx, mut rx) = BufferConfig::new(Limit::<u32>::items(2)).low(0).build();
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u32>::items(2))
+            .low_water_mark(0)
+            .build();
         assert_eq!(tx.write(1).map_err(|_| ()).unwrap(), Written::Ready);
         assert_eq!(tx.write(2).map_err(|_| ()).unwrap(), Written::Full);
         let reader = thread::spawn(move || {
