@@ -633,6 +633,29 @@ fn get_times_out_on_stalled_response_headers() {
     assert_untouched(dir.path(), &out);
 }
 
+/// `--max-time` covers the wait for the headers too, even with `--timeout`
+/// off.
+#[test]
+fn get_max_time_covers_the_response_headers() {
+    let server = Hostile::start(|c| c.stall());
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(
+        &server.url(),
+        &out,
+        &["--timeout", "off", "--max-time", "1s"],
+        20,
+    );
+    drop(server);
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--max-time") && err.contains("response headers"),
+        "{err}"
+    );
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
+}
+
 #[test]
 fn get_times_out_on_a_stalled_body() {
     let server = Hostile::start(|c| {
