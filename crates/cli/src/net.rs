@@ -192,8 +192,12 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             if let Some(max) = args.max_output {
                 // Counted as bytes arrive, whatever the framing; a declared
                 // Content-Length over it fails before the output is opened.
-                if len.is_some_and(|n| n > max) {
-                    return Err(too_large(max));
+                if let Some(n) = len.filter(|&n| n > max) {
+                    return Err(Error::limit(format!(
+                        "the body's Content-Length ({n} bytes) is over --max-output ({}, {max} bytes)",
+                        crate::fmt::bytes(max)
+                    ))
+                    .with_stage("get"));
                 }
                 body = body.limit(max);
             }
