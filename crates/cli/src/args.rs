@@ -416,8 +416,8 @@ pub(crate) struct Get {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "900s")]
     pub(crate) timeout: TimeLimit,
     /// Give up when the whole transfer (connecting, the headers, the body
-    /// and writing it) takes longer than this (curl's --max-time); default:
-    /// no limit.
+    /// and writing it) takes longer than this (curl's --max-time); 'off'
+    /// for no limit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
     pub(crate) max_time: TimeLimit,
     /// Also fsync the output file before renaming it into place.
