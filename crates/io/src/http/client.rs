@@ -16,7 +16,7 @@ use super::{BodyReader, ResponseBody};
 /// consumed.
 ///
 /// Only `http://` URLs (no TLS); one connection per request. Redirects are
-/// not followed.
+/// not followed. No timeouts and no body limit: [`fetch_with`] sets them.
 ///
 /// # Cancel safety
 /// Cancel safe: dropping the future closes the connection.
