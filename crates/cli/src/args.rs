@@ -401,9 +401,25 @@ pub(crate) struct Get {
     /// Output file ('-' or none: standard output), written atomically.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
-    /// Stop with an error once the decoded output passes this size.
+    /// Stop with an error once the output passes this size, whatever the
+    /// body's framing (Content-Length, chunked, or up to the end of the
+    /// connection) and after gzip decoding; counted as bytes arrive.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) max_output: Option<u64>,
+    /// How long resolving the host and connecting may take; 'off' for the
+    /// system's own limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub(crate) connect_timeout: TimeLimit,
+    /// Give up when nothing arrives for this long: the response headers
+    /// within it, then no pause in the body longer than it (wget's
+    /// --read-timeout); 'off' for no limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "900s")]
+    pub(crate) timeout: TimeLimit,
+    /// Give up when the whole transfer (connecting, the headers, the body
+    /// and writing it) takes longer than this (curl's --max-time); 'off'
+    /// for no limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
+    pub(crate) max_time: TimeLimit,
     /// Also fsync the output file before renaming it into place.
     #[arg(long)]
     pub(crate) fsync: bool,

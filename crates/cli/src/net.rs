@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue};
 use weir_codecs::{GzipDecoder, GzipEncoder};
 use weir_core::Error;
-use weir_io::http::{FileServer, HttpServer, ResponseBody};
+use weir_io::http::{FetchOptions, FileServer, HttpServer, ResponseBody};
 use weir_io::net::{TcpListener, TcpStream};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
@@ -136,15 +136,36 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
     Ok(())
 }
 
-/// `weir get URL`: a streaming download, gzip decoded.
+/// `weir get URL`: a streaming download, gzip decoded, bounded in size
+/// (`--max-output`, counted as bytes arrive) and in time (`--connect-timeout`,
+/// `--timeout` between bytes, `--max-time` for the whole transfer).
 pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, Error> {
+    let deadline = args.max_time.0.map(|d| tokio::time::Instant::now() + d);
+    let max_time = || {
+        let d = args.max_time.0.unwrap_or_default();
+        format!("--max-time {}", seconds(d))
+    };
     let req = http::Request::get(args.url.as_str())
         .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"))
         .body(ResponseBody::empty())
         .map_err(|e| Error::msg(format!("bad URL {:?}: {e}", args.url)))?;
+    let mut options = FetchOptions::new();
+    if let Some(d) = args.connect_timeout.0 {
+        options = options.connect_timeout(d);
+    }
+    if let Some(d) = args.timeout.0 {
+        options = options.header_timeout(d).idle_timeout(d);
+    }
     let response = tokio::select! {
-        r = weir_io::http::fetch(req) => r.map_err(|e| e.with_stage("get"))?,
+        r = weir_io::http::fetch_with(req, &options) => r.map_err(name_timeout)?,
         () = token.cancelled() => return Err(Error::cancelled()),
+        () = sleep_until(deadline) => {
+            return Err(Error::timeout(format!(
+                "connect / response headers: not done within {}",
+                max_time()
+            ))
+            .with_stage("get"));
+        }
     };
     let status = response.status();
     if !status.is_success() {
@@ -164,21 +185,21 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
     };
     let len = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let encoding = header(CONTENT_ENCODING).map(|e| e.to_ascii_lowercase());
-    let sink = open_output_path(&args.output, args.fsync).await?;
-    let body = response.into_body();
-    let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
-        .named("download")
-        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
+    let mut body = response.into_body();
+    let mut decoder = None;
     match encoding.as_deref() {
         None | Some("identity") => {
-            if let Some(max) = args.max_output
-                && len.is_some_and(|n| n > max)
-            {
-                return Err(Error::limit(format!(
-                    "the body ({} bytes) is larger than --max-output",
-                    len.unwrap_or(0)
-                ))
-                .with_stage("get"));
+            if let Some(max) = args.max_output {
+                // Counted as bytes arrive, whatever the framing; a declared
+                // Content-Length over it fails before the output is opened.
+                if let Some(n) = len.filter(|&n| n > max) {
+                    return Err(Error::limit(format!(
+                        "the body's Content-Length ({n} bytes) is over --max-output ({}, {max} bytes)",
+                        crate::fmt::bytes(max)
+                    ))
+                    .with_stage("get"));
+                }
+                body = body.limit(max);
             }
         }
         Some("gzip") | Some("x-gzip") => {
@@ -186,7 +207,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             if let Some(n) = args.max_output {
                 b.max_output(n);
             }
-            pipeline = pipeline.spawn("gunzip", b.build());
+            decoder = Some(b.build());
         }
         Some(other) => {
             return Err(
@@ -194,6 +215,79 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             );
         }
     }
-    let run = pipeline.into_named("write", sink).cancel_on(token);
-    finish(run, args.common.progress, len, args.common.stats).await
+    let sink = open_output_path(&args.output, args.fsync).await?;
+    let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
+        .named("download")
+        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
+    if let Some(d) = decoder {
+        pipeline = pipeline.spawn("gunzip", d);
+    }
+    // --max-time cancels the run through a token of its own, so every stage
+    // ends (and an atomic output's temporary file is removed) before the
+    // error is reported.
+    let run_token = token.child_token();
+    let run = pipeline
+        .into_named("write", sink)
+        .cancel_on(run_token.clone());
+    let finished = finish(run, args.common.progress, len, args.common.stats);
+    tokio::pin!(finished);
+    let result = tokio::select! {
+        r = &mut finished => r,
+        () = sleep_until(deadline) => {
+            run_token.cancel();
+            match finished.await {
+                // It ended just in time, or failed on its own.
+                Ok(report) => Ok(report),
+                Err(e) if !e.is_cancelled() || token.is_cancelled() => Err(e),
+                Err(_) => {
+                    return Err(Error::timeout(format!(
+                        "body: the transfer was not done within {}",
+                        max_time()
+                    ))
+                    .with_stage("get"));
+                }
+            }
+        }
+    };
+    result.map_err(|e| match args.max_output {
+        Some(max) if e.is_limit() => too_large(max),
+        _ => name_timeout(e),
+    })
+}
+
+/// Waits until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The error for an output over `--max-output`.
+fn too_large(max: u64) -> Error {
+    Error::limit(format!(
+        "the output passed --max-output ({}, {max} bytes)",
+        crate::fmt::bytes(max)
+    ))
+    .with_stage("get")
+}
+
+/// A timeout of the client, its message (which names the phase) completed
+/// with the option that set it.
+fn name_timeout(e: Error) -> Error {
+    if !e.is_timeout() {
+        return e.with_stage("get");
+    }
+    let message = e.message().unwrap_or("timed out");
+    let option = if message.starts_with("connect") {
+        "--connect-timeout"
+    } else {
+        "--timeout"
+    };
+    Error::timeout(format!("{message} ({option})")).with_stage("get")
+}
+
+/// `1s`, `1.5s`, `0.25s`.
+fn seconds(d: std::time::Duration) -> String {
+    format!("{}s", d.as_secs_f64())
 }

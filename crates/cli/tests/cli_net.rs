@@ -7,7 +7,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 fn weir() -> Command {
     Command::new(env!("CARGO_BIN_EXE_weir"))
@@ -350,4 +352,401 @@ fn many_slow_clients_cost_bounded_memory_each() {
     // nowhere near the 64 MiB file.
     assert!(per_conn < 1024.0, "{per_conn:.0} KiB per connection");
     drop(clients);
+}
+
+// ---------------------------------------------------------------------------
+// `weir get` against hostile servers: hand-written loopback servers that
+// send endless bodies or stall, each bounded in time and stopped by the test.
+
+/// What a hostile server may send at most, whatever the client does.
+const SERVER_CAP: u64 = 128 << 20;
+/// How long a hostile server lives at most.
+const SERVER_LIFE: Duration = Duration::from_secs(30);
+
+/// A one-connection HTTP server on 127.0.0.1: accepts one connection, reads
+/// the request head, then hands the socket to `respond`. Dropping it stops
+/// it (the thread checks `stop` at least every 100 ms) and joins it.
+struct Hostile {
+    addr: String,
+    sent: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What a hostile server's `respond` gets.
+struct Conn<'a> {
+    socket: TcpStream,
+    sent: &'a AtomicU64,
+    stop: &'a AtomicBool,
+    born: Instant,
+}
+
+impl Conn<'_> {
+    fn done(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || self.born.elapsed() > SERVER_LIFE
+            || self.sent.load(Ordering::Relaxed) >= SERVER_CAP
+    }
+
+    /// Writes all of `data`, retrying on write timeouts until `done()`;
+    /// false once the client is gone or the server must stop.
+    fn send(&mut self, data: &[u8]) -> bool {
+        let mut at = 0;
+        while at < data.len() {
+            if self.done() {
+                return false;
+            }
+            match self.socket.write(&data[at..]) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    at += n;
+                    self.sent.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Sleeps in short steps until `done()` (a stalled server).
+    fn stall(&self) {
+        while !self.done() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Hostile {
+    fn start(respond: impl FnOnce(&mut Conn<'_>) + std::marker::Send + 'static) -> Hostile {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        listener.set_nonblocking(true).unwrap();
+        let sent = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (sent.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let born = Instant::now();
+            let socket = loop {
+                if st.load(Ordering::Relaxed) || born.elapsed() > SERVER_LIFE {
+                    return;
+                }
+                match listener.accept() {
+                    Ok((socket, _)) => break socket,
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            };
+            socket.set_nonblocking(false).unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            socket
+                .set_write_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            // The request head.
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match (&socket).read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => return,
+                }
+            }
+            let mut conn = Conn {
+                socket,
+                sent: &s,
+                stop: &st,
+                born,
+            };
+            respond(&mut conn);
+        });
+        Hostile {
+            addr,
+            sent,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/endless", self.addr)
+    }
+
+    fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends `head`, then `block` again and again (as a chunk of a chunked body
+/// if `chunked`) until the client or the server stops.
+fn endless(conn: &mut Conn<'_>, head: &str, chunked: bool, block: &[u8]) {
+    if !conn.send(head.as_bytes()) {
+        return;
+    }
+    let mut framed = Vec::new();
+    if chunked {
+        framed.extend_from_slice(format!("{:x}\r\n", block.len()).as_bytes());
+        framed.extend_from_slice(block);
+        framed.extend_from_slice(b"\r\n");
+    } else {
+        framed.extend_from_slice(block);
+    }
+    while conn.send(&framed) {}
+}
+
+/// A folder holding `out.bin` with known old contents, for checking that
+/// a failed `weir get -o out.bin` leaves it untouched and nothing beside it.
+fn existing_output() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    std::fs::write(&out, b"old contents\n").unwrap();
+    (dir, out)
+}
+
+fn assert_untouched(dir: &Path, out: &Path) {
+    assert_eq!(std::fs::read(out).unwrap(), b"old contents\n");
+    let names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["out.bin"], "something left behind");
+}
+
+/// Runs `weir get URL -o out.bin ARGS` and returns its exit code, stderr
+/// and run time; kills it after `secs`.
+fn get_into(url: &str, out: &Path, args: &[&str], secs: u64) -> (Option<i32>, String, Duration) {
+    let t = Instant::now();
+    let mut child = Guard(Some(
+        weir()
+            .args(["get", url, "-o"])
+            .arg(out)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let o = child.wait_within(secs);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        t.elapsed(),
+    )
+}
+
+/// `--max-output 1M` against an endless body framed as `head` says: exit 1,
+/// one line naming the limit, the existing output untouched, nothing left
+/// behind, and the server stopped long before its 128 MiB cap.
+fn max_output_stops(head: &'static str, chunked: bool, block: Vec<u8>) {
+    let server = Hostile::start(move |c| endless(c, head, chunked, &block));
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(&server.url(), &out, &["--max-output", "1M"], 60);
+    let sent = server.sent();
+    drop(server);
+    eprintln!("{head:?}: exit {code:?} after {took:?}, server sent {sent} bytes; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--max-output"), "{err}");
+    assert_untouched(dir.path(), &out);
+    // 1 MiB, plus the pipeline's buffers and the kernel's socket buffers.
+    assert!(sent < 48 << 20, "the server sent {sent} bytes");
+}
+
+#[test]
+fn get_max_output_bounds_an_endless_chunked_body() {
+    max_output_stops(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+        true,
+        random(64 << 10, 7),
+    );
+}
+
+#[test]
+fn get_max_output_bounds_an_endless_close_delimited_body() {
+    max_output_stops(
+        "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n",
+        false,
+        random(64 << 10, 8),
+    );
+}
+
+#[test]
+fn get_max_output_bounds_a_lying_content_length() {
+    // Declares 1 GiB, over the limit: refused before anything is written.
+    max_output_stops(
+        "HTTP/1.1 200 OK\r\ncontent-length: 1073741824\r\n\r\n",
+        false,
+        random(64 << 10, 9),
+    );
+}
+
+#[test]
+fn get_max_output_bounds_an_endless_gzip_body() {
+    // One gzip member of 1 MiB of zeros, sent again and again (a valid
+    // multi-member stream that never ends).
+    let mut gz = weir()
+        .args(["gzip", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = gz.stdin.take().unwrap();
+    std::thread::spawn(move || stdin.write_all(&vec![0u8; 1 << 20]));
+    let member = gz.wait_with_output().unwrap().stdout;
+    assert!(!member.is_empty() && member.len() < 64 << 10);
+    let block: Vec<u8> = member.repeat((64 << 10) / member.len() + 1);
+    max_output_stops(
+        "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n",
+        true,
+        block,
+    );
+}
+
+#[test]
+fn get_times_out_on_stalled_response_headers() {
+    let server = Hostile::start(|c| {
+        if c.send(b"HTTP/1.1 200 OK\r\ncontent-") {
+            c.stall();
+        }
+    });
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(&server.url(), &out, &["--timeout", "1s"], 20);
+    drop(server);
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("response headers"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
+}
+
+/// `--max-time` covers the wait for the headers too, even with `--timeout`
+/// off.
+#[test]
+fn get_max_time_covers_the_response_headers() {
+    let server = Hostile::start(|c| c.stall());
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(
+        &server.url(),
+        &out,
+        &["--timeout", "off", "--max-time", "1s"],
+        20,
+    );
+    drop(server);
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--max-time") && err.contains("response headers"),
+        "{err}"
+    );
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
+}
+
+#[test]
+fn get_times_out_on_a_stalled_body() {
+    let server = Hostile::start(|c| {
+        if c.send(b"HTTP/1.1 200 OK\r\ncontent-length: 10000000\r\n\r\n")
+            && c.send(&random(100_000, 10))
+        {
+            c.stall();
+        }
+    });
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(&server.url(), &out, &["--timeout", "1s"], 20);
+    drop(server);
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("body"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
+}
+
+#[test]
+fn get_max_time_bounds_a_slow_steady_body() {
+    // 100 bytes every 50 ms: never idle for long, never done.
+    let server = Hostile::start(|c| {
+        if !c.send(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n") {
+            return;
+        }
+        let chunk = [b"64\r\n".as_slice(), &[b'x'; 100], b"\r\n"].concat();
+        while c.send(&chunk) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(
+        &server.url(),
+        &out,
+        &["--timeout", "1s", "--max-time", "1500ms"],
+        20,
+    );
+    let sent = server.sent();
+    drop(server);
+    eprintln!("exit {code:?} after {took:?}, server sent {sent} bytes; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--max-time"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(took >= Duration::from_millis(1400) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
+}
+
+/// A listener whose accept queue is full and that never accepts: on Linux
+/// the kernel then drops new SYNs, so a connect hangs (SYN retries) until
+/// the client gives up. Returns `None` if that cannot be arranged here.
+fn full_backlog() -> Option<(socket2::Socket, Vec<TcpStream>, String)> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    s.listen(0).unwrap();
+    let addr = s.local_addr().unwrap().as_socket().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(c) => held.push(c),
+            Err(_) => return Some((s, held, addr.to_string())),
+        }
+    }
+    None
+}
+
+#[test]
+fn get_times_out_connecting() {
+    let Some((_listener, _held, addr)) = full_backlog() else {
+        eprintln!("skipped: no way to make a loopback connect hang here");
+        return;
+    };
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(
+        &format!("http://{addr}/"),
+        &out,
+        &["--connect-timeout", "1s"],
+        20,
+    );
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("connect"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
+    assert_untouched(dir.path(), &out);
 }

@@ -13,8 +13,9 @@
 //!   and a maximum number of connections.
 //! - [`FileServer`]: the static file handler behind `weir serve`: streaming,
 //!   `Range`, `HEAD`, gzip negotiation, and no way out of its root.
-//! - [`get`] and [`fetch`]: a client whose response body is a
-//!   [`BodyReader`].
+//! - [`get`], [`fetch`] and [`fetch_with`]: a client whose response body is
+//!   a [`BodyReader`]; [`FetchOptions`] set its connect, response-head and
+//!   idle timeouts and a limit on the body, counted as it arrives.
 //!
 //! # Backpressure
 //! Hyper writes a response by asking its body for the next chunk only when
@@ -46,7 +47,7 @@ mod server_stats;
 mod server_stats_handle;
 
 pub use self::body_reader::BodyReader;
-pub use self::client::{fetch, get};
+pub use self::client::{FetchOptions, fetch, fetch_with, get};
 pub use self::file_server::FileServer;
 pub use self::file_server_builder::{BoxEncoder, FileServerBuilder};
 pub use self::http_server::HttpServer;
