@@ -6,6 +6,7 @@ use bytes::Bytes;
 use weir_core::{Error, Transform};
 
 use super::FileServer;
+use super::beneath::Root;
 use super::file_server::Inner;
 
 /// A byte transform a [`FileServer`] compresses responses with.
@@ -115,8 +116,16 @@ impl FileServerBuilder {
                 Error::msg(format!("{} is not a folder", root.display())).with_stage("serve")
             );
         }
+        let handle = {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || Root::open_dir(&root))
+                .await
+                .map_err(|e| Error::msg(format!("opening the root failed: {e}")))?
+                .map_err(|e| Error::from(e).with_stage("serve"))?
+        };
         Ok(FileServer::from_inner(Inner {
             root,
+            handle,
             chunk_size: self.chunk_size,
             block_size: self.block_size.max(self.chunk_size),
             gzip: self.gzip.clone(),
