@@ -456,3 +456,33 @@ async fn our_client_reads_the_body_as_a_readable() {
     })
     .await;
 }
+
+/// The value of header `name` in a raw response, if any.
+fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_redirect_never_names_another_host() {
+    within(30, async {
+        let s = site().await;
+        // `Location: //sub/` would send a browser to the host `sub`.
+        for (target, want) in [
+            ("/sub", "/sub/"),
+            ("//sub", "/sub/"),
+            ("///sub", "/sub/"),
+            ("//sub?a=1", "/sub/?a=1"),
+            ("//plain/.", "/plain/./"),
+        ] {
+            let req = format!("GET {target} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), 301, "{target}: {r}");
+            assert_eq!(header_of(&r, "location"), Some(want), "{target}: {r}");
+        }
+    })
+    .await;
+}

@@ -50,7 +50,8 @@ pub(crate) struct Inner {
 ///   `Accept-Encoding` takes it, streamed with `Transfer-Encoding: chunked`,
 ///   with `Vary: Accept-Encoding`.
 /// - A folder: its `index.html`, else a listing of its entries (or 403);
-///   `/dir` without the slash is redirected (301) to `/dir/`.
+///   `/dir` without the slash is redirected (301) to `/dir/` (`//dir` to
+///   `/dir/`: never to a path a browser would read as a host name).
 /// - Refused: any path with `..` (also percent-encoded), a path that
 ///   leaves the root through a symlink (403), anything that is neither a
 ///   file nor a folder (403). An error the client cannot be told about (500) is logged at WARN
@@ -422,7 +423,8 @@ fn listing_page(raw_path: &str, names: &[String], head: bool) -> Response<Respon
 
 /// 301 to the request's path with a slash added (and its query kept).
 fn redirect_to_folder<B>(req: &Request<B>) -> Response<ResponseBody> {
-    let mut location = format!("{}/", req.uri().path());
+    // One leading slash only: `//sub/` would be read as the host `sub`.
+    let mut location = format!("/{}/", req.uri().path().trim_start_matches('/'));
     if let Some(q) = req.uri().query() {
         location.push('?');
         location.push_str(q);
