@@ -486,3 +486,38 @@ async fn a_folder_redirect_never_names_another_host() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_names_and_odd_files_are_no_server_errors() {
+    within(30, async {
+        let s = site().await;
+        let long = "a".repeat(300);
+        // One name over the file system's 255 bytes, and a path over
+        // PATH_MAX (4096) made of names each short enough.
+        let too_deep = format!("/{}", vec!["b".repeat(250); 20].join("/"));
+        for (path, want) in [
+            (format!("/{long}"), 404),
+            (format!("/sub/{long}"), 404),
+            (format!("/{long}/x"), 404),
+            (too_deep, 404),
+        ] {
+            let req = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), want, "{}...: {r}", &path[..20]);
+        }
+        // Neither a file nor a folder: a socket (which cannot be opened)
+        // and a FIFO (which must not block the server).
+        let _socket = std::os::unix::net::UnixListener::bind(s.root.join("sock")).unwrap();
+        let fifo = Command::new("mkfifo")
+            .arg(s.root.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        for path in ["/sock", "/fifo"] {
+            let req = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), 403, "{path}: {r}");
+        }
+    })
+    .await;
+}

@@ -218,13 +218,18 @@ impl Root {
     }
 }
 
-/// `e` as an I/O error; too many symlinks (a loop) is a `NotFound` one, as
-/// the path names no file.
+/// `e` as an I/O error. Too many symlinks (a loop) is a `NotFound` one, as
+/// the path names no file; a socket or a device without a driver (which
+/// cannot be opened) a `PermissionDenied` one, as neither a file nor a
+/// folder is served.
 fn io_error(e: Errno) -> io::Error {
-    if e == Errno::LOOP {
-        io::Error::new(io::ErrorKind::NotFound, "too many levels of symlinks")
-    } else {
-        e.into()
+    match e {
+        Errno::LOOP => io::Error::new(io::ErrorKind::NotFound, "too many levels of symlinks"),
+        Errno::NXIO | Errno::NODEV => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "neither a file nor a folder",
+        ),
+        e => e.into(),
     }
 }
 

@@ -54,7 +54,8 @@ pub(crate) struct Inner {
 ///   `/dir/`: never to a path a browser would read as a host name).
 /// - Refused: any path with `..` (also percent-encoded), a path that
 ///   leaves the root through a symlink (403), anything that is neither a
-///   file nor a folder (403). An error the client cannot be told about (500) is logged at WARN
+///   file nor a folder (403). A name too long for the file system is 404.
+///   An error the client cannot be told about (500) is logged at WARN
 ///   with its cause (with the `tracing` feature).
 ///
 /// # Symlinks

@@ -34,11 +34,14 @@ pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, StatusCode> {
     Ok(names)
 }
 
-/// The status an I/O error on the requested `path` maps to. What maps to 500 is
+/// The status an I/O error on the requested `path` maps to. A name too
+/// long for the file system (`ENAMETOOLONG`) names no file: 404. What maps to 500 is
 /// logged (at WARN) with its cause, as the client is told nothing.
 pub(crate) fn io_status(e: &io::Error, path: &str) -> StatusCode {
     match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => StatusCode::NOT_FOUND,
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
+            StatusCode::NOT_FOUND
+        }
         io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         _ => {
             io_warn!(path = %path, error = %e, "file server: 500 Internal Server Error");
