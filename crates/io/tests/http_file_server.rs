@@ -521,3 +521,46 @@ async fn long_names_and_odd_files_are_no_server_errors() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_none_match_star_is_304_and_overrides_if_modified_since() {
+    within(30, async {
+        let s = site().await;
+        let ask = |method: &str, path: &str, extra: &str| {
+            format!("{method} {path} HTTP/1.1\r\nhost: t\r\n{extra}connection: close\r\n\r\n")
+        };
+        let r = raw_http(s.addr, ask("HEAD", "/log.txt", "").as_bytes()).await;
+        let lm = header_of(&r, "last-modified").unwrap().to_string();
+        for (method, path, extra, want) in [
+            // `*`: any current representation matches, so GET/HEAD get 304.
+            ("GET", "/log.txt", "if-none-match: *\r\n".to_string(), 304),
+            ("HEAD", "/log.txt", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/sub/", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/plain/", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/plain", "if-none-match: *\r\n".into(), 301),
+            ("GET", "/missing", "if-none-match: *\r\n".into(), 404),
+            // No entity tag is ever sent, so no other value matches; and
+            // with If-None-Match, If-Modified-Since is ignored (RFC 9110
+            // §13.1.3).
+            (
+                "GET",
+                "/log.txt",
+                format!("if-none-match: \"abc\"\r\nif-modified-since: {lm}\r\n"),
+                200,
+            ),
+            (
+                "GET",
+                "/log.txt",
+                format!("if-modified-since: {lm}\r\n"),
+                304,
+            ),
+        ] {
+            let r = raw_http(s.addr, ask(method, path, &extra).as_bytes()).await;
+            assert_eq!(status_of(&r), want, "{method} {path} {extra:?}: {r}");
+            if want == 304 {
+                assert!(r.ends_with("\r\n\r\n"), "a 304 had a body: {r}");
+            }
+        }
+    })
+    .await;
+}

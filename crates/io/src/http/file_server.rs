@@ -40,8 +40,10 @@ pub(crate) struct Inner {
 ///   request is sent, so `Content-Length` always holds.
 /// - `GET` and `HEAD`; other methods get 405.
 /// - `Content-Type` from the extension of the name requested,
-///   `Content-Length`, `Last-Modified`, `Accept-Ranges: bytes`; 304 for an
-///   `If-Modified-Since` the file is not newer than.
+///   `Content-Length`, `Last-Modified`, `Accept-Ranges: bytes`; 304 for
+///   `If-None-Match: *` (also on a folder's listing), or, without
+///   `If-None-Match`, for an `If-Modified-Since` the file is not newer
+///   than.
 /// - A single `Range` on an identity response gets 206 with
 ///   `Content-Range` (honouring `If-Range`); an unsatisfiable one 416;
 ///   several ranges, or a malformed header, the whole file (as RFC 9110
@@ -217,6 +219,9 @@ impl FileServer {
         if !self.inner.listing {
             return Err(StatusCode::FORBIDDEN);
         }
+        if none_match(req.headers()) == Some(true) {
+            return Ok(status_only(StatusCode::NOT_MODIFIED));
+        }
         let names = self
             .blocking(req, move |inner| list(inner, &names, &dir))
             .await?;
@@ -255,8 +260,7 @@ impl FileServer {
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
         if is_not_modified(req.headers(), modified) {
-            let mut r = Response::new(ResponseBody::empty());
-            *r.status_mut() = StatusCode::NOT_MODIFIED;
+            let mut r = status_only(StatusCode::NOT_MODIFIED);
             headers.remove(header::CONTENT_TYPE);
             *r.headers_mut() = headers;
             return Ok(r);
@@ -466,6 +470,13 @@ fn escape_html(s: &str) -> String {
     out
 }
 
+/// A response with `status` and no body.
+fn status_only(status: StatusCode) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::empty());
+    *r.status_mut() = status;
+    r
+}
+
 /// A short plain-text page for an error or redirect status.
 fn status_page(status: StatusCode) -> Response<ResponseBody> {
     let text = format!(
@@ -489,13 +500,32 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Whether the client's copy is current, so that a GET or HEAD gets 304:
-/// the file is not newer than `If-Modified-Since`.
+/// Whether the client's copy is current, so that a GET or HEAD gets 304
+/// (RFC 9110 §13.1.2, §13.2.2). `If-None-Match` comes first (see
+/// [`none_match`]); only without it, the file must not be newer than
+/// `If-Modified-Since`.
 fn is_not_modified(headers: &HeaderMap, modified: Option<SystemTime>) -> bool {
+    if let Some(star) = none_match(headers) {
+        return star;
+    }
     matches!(
         (modified, header_str(headers, header::IF_MODIFIED_SINCE)),
         (Some(m), Some(since)) if httpdate::parse_http_date(since).is_ok_and(|since| m <= since)
     )
+}
+
+/// `None` without `If-None-Match`; else whether it matches what exists:
+/// `*` matches anything that exists, and no other value can match, as no
+/// entity tags are sent. (When it is present, `If-Modified-Since` is
+/// ignored.)
+fn none_match(headers: &HeaderMap) -> Option<bool> {
+    headers.contains_key(header::IF_NONE_MATCH).then(|| {
+        headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.trim() == "*")
+    })
 }
 
 /// `If-Range` absent, or naming the file's current `Last-Modified`.
