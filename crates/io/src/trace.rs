@@ -11,12 +11,12 @@ macro_rules! io_debug {
 }
 
 #[cfg(feature = "tracing")]
-macro_rules! io_warn {
-    ($($arg:tt)*) => { ::tracing::warn!($($arg)*) };
+macro_rules! io_error {
+    ($($arg:tt)*) => { ::tracing::error!($($arg)*) };
 }
 #[cfg(not(feature = "tracing"))]
-macro_rules! io_warn {
+macro_rules! io_error {
     ($($arg:tt)*) => {};
 }
 
-pub(crate) use {io_debug, io_warn};
+pub(crate) use {io_debug, io_error};

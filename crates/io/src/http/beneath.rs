@@ -134,7 +134,7 @@ impl Root {
             // refusing the call; EINVAL, E2BIG: flags this kernel lacks.
             // The walk is as safe, and decides.
             Err(Errno::XDEV | Errno::AGAIN | Errno::PERM | Errno::INVAL | Errno::TOOBIG) => None,
-            Err(e) => Some(Err(io_error(e))),
+            Err(e) => Some(Err(to_io_error(e))),
         }
     }
 
@@ -168,18 +168,18 @@ impl Root {
             // ELOOP (EMLINK on FreeBSD, ENOTDIR with O_DIRECTORY on some
             // systems): maybe a symlink, to be followed by hand.
             if !matches!(failed, Errno::LOOP | Errno::MLINK | Errno::NOTDIR) {
-                return Err(io_error(failed));
+                return Err(to_io_error(failed));
             }
             links += 1;
             if links > MAX_LINKS {
-                return Err(io_error(Errno::LOOP));
+                return Err(to_io_error(Errno::LOOP));
             }
             match rustix::fs::readlinkat(parent, name.as_slice(), Vec::new()) {
                 Ok(target) => self.follow(target.as_bytes(), &mut dirs, &mut pending)?,
                 // Not a symlink (any more): a file renamed over it since,
                 // to be looked at again; or really not a folder.
                 Err(Errno::INVAL) if failed != Errno::NOTDIR => pending.push_front(name),
-                Err(_) => return Err(io_error(failed)),
+                Err(_) => return Err(to_io_error(failed)),
             }
         }
         // The names ended on a folder (or there were none): the root, or
@@ -222,7 +222,7 @@ impl Root {
 /// the path names no file; a socket or a device without a driver (which
 /// cannot be opened) a `PermissionDenied` one, as neither a file nor a
 /// folder is served.
-fn io_error(e: Errno) -> io::Error {
+fn to_io_error(e: Errno) -> io::Error {
     match e {
         Errno::LOOP => io::Error::new(io::ErrorKind::NotFound, "too many levels of symlinks"),
         Errno::NXIO | Errno::NODEV => io::Error::new(

@@ -14,7 +14,7 @@ use super::beneath::{Kind, Root};
 use super::file_server_builder::{EncoderFactory, FileServerBuilder};
 use super::resolve::{io_status, segments};
 use crate::BlockingSource;
-use crate::trace::io_warn;
+use crate::trace::io_error;
 
 /// Files smaller than this are never compressed: the gzip framing would
 /// outweigh the gain.
@@ -57,7 +57,7 @@ pub(crate) struct Inner {
 /// - Refused: any path with `..` (also percent-encoded), a path that
 ///   leaves the root through a symlink (403), anything that is neither a
 ///   file nor a folder (403). A name too long for the file system is 404.
-///   An error the client cannot be told about (500) is logged at WARN
+///   An error the client cannot be told about (500) is logged at ERROR
 ///   with its cause (with the `tracing` feature).
 ///
 /// # Symlinks
@@ -180,7 +180,7 @@ impl FileServer {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(io_status(&e, req.uri().path())),
             Err(e) => {
-                io_warn!(path = %req.uri().path(), error = %e, "file server: a blocking task failed");
+                io_error!(path = %req.uri().path(), error = %e, "file server: a blocking task failed");
                 let _ = e;
                 Err(StatusCode::INTERNAL_SERVER_ERROR)
             }

@@ -7,7 +7,7 @@ use std::io;
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
-use crate::trace::io_warn;
+use crate::trace::io_error;
 
 /// The decoded names a request path is made of, from the root down.
 ///
@@ -36,7 +36,7 @@ pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, StatusCode> {
 
 /// The status an I/O error on the requested `path` maps to. A name too
 /// long for the file system (`ENAMETOOLONG`) names no file: 404. What maps to 500 is
-/// logged (at WARN) with its cause, as the client is told nothing.
+/// logged (at ERROR) with its cause, as the client is told nothing.
 pub(crate) fn io_status(e: &io::Error, path: &str) -> StatusCode {
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
@@ -44,7 +44,7 @@ pub(crate) fn io_status(e: &io::Error, path: &str) -> StatusCode {
         }
         io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         _ => {
-            io_warn!(path = %path, error = %e, "file server: 500 Internal Server Error");
+            io_error!(path = %path, error = %e, "file server: 500 Internal Server Error");
             let _ = path;
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -68,5 +68,55 @@ mod tests {
         assert_eq!(segments("/a%00"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(segments("/%ff"), Err(StatusCode::BAD_REQUEST));
         assert_eq!(segments("etc/passwd"), Err(StatusCode::BAD_REQUEST));
+    }
+
+    /// A 500 says nothing to the client: its cause goes to the log, at
+    /// ERROR (what `weir serve` shows without `RUST_LOG`).
+    #[cfg(feature = "tracing")]
+    #[test]
+    fn a_500_logs_its_cause() {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Log(Arc<Mutex<Vec<u8>>>);
+        impl io::Write for Log {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if let Ok(mut log) = self.0.lock() {
+                    log.extend_from_slice(buf);
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Log::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_ansi(false)
+            .with_writer({
+                let log = log.clone();
+                move || log.clone()
+            })
+            .finish();
+        let statuses = tracing::subscriber::with_default(subscriber, || {
+            [
+                io_status(&io::Error::other("the disk caught fire"), "/a/b.txt"),
+                io_status(&io::ErrorKind::NotFound.into(), "/missing"),
+            ]
+        });
+        assert_eq!(
+            statuses,
+            [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::NOT_FOUND]
+        );
+        let text = log
+            .0
+            .lock()
+            .map(|l| String::from_utf8_lossy(&l).into_owned());
+        let text = text.unwrap_or_default();
+        assert!(text.contains("ERROR"), "{text}");
+        assert!(text.contains("the disk caught fire"), "{text}");
+        assert!(text.contains("/a/b.txt"), "{text}");
+        assert!(!text.contains("/missing"), "a 404 was logged: {text}");
     }
 }
