@@ -165,7 +165,7 @@ impl FileServer {
             return Err(StatusCode::FORBIDDEN);
         }
         let name = names.last().map_or("", String::as_str);
-        self.file(req, file, &meta, name, head).await
+        self.file(req, file, &meta, name, head)
     }
 
     /// Runs `f` on the blocking pool (file system calls block), mapping an
@@ -214,7 +214,7 @@ impl FileServer {
             })
             .await?;
         if let Some((file, meta)) = index {
-            return self.file(req, file, &meta, INDEX, head).await;
+            return self.file(req, file, &meta, INDEX, head);
         }
         if !self.inner.listing {
             return Err(StatusCode::FORBIDDEN);
@@ -230,7 +230,7 @@ impl FileServer {
 
     /// Answers with the opened `file` (whose metadata is `meta`), requested
     /// as `name`.
-    async fn file<B>(
+    fn file<B>(
         &self,
         req: &Request<B>,
         file: File,
@@ -241,23 +241,8 @@ impl FileServer {
         let len = meta.len();
         let mime = mime_guess::from_path(name).first_or_octet_stream();
         let modified = meta.modified().ok().map(whole_seconds);
-        let mut headers = HeaderMap::new();
-        let content_type =
-            if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
-                format!("{mime}; charset=utf-8")
-            } else {
-                mime.to_string()
-            };
-        if let Ok(v) = HeaderValue::from_str(&content_type) {
-            headers.insert(header::CONTENT_TYPE, v);
-        }
         let last_modified = modified.map(httpdate::fmt_http_date);
-        if let Some(lm) = &last_modified
-            && let Ok(v) = HeaderValue::from_str(lm)
-        {
-            headers.insert(header::LAST_MODIFIED, v);
-        }
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        let mut headers = file_headers(&mime, last_modified.as_deref());
 
         if is_not_modified(req.headers(), modified) {
             let mut r = status_only(StatusCode::NOT_MODIFIED);
@@ -267,36 +252,20 @@ impl FileServer {
         }
 
         // A single range, on the identity representation.
-        if let Some(range) = header_str(req.headers(), header::RANGE)
-            && if_range_holds(req.headers(), last_modified.as_deref())
-        {
-            match http_range_header::parse_range_header(range).map(|p| p.validate(len)) {
-                Ok(Ok(ranges)) if ranges.len() == 1 => {
-                    let (start, end) = (*ranges[0].start(), *ranges[0].end());
-                    let part = end - start + 1;
-                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
-                        headers.insert(header::CONTENT_RANGE, v);
-                    }
-                    return self.respond(
-                        req,
-                        file,
-                        headers,
-                        StatusCode::PARTIAL_CONTENT,
-                        start,
-                        part,
-                        head,
-                    );
+        match wanted_range(req.headers(), len, last_modified.as_deref()) {
+            Some(Ok((start, end))) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+                    headers.insert(header::CONTENT_RANGE, v);
                 }
-                Ok(Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable)) => {
-                    let mut r = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
-                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                        r.headers_mut().insert(header::CONTENT_RANGE, v);
-                    }
-                    return Ok(r);
-                }
-                // Several ranges, or a header we may ignore: the whole file.
-                _ => {}
+                let part = Part {
+                    status: StatusCode::PARTIAL_CONTENT,
+                    start,
+                    len: end - start + 1,
+                };
+                return self.respond(req, file, headers, part, head);
             }
+            Some(Err(unsatisfiable)) => return Ok(unsatisfiable),
+            None => {}
         }
 
         if let Some(make) = &self.inner.gzip
@@ -315,29 +284,32 @@ impl FileServer {
                 return Ok(r);
             }
         }
-        self.respond(req, file, headers, StatusCode::OK, 0, len, head)
+        let whole = Part {
+            status: StatusCode::OK,
+            start: 0,
+            len,
+        };
+        self.respond(req, file, headers, whole, head)
     }
 
-    /// A response of `len` bytes of `file` from `start`.
-    #[allow(clippy::too_many_arguments)]
+    /// A response of `part` of `file`.
     fn respond<B>(
         &self,
         req: &Request<B>,
         file: File,
         mut headers: HeaderMap,
-        status: StatusCode,
-        start: u64,
-        len: u64,
+        part: Part,
         head: bool,
     ) -> Result<Response<ResponseBody>, StatusCode> {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        let body = if head || len == 0 {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(part.len));
+        let body = if head || part.len == 0 {
             ResponseBody::empty()
         } else {
-            ResponseBody::from_readable(self.source(req, file, start, len)?).with_len(len)
+            let source = self.source(req, file, part.start, part.len)?;
+            ResponseBody::from_readable(source).with_len(part.len)
         };
         let mut r = Response::new(body);
-        *r.status_mut() = status;
+        *r.status_mut() = part.status;
         *r.headers_mut() = headers;
         Ok(r)
     }
@@ -362,6 +334,62 @@ impl FileServer {
             .fill(true)
             .name("file")
             .build(file.take(len)))
+    }
+}
+
+/// What a response sends of a file: `len` bytes from `start`, with
+/// `status`.
+struct Part {
+    status: StatusCode,
+    start: u64,
+    len: u64,
+}
+
+/// The headers of a file's response of type `mime`, modified at
+/// `last_modified`.
+fn file_headers(mime: &mime_guess::Mime, last_modified: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let content_type =
+        if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_string()
+        };
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(lm) = last_modified
+        && let Ok(v) = HeaderValue::from_str(lm)
+    {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers
+}
+
+/// The one range of a `len`-byte file to send (first and last byte), the
+/// 416 answer to an unsatisfiable one, or `None` for the whole file: no
+/// `Range`, an `If-Range` that does not hold, several ranges or a header
+/// that may be ignored (RFC 9110 allows it).
+fn wanted_range(
+    headers: &HeaderMap,
+    len: u64,
+    last_modified: Option<&str>,
+) -> Option<Result<(u64, u64), Response<ResponseBody>>> {
+    let range = header_str(headers, header::RANGE)?;
+    if !if_range_holds(headers, last_modified) {
+        return None;
+    }
+    match http_range_header::parse_range_header(range).map(|p| p.validate(len)) {
+        Ok(Ok(ranges)) if ranges.len() == 1 => Some(Ok((*ranges[0].start(), *ranges[0].end()))),
+        Ok(Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable)) => {
+            let mut r = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Some(Err(r))
+        }
+        _ => None,
     }
 }
 
