@@ -36,6 +36,13 @@ impl Root {
     /// root once symlinks are resolved (else a `PermissionDenied` error).
     pub(crate) fn open(&self, names: &[&str]) -> io::Result<File> {
         let path = self.checked(names)?;
+        let meta = std::fs::metadata(&path)?;
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "neither a file nor a folder",
+            ));
+        }
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
         #[cfg(windows)]
