@@ -100,10 +100,14 @@ impl FileServerBuilder {
         self
     }
 
-    /// Checks the root and builds the server.
+    /// Checks the root, opens it, and builds the server.
+    ///
+    /// On Unix the root folder is opened here, once, and every request is
+    /// looked up from that handle: a folder renamed over the root's path
+    /// later is not seen (serve the new one with a new server).
     ///
     /// # Errors
-    /// If the root does not exist or is not a folder.
+    /// If the root does not exist, is not a folder or cannot be opened.
     pub async fn build(&self) -> Result<FileServer, Error> {
         let root = tokio::fs::canonicalize(&self.root)
             .await
