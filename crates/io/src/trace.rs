@@ -10,4 +10,13 @@ macro_rules! io_debug {
     ($($arg:tt)*) => {};
 }
 
-pub(crate) use io_debug;
+#[cfg(feature = "tracing")]
+macro_rules! io_error {
+    ($($arg:tt)*) => { ::tracing::error!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! io_error {
+    ($($arg:tt)*) => {};
+}
+
+pub(crate) use {io_debug, io_error};

@@ -456,3 +456,111 @@ async fn our_client_reads_the_body_as_a_readable() {
     })
     .await;
 }
+
+/// The value of header `name` in a raw response, if any.
+fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_redirect_never_names_another_host() {
+    within(30, async {
+        let s = site().await;
+        // `Location: //sub/` would send a browser to the host `sub`.
+        for (target, want) in [
+            ("/sub", "/sub/"),
+            ("//sub", "/sub/"),
+            ("///sub", "/sub/"),
+            ("//sub?a=1", "/sub/?a=1"),
+            ("//plain/.", "/plain/./"),
+        ] {
+            let req = format!("GET {target} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), 301, "{target}: {r}");
+            assert_eq!(header_of(&r, "location"), Some(want), "{target}: {r}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_names_and_odd_files_are_no_server_errors() {
+    within(30, async {
+        let s = site().await;
+        let long = "a".repeat(300);
+        // One name over the file system's 255 bytes, and a path over
+        // PATH_MAX (4096) made of names each short enough.
+        let too_deep = format!("/{}", vec!["b".repeat(250); 20].join("/"));
+        for (path, want) in [
+            (format!("/{long}"), 404),
+            (format!("/sub/{long}"), 404),
+            (format!("/{long}/x"), 404),
+            (too_deep, 404),
+        ] {
+            let req = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), want, "{}...: {r}", &path[..20]);
+        }
+        // Neither a file nor a folder: a socket (which cannot be opened)
+        // and a FIFO (which must not block the server).
+        let _socket = std::os::unix::net::UnixListener::bind(s.root.join("sock")).unwrap();
+        let fifo = Command::new("mkfifo")
+            .arg(s.root.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        for path in ["/sock", "/fifo"] {
+            let req = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+            let r = raw_http(s.addr, req.as_bytes()).await;
+            assert_eq!(status_of(&r), 403, "{path}: {r}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_none_match_star_is_304_and_overrides_if_modified_since() {
+    within(30, async {
+        let s = site().await;
+        let ask = |method: &str, path: &str, extra: &str| {
+            format!("{method} {path} HTTP/1.1\r\nhost: t\r\n{extra}connection: close\r\n\r\n")
+        };
+        let r = raw_http(s.addr, ask("HEAD", "/log.txt", "").as_bytes()).await;
+        let lm = header_of(&r, "last-modified").unwrap().to_string();
+        for (method, path, extra, want) in [
+            // `*`: any current representation matches, so GET/HEAD get 304.
+            ("GET", "/log.txt", "if-none-match: *\r\n".to_string(), 304),
+            ("HEAD", "/log.txt", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/sub/", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/plain/", "if-none-match: *\r\n".into(), 304),
+            ("GET", "/plain", "if-none-match: *\r\n".into(), 301),
+            ("GET", "/missing", "if-none-match: *\r\n".into(), 404),
+            // No entity tag is ever sent, so no other value matches; and
+            // with If-None-Match, If-Modified-Since is ignored (RFC 9110
+            // §13.1.3).
+            (
+                "GET",
+                "/log.txt",
+                format!("if-none-match: \"abc\"\r\nif-modified-since: {lm}\r\n"),
+                200,
+            ),
+            (
+                "GET",
+                "/log.txt",
+                format!("if-modified-since: {lm}\r\n"),
+                304,
+            ),
+        ] {
+            let r = raw_http(s.addr, ask(method, path, &extra).as_bytes()).await;
+            assert_eq!(status_of(&r), want, "{method} {path} {extra:?}: {r}");
+            if want == 304 {
+                assert!(r.ends_with("\r\n\r\n"), "a 304 had a body: {r}");
+            }
+        }
+    })
+    .await;
+}

@@ -84,6 +84,45 @@ async fn malformed_requests_get_400() {
 }
 
 #[tokio::test]
+async fn http11_without_one_host_gets_400_and_http10_without_host_is_served() {
+    within(20, async {
+        let (addr, stats) = start(&HttpServer::builder()).await;
+        // RFC 9112 §3.2: an HTTP/1.1 request with no Host, or with several,
+        // is 400, whatever the request target (absolute form included).
+        for bad in [
+            &b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n"[..],
+            b"GET http://t/ HTTP/1.1\r\nconnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n",
+            b"GET / HTTP/1.0\r\nhost: a\r\nhost: b\r\n\r\n",
+        ] {
+            let r = raw_http(addr, bad).await;
+            assert_eq!(
+                status_of(&r),
+                400,
+                "{:?} -> {r}",
+                String::from_utf8_lossy(bad)
+            );
+            assert!(!r.ends_with("ok"), "the handler ran: {r}");
+        }
+        // HTTP/1.0 had no Host: still served without one.
+        let r = raw_http(addr, b"GET / HTTP/1.0\r\n\r\n").await;
+        assert_eq!(status_of(&r), 200, "{r}");
+        assert!(r.ends_with("ok"), "{r}");
+        // An empty Host is allowed (RFC 9112 §3.2: a target without an
+        // authority).
+        let r = raw_http(
+            addr,
+            b"GET / HTTP/1.1\r\nhost:\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status_of(&r), 200, "{r}");
+        still_serving(addr).await;
+        assert_eq!(stats.stats().requests, 7);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn oversized_headers_get_431() {
     within(20, async {
         let (addr, _) = start(HttpServer::builder().max_header_size(4096)).await;

@@ -1,6 +1,6 @@
 use std::fmt;
-use std::fs::Metadata;
-use std::io::{Read, Seek, SeekFrom};
+use std::fs::{File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,9 +10,11 @@ use http::{Method, Request, Response, StatusCode};
 use weir_core::transform::Through;
 
 use super::ResponseBody;
+use super::beneath::{Kind, Root};
 use super::file_server_builder::{EncoderFactory, FileServerBuilder};
-use super::resolve::{io_status, resolve};
+use super::resolve::{io_status, segments};
 use crate::BlockingSource;
+use crate::trace::io_error;
 
 /// Files smaller than this are never compressed: the gzip framing would
 /// outweigh the gain.
@@ -20,6 +22,8 @@ const MIN_COMPRESS: u64 = 256;
 
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
+    /// A handle on `root`: every lookup starts from it.
+    pub(crate) handle: Root,
     pub(crate) chunk_size: usize,
     pub(crate) block_size: usize,
     pub(crate) gzip: Option<EncoderFactory>,
@@ -35,8 +39,11 @@ pub(crate) struct Inner {
 ///   [`ResponseBody`]). At most the file's length at the time of the
 ///   request is sent, so `Content-Length` always holds.
 /// - `GET` and `HEAD`; other methods get 405.
-/// - `Content-Type` from the extension, `Content-Length`, `Last-Modified`
-///   (and 304 for `If-Modified-Since`), `Accept-Ranges: bytes`.
+/// - `Content-Type` from the extension of the name requested,
+///   `Content-Length`, `Last-Modified`, `Accept-Ranges: bytes`; 304 for
+///   `If-None-Match: *` (also on a folder's listing), or, without
+///   `If-None-Match`, for an `If-Modified-Since` the file is not newer
+///   than.
 /// - A single `Range` on an identity response gets 206 with
 ///   `Content-Range` (honouring `If-Range`); an unsatisfiable one 416;
 ///   several ranges, or a malformed header, the whole file (as RFC 9110
@@ -45,10 +52,26 @@ pub(crate) struct Inner {
 ///   `Accept-Encoding` takes it, streamed with `Transfer-Encoding: chunked`,
 ///   with `Vary: Accept-Encoding`.
 /// - A folder: its `index.html`, else a listing of its entries (or 403);
-///   `/dir` without the slash is redirected (301) to `/dir/`.
+///   `/dir` without the slash is redirected (301) to `/dir/` (`//dir` to
+///   `/dir/`: never to a path a browser would read as a host name).
 /// - Refused: any path with `..` (also percent-encoded), a path that
 ///   leaves the root through a symlink (403), anything that is neither a
-///   file nor a folder (403). Listings leave out entries leading outside.
+///   file nor a folder (403). A name too long for the file system is 404.
+///   An error the client cannot be told about (500) is logged at ERROR
+///   with its cause (with the `tracing` feature).
+///
+/// # Symlinks
+/// Symlinks are followed as long as they stay under the root: relative
+/// ones, and absolute ones naming a place under the root's canonical path
+/// (an absolute link spelled through another path to the same place is
+/// refused). Links leading outside are refused, and listings leave them
+/// out. On Unix every lookup starts from a handle on the root opened once,
+/// resolving the path and opening the file in one step (Linux's `openat2`
+/// with `RESOLVE_BENEATH`, or name by name with `O_NOFOLLOW`, following
+/// links by hand, where it is missing), and every check (kind, size, date)
+/// is made on the opened file: a symlink swapped in during a request is
+/// never followed out of the root. (Elsewhere the lookup is by path,
+/// checked against the canonical root, and such a race is not caught.)
 ///
 /// # Examples
 /// ```
@@ -124,116 +147,125 @@ impl FileServer {
                 return Ok(r);
             }
         };
-        let raw_path = req.uri().path();
-        let path = resolve(&self.inner.root, raw_path).await?;
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| io_status(&e))?;
+        let names = segments(req.uri().path())?;
+        let (file, meta) = self
+            .blocking(req, {
+                let names = names.clone();
+                move |inner| {
+                    let file = inner.handle.open(&as_strs(&names))?;
+                    let meta = file.metadata()?;
+                    Ok((file, meta))
+                }
+            })
+            .await?;
         if meta.is_dir() {
-            if !raw_path.ends_with('/') {
-                let mut location = format!("{raw_path}/");
-                if let Some(q) = req.uri().query() {
-                    location.push('?');
-                    location.push_str(q);
-                }
-                let mut r = status_page(StatusCode::MOVED_PERMANENTLY);
-                if let Ok(v) = HeaderValue::from_str(&location) {
-                    r.headers_mut().insert(header::LOCATION, v);
-                }
-                return Ok(r);
-            }
-            let index = path.join("index.html");
-            if let Ok(index) = resolve_inside(&self.inner.root, &index).await
-                && let Ok(m) = tokio::fs::metadata(&index).await
-                && m.is_file()
-            {
-                return self.file(req, &index, &m, head).await;
-            }
-            if !self.inner.listing {
-                return Err(StatusCode::FORBIDDEN);
-            }
-            return self.listing(&path, raw_path, head).await;
+            return self.folder(req, names, file, head).await;
         }
         if !meta.is_file() {
             return Err(StatusCode::FORBIDDEN);
         }
-        self.file(req, &path, &meta, head).await
+        let name = names.last().map_or("", String::as_str);
+        self.file(req, file, &meta, name, head)
     }
 
-    async fn file<B>(
+    /// Runs `f` on the blocking pool (file system calls block), mapping an
+    /// I/O error to its status.
+    async fn blocking<B, T, F>(&self, req: &Request<B>, f: F) -> Result<T, StatusCode>
+    where
+        F: FnOnce(&Inner) -> io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        match tokio::task::spawn_blocking(move || f(&inner)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(io_status(&e, req.uri().path())),
+            Err(e) => {
+                io_error!(path = %req.uri().path(), error = %e, "file server: a blocking task failed");
+                let _ = e;
+                Err(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// A folder (`dir`, named by `names`): a redirect to the name with a
+    /// slash, its `index.html`, or a listing.
+    async fn folder<B>(
         &self,
         req: &Request<B>,
-        path: &Path,
+        names: Vec<String>,
+        dir: File,
+        head: bool,
+    ) -> Result<Response<ResponseBody>, StatusCode> {
+        if !req.uri().path().ends_with('/') {
+            return Ok(redirect_to_folder(req));
+        }
+        let index = self
+            .blocking(req, {
+                let mut names = names.clone();
+                names.push(INDEX.to_owned());
+                move |inner| {
+                    // Any failure (missing, refused, leading outside): no index.
+                    let Ok(file) = inner.handle.open(&as_strs(&names)) else {
+                        return Ok(None);
+                    };
+                    let meta = file.metadata()?;
+                    Ok(meta.is_file().then_some((file, meta)))
+                }
+            })
+            .await?;
+        if let Some((file, meta)) = index {
+            return self.file(req, file, &meta, INDEX, head);
+        }
+        if !self.inner.listing {
+            return Err(StatusCode::FORBIDDEN);
+        }
+        if none_match(req.headers()) == Some(true) {
+            return Ok(status_only(StatusCode::NOT_MODIFIED));
+        }
+        let names = self
+            .blocking(req, move |inner| list(inner, &names, &dir))
+            .await?;
+        Ok(listing_page(req.uri().path(), &names, head))
+    }
+
+    /// Answers with the opened `file` (whose metadata is `meta`), requested
+    /// as `name`.
+    fn file<B>(
+        &self,
+        req: &Request<B>,
+        file: File,
         meta: &Metadata,
+        name: &str,
         head: bool,
     ) -> Result<Response<ResponseBody>, StatusCode> {
         let len = meta.len();
-        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let mime = mime_guess::from_path(name).first_or_octet_stream();
         let modified = meta.modified().ok().map(whole_seconds);
-        let mut headers = HeaderMap::new();
-        let content_type =
-            if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
-                format!("{mime}; charset=utf-8")
-            } else {
-                mime.to_string()
-            };
-        if let Ok(v) = HeaderValue::from_str(&content_type) {
-            headers.insert(header::CONTENT_TYPE, v);
-        }
         let last_modified = modified.map(httpdate::fmt_http_date);
-        if let Some(lm) = &last_modified
-            && let Ok(v) = HeaderValue::from_str(lm)
-        {
-            headers.insert(header::LAST_MODIFIED, v);
-        }
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        let mut headers = file_headers(&mime, last_modified.as_deref());
 
-        // 304 when the client's copy is current.
-        if let (Some(m), Some(since)) = (
-            modified,
-            header_str(req.headers(), header::IF_MODIFIED_SINCE),
-        ) && let Ok(since) = httpdate::parse_http_date(since)
-            && m <= since
-        {
-            let mut r = Response::new(ResponseBody::empty());
-            *r.status_mut() = StatusCode::NOT_MODIFIED;
+        if is_not_modified(req.headers(), modified) {
+            let mut r = status_only(StatusCode::NOT_MODIFIED);
             headers.remove(header::CONTENT_TYPE);
             *r.headers_mut() = headers;
             return Ok(r);
         }
 
         // A single range, on the identity representation.
-        if let Some(range) = header_str(req.headers(), header::RANGE)
-            && if_range_holds(req.headers(), last_modified.as_deref())
-        {
-            match http_range_header::parse_range_header(range).map(|p| p.validate(len)) {
-                Ok(Ok(ranges)) if ranges.len() == 1 => {
-                    let (start, end) = (*ranges[0].start(), *ranges[0].end());
-                    let part = end - start + 1;
-                    if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
-                        headers.insert(header::CONTENT_RANGE, v);
-                    }
-                    return self
-                        .respond(
-                            path,
-                            headers,
-                            StatusCode::PARTIAL_CONTENT,
-                            start,
-                            part,
-                            head,
-                        )
-                        .await;
+        match wanted_range(req.headers(), len, last_modified.as_deref()) {
+            Some(Ok((start, end))) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+                    headers.insert(header::CONTENT_RANGE, v);
                 }
-                Ok(Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable)) => {
-                    let mut r = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
-                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                        r.headers_mut().insert(header::CONTENT_RANGE, v);
-                    }
-                    return Ok(r);
-                }
-                // Several ranges, or a header we may ignore: the whole file.
-                _ => {}
+                let part = Part {
+                    status: StatusCode::PARTIAL_CONTENT,
+                    start,
+                    len: end - start + 1,
+                };
+                return self.respond(req, file, headers, part, head);
             }
+            Some(Err(unsatisfiable)) => return Ok(unsatisfiable),
+            None => {}
         }
 
         if let Some(make) = &self.inner.gzip
@@ -244,7 +276,7 @@ impl FileServer {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 let mut r = Response::new(ResponseBody::empty());
                 if !head {
-                    let source = self.open(path, 0, len).await?;
+                    let source = self.source(req, file, 0, len)?;
                     let encoded = Through::new(source, make()).with_name("gzip");
                     *r.body_mut() = ResponseBody::from_readable(encoded);
                 }
@@ -252,106 +284,189 @@ impl FileServer {
                 return Ok(r);
             }
         }
-        self.respond(path, headers, StatusCode::OK, 0, len, head)
-            .await
+        let whole = Part {
+            status: StatusCode::OK,
+            start: 0,
+            len,
+        };
+        self.respond(req, file, headers, whole, head)
     }
 
-    /// A response of `len` bytes of the file from `start`.
-    async fn respond(
+    /// A response of `part` of `file`.
+    fn respond<B>(
         &self,
-        path: &Path,
+        req: &Request<B>,
+        file: File,
         mut headers: HeaderMap,
-        status: StatusCode,
-        start: u64,
-        len: u64,
+        part: Part,
         head: bool,
     ) -> Result<Response<ResponseBody>, StatusCode> {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        let body = if head || len == 0 {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(part.len));
+        let body = if head || part.len == 0 {
             ResponseBody::empty()
         } else {
-            ResponseBody::from_readable(self.open(path, start, len).await?).with_len(len)
+            let source = self.source(req, file, part.start, part.len)?;
+            ResponseBody::from_readable(source).with_len(part.len)
         };
         let mut r = Response::new(body);
-        *r.status_mut() = status;
+        *r.status_mut() = part.status;
         *r.headers_mut() = headers;
         Ok(r)
     }
 
-    /// A source of `len` bytes of the file from `start`, read on the
+    /// A source of `len` bytes of `file` from `start`, read on the
     /// blocking pool.
-    async fn open(
+    fn source<B>(
         &self,
-        path: &Path,
+        req: &Request<B>,
+        mut file: File,
         start: u64,
         len: u64,
-    ) -> Result<BlockingSource<std::io::Take<std::fs::File>>, StatusCode> {
-        let path = path.to_path_buf();
-        let file = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let mut f = std::fs::File::open(&path)?;
-            if start > 0 {
-                f.seek(SeekFrom::Start(start))?;
-            }
-            Ok(f.take(len))
-        })
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-        .map_err(|e| io_status(&e))?;
+    ) -> Result<BlockingSource<io::Take<File>>, StatusCode> {
+        // Only the file offset moves: no I/O to wait for.
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))
+                .map_err(|e| io_status(&e, req.uri().path()))?;
+        }
         Ok(BlockingSource::builder()
             .chunk_size(self.inner.chunk_size)
             .block_size(self.inner.block_size)
             .fill(true)
             .name("file")
-            .build(file))
+            .build(file.take(len)))
     }
+}
 
-    /// An HTML list of a folder's entries, leaving out those leading
-    /// outside the root.
-    async fn listing(
-        &self,
-        dir: &Path,
-        raw_path: &str,
-        head: bool,
-    ) -> Result<Response<ResponseBody>, StatusCode> {
-        let mut entries = tokio::fs::read_dir(dir).await.map_err(|e| io_status(&e))?;
-        let mut names = Vec::new();
-        while let Ok(Some(entry)) = entries.next_entry().await {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let Ok(target) = resolve_inside(&self.inner.root, &entry.path()).await else {
-                continue;
-            };
-            let is_dir = tokio::fs::metadata(&target).await.is_ok_and(|m| m.is_dir());
-            names.push(if is_dir { format!("{name}/") } else { name });
-        }
-        names.sort();
-        let title = escape_html(raw_path);
-        let mut page = format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n<ul>\n"
-        );
-        for name in &names {
-            let href = percent_encoding::utf8_percent_encode(name, HREF).to_string();
-            page.push_str(&format!(
-                "<li><a href=\"{href}\">{}</a></li>\n",
-                escape_html(name)
-            ));
-        }
-        page.push_str("</ul></body></html>\n");
-        let len = page.len() as u64;
-        let mut r = Response::new(if head {
-            ResponseBody::empty()
+/// What a response sends of a file: `len` bytes from `start`, with
+/// `status`.
+struct Part {
+    status: StatusCode,
+    start: u64,
+    len: u64,
+}
+
+/// The headers of a file's response of type `mime`, modified at
+/// `last_modified`.
+fn file_headers(mime: &mime_guess::Mime, last_modified: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let content_type =
+        if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
+            format!("{mime}; charset=utf-8")
         } else {
-            ResponseBody::full(page)
-        });
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        r.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        Ok(r)
+            mime.to_string()
+        };
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
     }
+    if let Some(lm) = last_modified
+        && let Ok(v) = HeaderValue::from_str(lm)
+    {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers
+}
+
+/// The one range of a `len`-byte file to send (first and last byte), the
+/// 416 answer to an unsatisfiable one, or `None` for the whole file: no
+/// `Range`, an `If-Range` that does not hold, several ranges or a header
+/// that may be ignored (RFC 9110 allows it).
+fn wanted_range(
+    headers: &HeaderMap,
+    len: u64,
+    last_modified: Option<&str>,
+) -> Option<Result<(u64, u64), Response<ResponseBody>>> {
+    let range = header_str(headers, header::RANGE)?;
+    if !if_range_holds(headers, last_modified) {
+        return None;
+    }
+    match http_range_header::parse_range_header(range).map(|p| p.validate(len)) {
+        Ok(Ok(ranges)) if ranges.len() == 1 => Some(Ok((*ranges[0].start(), *ranges[0].end()))),
+        Ok(Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable)) => {
+            let mut r = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            Some(Err(r))
+        }
+        _ => None,
+    }
+}
+
+/// The name of a folder's index file.
+const INDEX: &str = "index.html";
+
+fn as_strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// The entries of the folder `dir` (named by `names`) to list, folders
+/// with a trailing `/`, sorted. A symlink is looked up from the root like
+/// any request, and left out if it leads outside (or nowhere).
+fn list(inner: &Inner, names: &[String], dir: &File) -> io::Result<Vec<String>> {
+    let names = as_strs(names);
+    let mut out = Vec::new();
+    for (name, kind) in inner.handle.entries(&names, dir)? {
+        let is_dir = match kind {
+            Kind::Dir => true,
+            Kind::Other => false,
+            Kind::Link => {
+                let mut path = names.clone();
+                path.push(&name);
+                match inner.handle.open(&path).and_then(|f| f.metadata()) {
+                    Ok(meta) => meta.is_dir(),
+                    Err(_) => continue,
+                }
+            }
+        };
+        out.push(if is_dir { format!("{name}/") } else { name });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// An HTML page listing `names`, the entries of the folder at `raw_path`.
+fn listing_page(raw_path: &str, names: &[String], head: bool) -> Response<ResponseBody> {
+    let title = escape_html(raw_path);
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body><h1>{title}</h1>\n<ul>\n"
+    );
+    for name in names {
+        let href = percent_encoding::utf8_percent_encode(name, HREF).to_string();
+        page.push_str(&format!(
+            "<li><a href=\"{href}\">{}</a></li>\n",
+            escape_html(name)
+        ));
+    }
+    page.push_str("</ul></body></html>\n");
+    let len = page.len() as u64;
+    let mut r = Response::new(if head {
+        ResponseBody::empty()
+    } else {
+        ResponseBody::full(page)
+    });
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r
+}
+
+/// 301 to the request's path with a slash added (and its query kept).
+fn redirect_to_folder<B>(req: &Request<B>) -> Response<ResponseBody> {
+    // One leading slash only: `//sub/` would be read as the host `sub`.
+    let mut location = format!("/{}/", req.uri().path().trim_start_matches('/'));
+    if let Some(q) = req.uri().query() {
+        location.push('?');
+        location.push_str(q);
+    }
+    let mut r = status_page(StatusCode::MOVED_PERMANENTLY);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }
 
 /// Characters escaped in a listing's links: controls, space and the
@@ -383,16 +498,11 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// `path` with symlinks resolved, if it stays inside `root`.
-async fn resolve_inside(root: &Path, path: &Path) -> Result<PathBuf, StatusCode> {
-    let canonical = tokio::fs::canonicalize(path)
-        .await
-        .map_err(|e| io_status(&e))?;
-    if canonical.starts_with(root) {
-        Ok(canonical)
-    } else {
-        Err(StatusCode::FORBIDDEN)
-    }
+/// A response with `status` and no body.
+fn status_only(status: StatusCode) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::empty());
+    *r.status_mut() = status;
+    r
 }
 
 /// A short plain-text page for an error or redirect status.
@@ -416,6 +526,34 @@ fn status_page(status: StatusCode) -> Response<ResponseBody> {
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether the client's copy is current, so that a GET or HEAD gets 304
+/// (RFC 9110 §13.1.2, §13.2.2). `If-None-Match` comes first (see
+/// [`none_match`]); only without it, the file must not be newer than
+/// `If-Modified-Since`.
+fn is_not_modified(headers: &HeaderMap, modified: Option<SystemTime>) -> bool {
+    if let Some(star) = none_match(headers) {
+        return star;
+    }
+    matches!(
+        (modified, header_str(headers, header::IF_MODIFIED_SINCE)),
+        (Some(m), Some(since)) if httpdate::parse_http_date(since).is_ok_and(|since| m <= since)
+    )
+}
+
+/// `None` without `If-None-Match`; else whether it matches what exists:
+/// `*` matches anything that exists, and no other value can match, as no
+/// entity tags are sent. (When it is present, `If-Modified-Since` is
+/// ignored.)
+fn none_match(headers: &HeaderMap) -> Option<bool> {
+    headers.contains_key(header::IF_NONE_MATCH).then(|| {
+        headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.trim() == "*")
+    })
 }
 
 /// `If-Range` absent, or naming the file's current `Last-Modified`.

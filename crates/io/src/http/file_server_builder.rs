@@ -6,6 +6,7 @@ use bytes::Bytes;
 use weir_core::{Error, Transform};
 
 use super::FileServer;
+use super::beneath::Root;
 use super::file_server::Inner;
 
 /// A byte transform a [`FileServer`] compresses responses with.
@@ -99,10 +100,14 @@ impl FileServerBuilder {
         self
     }
 
-    /// Checks the root and builds the server.
+    /// Checks the root, opens it, and builds the server.
+    ///
+    /// On Unix the root folder is opened here, once, and every request is
+    /// looked up from that handle: a folder renamed over the root's path
+    /// later is not seen (serve the new one with a new server).
     ///
     /// # Errors
-    /// If the root does not exist or is not a folder.
+    /// If the root does not exist, is not a folder or cannot be opened.
     pub async fn build(&self) -> Result<FileServer, Error> {
         let root = tokio::fs::canonicalize(&self.root)
             .await
@@ -115,8 +120,16 @@ impl FileServerBuilder {
                 Error::msg(format!("{} is not a folder", root.display())).with_stage("serve")
             );
         }
+        let handle = {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || Root::open_dir(&root))
+                .await
+                .map_err(|e| Error::msg(format!("opening the root failed: {e}")))?
+                .map_err(|e| Error::from(e).with_stage("serve"))?
+        };
         Ok(FileServer::from_inner(Inner {
             root,
+            handle,
             chunk_size: self.chunk_size,
             block_size: self.block_size.max(self.chunk_size),
             gzip: self.gzip.clone(),

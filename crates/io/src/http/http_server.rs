@@ -28,7 +28,9 @@ use crate::trace::io_debug;
 /// a header-read timeout (the connection is closed), an idle write timeout and a minimum data
 /// rate for responses (the connection is closed), a maximum header size
 /// (431), and a maximum number of open connections (503). Malformed
-/// requests get 400 from hyper. None of them stops the server: it goes on
+/// requests get 400 from hyper, and so does, before the handler sees it,
+/// an HTTP/1.1 request without a `Host` header or any request with
+/// several (RFC 9112 §3.2; HTTP/1.0 may go without). None of them stops the server: it goes on
 /// serving everyone else.
 ///
 /// # Examples
@@ -205,8 +207,13 @@ impl HttpServer {
                 let counters2 = counters.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     counters2.requests.fetch_add(1, Relaxed);
-                    let fut = handler(req);
-                    async move { Ok::<_, Infallible>(fut.await) }
+                    let fut = (!host_is_bad(&req)).then(|| handler(req));
+                    async move {
+                        Ok::<_, Infallible>(match fut {
+                            Some(fut) => fut.await,
+                            None => bad_host(),
+                        })
+                    }
                 });
                 let conn = http.serve_connection(TokioIo::new(io), service);
                 let mut conn = std::pin::pin!(conn);
@@ -236,6 +243,40 @@ impl HttpServer {
         let _ = tokio::time::timeout(self.options.shutdown_grace, permits.acquire_many(all)).await;
         Ok(())
     }
+}
+
+/// Whether `req` breaks RFC 9112 §3.2's rule on `Host`: an HTTP/1.1
+/// request needs exactly one (empty is allowed), and no request may have
+/// several. HTTP/1.0 may go without.
+fn host_is_bad<B>(req: &Request<B>) -> bool {
+    let mut hosts = req.headers().get_all(http::header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => true,
+        (None, _) => req.version() == http::Version::HTTP_11,
+        (Some(_), None) => false,
+    }
+}
+
+/// The answer to a request [`host_is_bad`] refuses: 400, and the
+/// connection is closed after it.
+fn bad_host() -> Response<ResponseBody> {
+    let text = "400 Bad Request: missing or repeated Host\n";
+    let mut r = Response::new(ResponseBody::full(text));
+    *r.status_mut() = http::StatusCode::BAD_REQUEST;
+    let headers = r.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(text.len()),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 /// Answers a connection over the limit with 503 and closes it.

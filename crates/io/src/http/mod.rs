@@ -33,6 +33,11 @@
 //! write timeout; one that reads, but slower than the minimum rate (240
 //! bytes/s once 5 s have been spent waiting on it, by default), is cut too.
 //! Both close the connection: the client sees a truncated body.
+#[cfg(unix)]
+mod beneath;
+#[cfg(not(unix))]
+#[path = "beneath_portable.rs"]
+mod beneath;
 mod body_reader;
 mod client;
 mod file_server;
