@@ -14,9 +14,9 @@ use futures_util::StreamExt;
 use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use weir_core::{Error, Limit, Reader, StatsHandle, Unit, Writer};
+use weir_core::{Error, Limit, Reader, Writer};
 
-use crate::report::{Report, StageKind, StageReport};
+use crate::report::{Report, StageMeters};
 
 /// A boxed readable stream, as stages pass them along.
 pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send + 'static>>;
@@ -77,17 +77,8 @@ impl<S: Unpin, T> Unpin for Counted<S, T> {}
 
 /// One task of a pipeline, before it is spawned.
 pub(crate) struct TaskSpec {
-    pub(crate) name: Arc<str>,
-    pub(crate) kind: StageKind,
+    pub(crate) meters: StageMeters,
     pub(crate) fut: BoxFut,
-    /// The buffer the task reads from (none for a source task).
-    pub(crate) input: Option<StatsHandle>,
-    /// The buffers the task writes to (none for a sink task; several for a tee).
-    pub(crate) outputs: Vec<StatsHandle>,
-    /// What the task pulled from the source (source tasks).
-    pub(crate) pulled: Option<(Arc<Counter>, Unit)>,
-    /// What the task gave its sink (sink tasks).
-    pub(crate) delivered: Option<(Arc<Counter>, Unit)>,
 }
 
 /// Moves a stream into a buffer: ends the buffer at the stream's end, aborts
@@ -182,9 +173,16 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// What is known of a task once it ended.
-struct Ended {
-    elapsed: Duration,
+/// The running stage tasks; each ends with its index into the slots, its
+/// result and its lifetime.
+type Tasks = JoinSet<(usize, Result<(), Error>, Duration)>;
+
+/// A spawned stage: what its report is read from, and how long its task
+/// lived once it ended.
+struct Slot {
+    meters: StageMeters,
+    id: Id,
+    lifetime: Option<Duration>,
 }
 
 /// Runs the tasks to completion, or until the first error or cancellation,
@@ -194,21 +192,24 @@ pub(crate) async fn run(
     token: Option<CancellationToken>,
 ) -> Result<Report, Error> {
     let start = Instant::now();
-    let mut metas = Vec::with_capacity(tasks.len());
+    let (set, mut slots) = spawn_all(tasks);
+    join_all(set, &mut slots, token, start).await?;
+    let elapsed = start.elapsed();
+    let stages = slots
+        .into_iter()
+        .map(|s| s.meters.report(s.lifetime.unwrap_or(elapsed)))
+        .collect();
+    Ok(Report::new(elapsed, stages))
+}
+
+/// Spawns every stage's task, each in a tracing span of its own, timing its
+/// life; a task's output carries its index into the slots.
+fn spawn_all(tasks: Vec<TaskSpec>) -> (Tasks, Vec<Slot>) {
     let mut set = JoinSet::new();
-    let mut ids: Vec<(Id, usize)> = Vec::with_capacity(tasks.len());
-    for (i, t) in tasks.into_iter().enumerate() {
-        let TaskSpec {
-            name,
-            kind,
-            fut,
-            input,
-            outputs,
-            pulled,
-            delivered,
-        } = t;
-        let span = tracing::debug_span!("pipe.stage", stage = %name);
-        let stage = name.clone();
+    let mut slots = Vec::with_capacity(tasks.len());
+    for (i, TaskSpec { meters, fut }) in tasks.into_iter().enumerate() {
+        let span = tracing::debug_span!("pipe.stage", stage = %meters.name);
+        let stage = meters.name.clone();
         let handle = set.spawn(
             async move {
                 let t0 = Instant::now();
@@ -220,14 +221,28 @@ pub(crate) async fn run(
                     ok = res.is_ok(),
                     "stage ended"
                 );
-                (i, res, Ended { elapsed })
+                (i, res, elapsed)
             }
             .instrument(span),
         );
-        ids.push((handle.id(), i));
-        metas.push((name, kind, input, outputs, pulled, delivered, None::<Ended>));
+        slots.push(Slot {
+            meters,
+            id: handle.id(),
+            lifetime: None,
+        });
     }
+    (set, slots)
+}
 
+/// Joins the tasks as they end. The first failure (or the cancellation of
+/// `token`) stops the others; the error returned is the first one that is
+/// not an echo of another stage's failure, else the first echo.
+async fn join_all(
+    mut set: Tasks,
+    slots: &mut [Slot],
+    token: Option<CancellationToken>,
+    start: Instant,
+) -> Result<(), Error> {
     let mut first: Option<Error> = None;
     let mut echo: Option<Error> = None;
     let cancelled = async {
@@ -254,18 +269,16 @@ pub(crate) async fn run(
             break;
         };
         let failure = match joined {
-            Ok((i, res, ended)) => {
-                metas[i].6 = Some(ended);
+            Ok((i, res, lifetime)) => {
+                slots[i].lifetime = Some(lifetime);
                 res.err()
             }
             Err(je) => {
-                let i = ids.iter().find(|(id, _)| *id == je.id()).map(|(_, i)| *i);
-                let name = i.map(|i| metas[i].0.clone());
-                if let Some(i) = i {
-                    metas[i].6 = Some(Ended {
-                        elapsed: start.elapsed(),
-                    });
-                }
+                let slot = slots.iter_mut().find(|s| s.id == je.id());
+                let name = slot.map(|s| {
+                    s.lifetime = Some(start.elapsed());
+                    s.meters.name.clone()
+                });
                 if je.is_panic() {
                     let e = Error::panicked(panic_message(je.into_panic()));
                     Some(match name {
@@ -292,16 +305,8 @@ pub(crate) async fn run(
             }
         }
     }
-    if let Some(e) = first.or(echo) {
-        return Err(e);
+    match first.or(echo) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    let elapsed = start.elapsed();
-    let stages = metas
-        .into_iter()
-        .map(|(name, kind, input, outputs, pulled, delivered, ended)| {
-            let task_time = ended.map_or(elapsed, |e| e.elapsed);
-            StageReport::measure(name, kind, input, outputs, pulled, delivered, task_time)
-        })
-        .collect();
-    Ok(Report::new(elapsed, stages))
 }

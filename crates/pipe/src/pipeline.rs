@@ -9,7 +9,7 @@ use weir_core::{BufferConfig, DEFAULT_BYTES, DEFAULT_ITEMS, Error, Limit, Reader
 
 use crate::engine::{self, BoxStream, Counted, Counter, TaskSpec};
 use crate::monitor::Monitor;
-use crate::report::{Report, StageKind};
+use crate::report::{Report, StageKind, StageMeters};
 use crate::throttle::Throttle;
 
 /// Buffer settings for the joins a pipeline creates.
@@ -287,12 +287,14 @@ impl<T: Send + 'static> Pipeline<T> {
             readers.push(r);
         }
         tasks.push(TaskSpec {
-            name,
-            kind,
-            input,
-            outputs: writers.iter().map(|w| w.stats_handle()).collect(),
-            pulled,
-            delivered: None,
+            meters: StageMeters {
+                name,
+                kind,
+                input,
+                outputs: writers.iter().map(|w| w.stats_handle()).collect(),
+                pulled,
+                delivered: None,
+            },
             fut: Box::pin(engine::pump_all(head, writers)),
         });
         for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
@@ -327,12 +329,14 @@ impl<T: Send + 'static> Pipeline<T> {
         let (writer, reader) = Self::buffer(&base.marks, name.to_string());
         base.monitor.add(reader.stats_handle());
         base.tasks.push(TaskSpec {
-            name,
-            kind: base.kind,
-            input: base.input.take(),
-            outputs: vec![writer.stats_handle()],
-            pulled: base.pulled.take(),
-            delivered: None,
+            meters: StageMeters {
+                name,
+                kind: base.kind,
+                input: base.input.take(),
+                outputs: vec![writer.stats_handle()],
+                pulled: base.pulled.take(),
+                delivered: None,
+            },
             fut: Box::pin(engine::pump(head, writer)),
         });
         base.names.clear();
@@ -351,12 +355,14 @@ where
     let limit = Limit::<T>::auto(1, 1);
     let counter = Arc::new(Counter::default());
     TaskSpec {
-        name,
-        kind: StageKind::Sink,
-        input: Some(reader.stats_handle()),
-        outputs: Vec::new(),
-        pulled: None,
-        delivered: Some((counter.clone(), limit.unit())),
+        meters: StageMeters {
+            name,
+            kind: StageKind::Sink,
+            input: Some(reader.stats_handle()),
+            outputs: Vec::new(),
+            pulled: None,
+            delivered: Some((counter.clone(), limit.unit())),
+        },
         fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }
 }
@@ -371,7 +377,7 @@ pub struct Run {
 
 impl fmt::Debug for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.tasks.iter().map(|t| &*t.name).collect();
+        let names: Vec<&str> = self.tasks.iter().map(|t| &*t.meters.name).collect();
         f.debug_struct("Run").field("stages", &names).finish()
     }
 }
@@ -385,7 +391,10 @@ impl Run {
 
     /// The names of the stages (one per task), source first.
     pub fn stage_names(&self) -> Vec<String> {
-        self.tasks.iter().map(|t| t.name.to_string()).collect()
+        self.tasks
+            .iter()
+            .map(|t| t.meters.name.to_string())
+            .collect()
     }
 
     /// Stops the run when `token` is cancelled.

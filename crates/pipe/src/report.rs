@@ -72,16 +72,32 @@ fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
-impl StageReport {
-    pub(crate) fn measure(
-        name: Arc<str>,
-        kind: StageKind,
-        input: Option<StatsHandle>,
-        outputs: Vec<StatsHandle>,
-        pulled: Option<(Arc<Counter>, Unit)>,
-        delivered: Option<(Arc<Counter>, Unit)>,
-        lifetime: Duration,
-    ) -> Self {
+/// What a stage's report is read from: the buffers and counters around its
+/// task, kept from when the pipeline is built until the run ends.
+pub(crate) struct StageMeters {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: StageKind,
+    /// The buffer the task reads from (none for a source task).
+    pub(crate) input: Option<StatsHandle>,
+    /// The buffers the task writes to (none for a sink task; several for a tee).
+    pub(crate) outputs: Vec<StatsHandle>,
+    /// What the task pulled from the source (source tasks).
+    pub(crate) pulled: Option<(Arc<Counter>, Unit)>,
+    /// What the task gave its sink (sink tasks).
+    pub(crate) delivered: Option<(Arc<Counter>, Unit)>,
+}
+
+impl StageMeters {
+    /// The stage's report, for a task that lived `lifetime`.
+    pub(crate) fn report(self, lifetime: Duration) -> StageReport {
+        let StageMeters {
+            name,
+            kind,
+            input,
+            outputs,
+            pulled,
+            delivered,
+        } = self;
         let input = input.map(|h| h.stats());
         let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
         let (mut chunks_in, mut bytes_in, mut unit_in) = (0, 0, Unit::Bytes);
