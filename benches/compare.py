@@ -82,6 +82,16 @@ def corpus(data, size):
     return path
 
 
+def gzipped_corpus(data, size):
+    """The corpus of `size`, compressed by `gzip -6` (made once)."""
+    src = corpus(data, size)
+    gz = src + ".gz"
+    if not os.path.exists(gz):
+        with open(gz, "wb") as f:
+            subprocess.run(["gzip", "-6", "-c", src], stdout=f, check=True)
+    return gz
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("groups", nargs="*", default=["copy", "gzip", "gunzip", "objects", "rss", "writeback"])
@@ -120,18 +130,14 @@ def main():
              [WEIR, "gzip", src, "-o", out + ".gz"], ["node", os.path.join(node, "node_gzip.mjs"), src, base_out + ".gz"],
              args.runs, gib)
     if "gunzip" in args.groups:
-        src = corpus(args.data, "1G")
-        gz = src + ".gz"
-        if not os.path.exists(gz):
-            with open(gz, "wb") as f:
-                subprocess.run(["gzip", "-6", "-c", src], stdout=f, check=True)
+        gz = gzipped_corpus(args.data, "1G")
         pair("gunzip 1 GiB: weir gunzip vs flate2 sync GzDecoder (zlib-rs)",
              [WEIR, "gunzip", gz, "-o", out], [os.path.join(z, "flate2_gunzip"), gz, base_out], args.runs, gib)
         pair("gunzip 1 GiB: weir gunzip vs Node zlib pipeline",
              [WEIR, "gunzip", gz, "-o", out], ["node", os.path.join(node, "node_gunzip.mjs"), gz, base_out],
              args.runs, gib)
     if "inflate" in args.groups:
-        gz = corpus(args.data, "1G") + ".gz"
+        gz = gzipped_corpus(args.data, "1G")
         pair("gunzip 1 GiB: weir gunzip built with --features isal (ISA-L) vs the default build (zlib-rs)",
              [args.weir_isal, "gunzip", gz, "-o", out], [WEIR, "gunzip", gz, "-o", base_out], args.runs, gib)
     if "objects" in args.groups:

@@ -191,89 +191,118 @@ impl<D: RawDecoder> DecodeEngine<D> {
         buf
     }
 
-    /// Emits one chunk of output (at most `chunk_size` bytes).
+    /// Emits one chunk of output (at most `chunk_size` bytes): fills a
+    /// buffer, clips it to the decompression limits, hands it out, and
+    /// settles what the call leaves for the next one.
     fn step(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
         let mut buf = self.take_buffer();
-        let limit = self.settings.chunk_size;
-        let mut full = false;
-        let res = loop {
-            if buf.len() >= limit {
-                full = true;
-                break Ok(());
+        let filled = self.fill(&mut buf);
+        self.clip_to_limits(&mut buf);
+        self.total_out += buf.len() as u64;
+        self.emit(buf, out);
+        self.settle(filled, out)
+    }
+
+    /// Decodes into `buf` until it holds a whole chunk (`Ok(true)`), the
+    /// input runs out or the stream is over (`Ok(false)`), or the input is
+    /// bad. Output decoded before an error stays in `buf`.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        loop {
+            if buf.len() >= self.settings.chunk_size {
+                return Ok(true);
             }
-            let input = &self.input[self.pos..];
             match self.phase {
                 Phase::Stream => {
-                    let before = buf.len();
-                    // Never let the codec write past the chunk limit, even if
-                    // the allocation is larger.
-                    let progress = if buf.capacity() > limit {
-                        let mut part = std::mem::take(&mut buf);
-                        let mut window = Vec::with_capacity(limit - part.len());
-                        let p = self.raw.decode(input, &mut window, self.total_in);
-                        part.extend_from_slice(&window);
-                        buf = part;
-                        p
-                    } else {
-                        self.raw.decode(input, &mut buf, self.total_in)
-                    };
-                    let p = match progress {
-                        Ok(p) => p,
-                        Err(e) => break Err(e),
-                    };
-                    let consumed = p.consumed.min(input.len());
-                    self.pos += consumed;
-                    self.total_in += consumed as u64;
-                    if p.end {
-                        self.phase = if self.settings.trailing == Trailing::Ignore {
-                            Phase::Skipping
-                        } else {
-                            Phase::Padding
-                        };
-                        continue;
-                    }
-                    if consumed == 0 && buf.len() == before {
-                        if input.is_empty() {
-                            break Ok(());
-                        }
-                        break Err(Error::corrupt(format!(
-                            "{}: decoder made no progress at byte offset {}",
-                            D::FORMAT,
-                            self.total_in
-                        )));
+                    if !self.decode_some(buf)? {
+                        return Ok(false);
                     }
                 }
                 Phase::Padding => {
-                    // Zero bytes may pad a gzip file; anything else after the
-                    // end of the stream is trailing garbage.
-                    let bad = if D::ZERO_PADDING {
-                        input.iter().position(|&b| b != 0)
-                    } else if input.is_empty() {
-                        None
-                    } else {
-                        Some(0)
-                    };
-                    if let Some(i) = bad {
-                        let at = self.total_in + i as u64;
-                        break Err(Error::corrupt(format!(
-                            "{}: trailing garbage after the end of the stream at byte offset {at}",
-                            D::FORMAT
-                        )));
-                    }
-                    self.pos = self.input.len();
-                    self.total_in += input.len() as u64;
-                    break Ok(());
+                    self.check_padding()?;
+                    return Ok(false);
                 }
                 Phase::Skipping => {
-                    self.pos = self.input.len();
-                    self.total_in += input.len() as u64;
-                    break Ok(());
+                    self.skip_rest();
+                    return Ok(false);
                 }
-                Phase::Done => break Ok(()),
+                Phase::Done => return Ok(false),
             }
-        };
+        }
+    }
 
-        // Decompression limits: emit at most what they allow, then fail.
+    /// One call of the codec on the input left; `Ok(false)` when it needs
+    /// more input to go on.
+    fn decode_some(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        let limit = self.settings.chunk_size;
+        let input = &self.input[self.pos..];
+        let before = buf.len();
+        // Never let the codec write past the chunk limit, even if the
+        // allocation is larger.
+        let progress = if buf.capacity() > limit {
+            let mut window = Vec::with_capacity(limit - buf.len());
+            let p = self.raw.decode(input, &mut window, self.total_in);
+            buf.extend_from_slice(&window);
+            p
+        } else {
+            self.raw.decode(input, buf, self.total_in)
+        };
+        let p = progress?;
+        let consumed = p.consumed.min(input.len());
+        let input_was_empty = input.is_empty();
+        self.pos += consumed;
+        self.total_in += consumed as u64;
+        if p.end {
+            self.phase = if self.settings.trailing == Trailing::Ignore {
+                Phase::Skipping
+            } else {
+                Phase::Padding
+            };
+            return Ok(true);
+        }
+        if consumed == 0 && buf.len() == before {
+            if input_was_empty {
+                return Ok(false);
+            }
+            return Err(Error::corrupt(format!(
+                "{}: decoder made no progress at byte offset {}",
+                D::FORMAT,
+                self.total_in
+            )));
+        }
+        Ok(true)
+    }
+
+    /// After the end of the stream: zero bytes may pad a gzip file; anything
+    /// else is trailing garbage.
+    fn check_padding(&mut self) -> Result<(), Error> {
+        let input = &self.input[self.pos..];
+        let bad = if D::ZERO_PADDING {
+            input.iter().position(|&b| b != 0)
+        } else if input.is_empty() {
+            None
+        } else {
+            Some(0)
+        };
+        if let Some(i) = bad {
+            let at = self.total_in + i as u64;
+            return Err(Error::corrupt(format!(
+                "{}: trailing garbage after the end of the stream at byte offset {at}",
+                D::FORMAT
+            )));
+        }
+        self.skip_rest();
+        Ok(())
+    }
+
+    /// Takes the rest of the input without decoding it.
+    fn skip_rest(&mut self) {
+        self.total_in += (self.input.len() - self.pos) as u64;
+        self.pos = self.input.len();
+    }
+
+    /// Decompression limits: cuts `buf` to what they still allow, and
+    /// defers the limit's error until that much has been handed out.
+    fn clip_to_limits(&mut self, buf: &mut Vec<u8>) {
         let mut allowed = u64::MAX;
         let mut why = None;
         if let Some(max) = self.settings.max_output {
@@ -300,10 +329,12 @@ impl<D: RawDecoder> DecodeEngine<D> {
             let msg = why.unwrap_or_default();
             self.deferred = Some(Error::limit(format!("{}: {msg}", D::FORMAT)));
         }
-        self.total_out += buf.len() as u64;
-        self.emit(buf, out);
+    }
 
-        match res {
+    /// Whether there is more to do, given how the fill ended: an error with
+    /// output already handed out waits until that output is taken.
+    fn settle(&mut self, filled: Result<bool, Error>, out: &Output<Bytes>) -> Result<(), Error> {
+        match filled {
             Err(e) => {
                 if out.is_empty() {
                     self.phase = Phase::Done;
@@ -317,7 +348,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
                 self.more = true;
                 Ok(())
             }
-            Ok(()) => {
+            Ok(full) => {
                 self.more = self.deferred.is_some() || full || self.pos < self.input.len();
                 Ok(())
             }
