@@ -7,7 +7,7 @@ use brotli::enc::encode::{
 use brotli::{BrotliDecompressStream, BrotliResult, BrotliState};
 use weir_core::Error;
 
-use crate::deflate::flate_impl::truncated;
+use crate::engine::truncated;
 use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder, Scratch};
 
 pub(crate) const MAX_QUALITY: u32 = 11;

@@ -7,6 +7,8 @@
 //! bounded output per call, byte offsets for errors, decompression limits,
 //! trailing data and sync flushes.
 
+use weir_core::Error;
+
 mod decode_impl;
 mod encode_impl;
 mod macros;
@@ -48,5 +50,16 @@ impl Scratch {
         let (written, r) = f(&mut self.0[..room]);
         out.extend_from_slice(&self.0[..written.min(room)]);
         r
+    }
+}
+
+/// The error for input that ends inside a stream.
+pub(crate) fn truncated(format: &str, offset: u64) -> Error {
+    if offset == 0 {
+        Error::corrupt(format!("{format}: empty input (unexpected end of file)"))
+    } else {
+        Error::corrupt(format!(
+            "{format}: truncated input (unexpected end of file at byte offset {offset})"
+        ))
     }
 }

@@ -7,7 +7,8 @@ use weir_core::Error;
 use super::GzipHeader;
 use super::inflater::Inflater;
 use crate::Trailing;
-use crate::deflate::flate_impl::{FlateEncoder, truncated};
+use crate::deflate::flate_impl::FlateEncoder;
+use crate::engine::truncated;
 use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder};
 
 const ID1: u8 = 0x1f;

@@ -1,6 +1,7 @@
 use crate::Trailing;
-use crate::deflate::flate_impl::{FlateDecoder, RawZlibDecode};
+use crate::deflate::flate_impl::FlateDecoder;
 use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
+use crate::zlib::zlib_impl::RawZlibDecode;
 
 /// Decompresses zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
 ///

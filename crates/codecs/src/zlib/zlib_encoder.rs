@@ -1,6 +1,7 @@
 use crate::SyncFlush;
-use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL, RawZlibEncode};
+use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL};
 use crate::engine::{EncodeEngine, encoder_common};
+use crate::zlib::zlib_impl::RawZlibEncode;
 
 /// Compresses a byte stream to zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
 ///

@@ -3,7 +3,7 @@
 use weir_core::Error;
 use zstd::stream::raw::{CParameter, DParameter, Decoder, Encoder, InBuffer, Operation, OutBuffer};
 
-use crate::deflate::flate_impl::truncated;
+use crate::engine::truncated;
 use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder};
 
 /// zstd's lowest and highest "regular" levels.
