@@ -120,6 +120,17 @@ pub(crate) enum Refill {
     Empty,
 }
 
+/// Releases the lock, then wakes `waker` (if any): the woken task, which may
+/// run at once on another thread, then finds the lock free. Wakers are taken
+/// under the lock and woken through here (or through `Shared::deliver`, for a
+/// drain found by a fold).
+fn wake_unlocked<T>(st: MutexGuard<'_, State<T>>, waker: Option<Waker>) {
+    drop(st);
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
 /// How much the reader handed out between two readings of its progress.
 #[inline]
 fn progress_since(now: usize, then: usize) -> usize {
@@ -298,10 +309,7 @@ impl<T> Shared<T> {
             Written::Ready
         };
         let waker = st.reader_waker.take();
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_unlocked(st, waker);
         if became_full {
             bp_debug!(
                 buffer = self.name_str(),
@@ -517,11 +525,8 @@ impl<T> Shared<T> {
         }
         st.end = End::Ended;
         let waker = st.reader_waker.take();
-        drop(st);
+        wake_unlocked(st, waker);
         bp_debug!(buffer = self.name_str(), "buffer ended");
-        if let Some(w) = waker {
-            w.wake();
-        }
     }
 
     /// `abort(err)`: discards what is buffered; the reader sees `err` next.
@@ -543,15 +548,12 @@ impl<T> Shared<T> {
         self.progress.fetch_and(!WAITING, AcqRel);
         self.stats.discard(discarded.len(), units);
         let waker = st.reader_waker.take();
-        drop(st);
+        wake_unlocked(st, waker);
         bp_debug!(
             buffer = self.name_str(),
             discarded = discarded.len(),
             "buffer aborted"
         );
-        if let Some(w) = waker {
-            w.wake();
-        }
         drop(discarded);
     }
 
@@ -563,11 +565,8 @@ impl<T> Shared<T> {
         }
         st.end = End::WriterDropped;
         let waker = st.reader_waker.take();
-        drop(st);
+        wake_unlocked(st, waker);
         bp_debug!(buffer = self.name_str(), "writer dropped before end");
-        if let Some(w) = waker {
-            w.wake();
-        }
     }
 
     /// The reader went away (its cache is already dropped and counted):
@@ -582,10 +581,7 @@ impl<T> Shared<T> {
         self.progress.fetch_and(!WAITING, AcqRel);
         self.stats.discard(discarded.len(), units);
         let waker = st.writer_waker.take();
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake_unlocked(st, waker);
         drop(discarded);
     }
 

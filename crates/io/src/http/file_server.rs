@@ -111,6 +111,9 @@ impl FileServer {
 
     /// A server over `root` with the default options.
     ///
+    /// # Cancel safety
+    /// Cancel safe, as [`FileServerBuilder::build`].
+    ///
     /// # Errors
     /// If `root` does not exist or is not a folder.
     pub async fn new(root: impl AsRef<Path>) -> Result<FileServer, weir_core::Error> {
@@ -129,6 +132,12 @@ impl FileServer {
     }
 
     /// Answers one request. Its body, if any, is not read.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: the server keeps no state per request. A future dropped
+    /// before it completes sends nothing; a file it had opened is closed
+    /// (by the blocking-pool task that opened it, if that was still
+    /// running).
     pub async fn handle<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
         match self.answer(req).await {
             Ok(r) => r,

@@ -106,6 +106,11 @@ impl FileServerBuilder {
     /// looked up from that handle: a folder renamed over the root's path
     /// later is not seen (serve the new one with a new server).
     ///
+    /// # Cancel safety
+    /// Cancel safe: the builder is only read. A future dropped before it
+    /// completes leaves nothing open (a root handle still being opened on
+    /// the blocking pool is closed when that task ends).
+    ///
     /// # Errors
     /// If the root does not exist, is not a folder or cannot be opened.
     pub async fn build(&self) -> Result<FileServer, Error> {
