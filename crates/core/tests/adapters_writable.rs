@@ -156,3 +156,74 @@ async fn a_zero_byte_write_is_an_error() {
     let e = w.flush().await.unwrap_err();
     assert_eq!(e.io_kind(), std::io::ErrorKind::WriteZero);
 }
+
+#[tokio::test]
+async fn empty_chunks_are_skipped_whether_or_not_writes_are_vectored() {
+    // Before the shared write helper, an empty chunk at the front of the
+    // queue of a writer without vectored writes was a WriteZero error.
+    for (vectored, max) in [(false, 3), (true, 3), (false, 1 << 20), (true, 1 << 20)] {
+        let mut out = ChunkWriter::with_high_water_mark(
+            Partial {
+                data: Vec::new(),
+                max,
+                vectored,
+            },
+            4,
+        );
+        for chunk in ["", "ab", "", "", "cdef", "", "g", ""] {
+            out.feed(Bytes::from_static(chunk.as_bytes()))
+                .await
+                .unwrap();
+        }
+        out.close().await.unwrap();
+        assert_eq!(
+            out.get_ref().data,
+            b"abcdefg",
+            "vectored {vectored}, max {max}"
+        );
+    }
+}
+
+/// Takes at most `max` bytes per write; vectored writes only if `vectored`.
+struct Partial {
+    data: Vec<u8>,
+    max: usize,
+    vectored: bool,
+}
+
+impl AsyncWrite for Partial {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = buf.len().min(self.max);
+        self.data.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut n = 0;
+        for b in bufs {
+            let take = b.len().min(self.max - n);
+            self.data.extend_from_slice(&b[..take]);
+            n += take;
+            if n == self.max {
+                break;
+            }
+        }
+        Poll::Ready(Ok(n))
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.vectored
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,19 +1,17 @@
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures_sink::Sink;
 use pin_project_lite::pin_project;
 use tokio::io::AsyncWrite;
 
 use crate::error::Error;
 use crate::limit::DEFAULT_BYTES;
-
-/// How many chunks one vectored write gathers at most.
-const MAX_IOV: usize = 64;
+use crate::writable::poll_write_chunks;
 
 pin_project! {
     /// A `Sink<Bytes>` over any `AsyncWrite`, holding up to a high mark of
@@ -107,41 +105,14 @@ impl<W: AsyncWrite> ChunkWriter<W> {
     fn poll_write_queued(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut this = self.project();
         while *this.queued > 0 {
-            let n = if this.queue.len() > 1 && this.inner.is_write_vectored() {
-                let mut iov = [IoSlice::new(&[]); MAX_IOV];
-                let mut k = 0;
-                for (slot, chunk) in iov.iter_mut().zip(this.queue.iter()) {
-                    *slot = IoSlice::new(chunk);
-                    k += 1;
-                }
-                ready!(this.inner.as_mut().poll_write_vectored(cx, &iov[..k]))?
-            } else {
-                let Some(front) = this.queue.front() else {
-                    break;
-                };
-                ready!(this.inner.as_mut().poll_write(cx, front))?
-            };
+            let n = ready!(poll_write_chunks(this.inner.as_mut(), cx, this.queue))?;
             if n == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the writer accepted 0 bytes",
-                )));
+                // Only empty chunks were left (and are gone).
+                *this.queued = 0;
+                break;
             }
             *this.queued -= n.min(*this.queued);
             *this.written += n as u64;
-            let mut left = n;
-            while left > 0 {
-                let Some(front) = this.queue.front_mut() else {
-                    break;
-                };
-                if front.len() <= left {
-                    left -= front.len();
-                    this.queue.pop_front();
-                } else {
-                    front.advance(left);
-                    left = 0;
-                }
-            }
         }
         Poll::Ready(Ok(()))
     }

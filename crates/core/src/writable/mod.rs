@@ -11,8 +11,10 @@
 //! unwritten bytes: past it, it waits for the `AsyncWrite` to take them.
 
 mod chunk_writer;
+mod vectored;
 
 pub use self::chunk_writer::ChunkWriter;
+pub use self::vectored::poll_write_chunks;
 
 use futures_sink::Sink;
 

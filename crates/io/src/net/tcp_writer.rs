@@ -1,25 +1,23 @@
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::task::JoinHandle;
+use weir_core::writable::poll_write_chunks;
 use weir_core::{
     BufferConfig, Error, Limit, Reader, SendError, Stats, StatsHandle, Writer, Written,
 };
 
 use crate::counter::ByteCounter;
 use crate::trace::io_debug;
-
-/// How many chunks one vectored write gathers at most.
-const MAX_IOV: usize = 64;
 
 /// Where the task leaves the error that stopped it, for the writer to report
 /// instead of a bare "reader gone".
@@ -416,35 +414,8 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     written: &ByteCounter,
 ) -> io::Result<()> {
     while !batch.is_empty() {
-        let n = {
-            let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let mut k = 0;
-            for (slot, chunk) in iov.iter_mut().zip(batch.iter()) {
-                *slot = IoSlice::new(chunk);
-                k += 1;
-            }
-            io.write_vectored(&iov[..k]).await?
-        };
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "the socket accepted 0 bytes",
-            ));
-        }
+        let n = std::future::poll_fn(|cx| poll_write_chunks(Pin::new(&mut *io), cx, batch)).await?;
         written.add(n);
-        let mut left = n;
-        while left > 0 {
-            let Some(front) = batch.front_mut() else {
-                break;
-            };
-            if front.len() <= left {
-                left -= front.len();
-                batch.pop_front();
-            } else {
-                front.advance(left);
-                left = 0;
-            }
-        }
     }
     Ok(())
 }
