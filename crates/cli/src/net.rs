@@ -17,7 +17,7 @@ use crate::run::{finish, open_input_path, open_output_path};
 /// write buffer is the pipeline's sink, so a slow receiver shows up as the
 /// `send` stage being the bottleneck.
 pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report, Error> {
-    let (pipeline, len) = open_input_path(&args.input, args.common.chunk).await?;
+    let (pipeline, len) = open_input_path(&args.input, args.common.chunk, &token).await?;
     let mut options = TcpStream::builder();
     options.write_high_water_mark(args.common.hwm).name("send");
     let stream = tokio::select! {
@@ -43,7 +43,7 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
     let addr = listener.local_addr().map_err(Error::from)?;
     eprintln!("weir recv: listening on {addr}");
     // Open the output first: a bad path fails before anyone connects.
-    let sink = open_output_path(&args.output, args.fsync).await?;
+    let sink = open_output_path(&args.output, args.fsync, &token).await?;
     let (stream, peer) = tokio::select! {
         r = listener.accept() => r?,
         () = token.cancelled() => return Err(Error::cancelled()),
@@ -215,7 +215,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             );
         }
     }
-    let sink = open_output_path(&args.output, args.fsync).await?;
+    let sink = open_output_path(&args.output, args.fsync, &token).await?;
     let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
         .named("download")
         .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);

@@ -36,6 +36,10 @@ pub(crate) fn describe(signal: u8) -> &'static str {
 
 /// Starts watching for Ctrl-C (SIGINT) and, on Unix, SIGTERM and SIGHUP:
 /// the first one cancels `token`.
+///
+/// The handlers are installed before this returns (not when a task first
+/// runs), so from then on these signals are an exit status, never their
+/// default action.
 pub(crate) fn watch(token: &CancellationToken) -> Signalled {
     let seen = Signalled(Arc::new(AtomicU8::new(0)));
     let on = |signal: u8| {
@@ -48,16 +52,14 @@ pub(crate) fn watch(token: &CancellationToken) -> Signalled {
             token.cancel();
         }
     };
-    let interrupt = on(SIGINT);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            interrupt();
-        }
-    });
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        for (kind, number) in [(SignalKind::terminate(), 15), (SignalKind::hangup(), 1)] {
+        for (kind, number) in [
+            (SignalKind::interrupt(), SIGINT),
+            (SignalKind::terminate(), 15),
+            (SignalKind::hangup(), 1),
+        ] {
             // Without a handler (it could not be installed), the signal keeps
             // its default action.
             if let Ok(mut stream) = signal(kind) {
@@ -69,6 +71,15 @@ pub(crate) fn watch(token: &CancellationToken) -> Signalled {
                 });
             }
         }
+    }
+    #[cfg(not(unix))]
+    {
+        let interrupt = on(SIGINT);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupt();
+            }
+        });
     }
     seen
 }
