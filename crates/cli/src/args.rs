@@ -26,7 +26,10 @@ const LONG_VERSION: &str = if cfg!(feature = "isal") {
 #[command(
     after_help = "INPUT and OUTPUT default to standard input and output; '-' means them too.\n\
 Sizes accept 65536, 64KiB, 64K, 16M, 1G (binary units).\n\
-Exit status: 0 success, 1 runtime error (one line on stderr naming the stage), 2 usage error."
+-o FILE is written to a hidden .FILE.weir-XXXXXX.tmp beside FILE, renamed over it on success and\n\
+removed on any failure or terminating signal (only SIGKILL or a crash can leave one behind).\n\
+Exit status: 0 success, 1 runtime error (one line on stderr naming the stage), 2 usage error,\n\
+128+N when signal N stopped the run (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 153 SIGXFSZ)."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -194,7 +197,8 @@ pub(crate) struct Common {
     #[arg(value_name = "INPUT")]
     pub(crate) input: Option<PathBuf>,
     /// Output file ('-' or none: standard output). Written atomically: a
-    /// temporary file renamed into place on success, removed on failure.
+    /// temporary file beside it (.OUTPUT.weir-XXXXXX.tmp) renamed into place
+    /// on success, removed on failure or a signal.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
     /// Write to standard output (the default without -o; accepted for

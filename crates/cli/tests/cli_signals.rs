@@ -139,3 +139,79 @@ fn a_signal_at_once_is_still_an_exit_status() {
         assert_eq!(files_in(dir.path()), ["in.fifo"]);
     }
 }
+
+/// Every other catchable signal that would end the process ends a long run
+/// into `-o FILE` with 128 + its number, and the temporary file is removed
+/// (the existing output untouched).
+#[test]
+fn every_terminating_signal_removes_the_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    std::fs::write(&input, vec![b'x'; 4 << 20]).unwrap();
+    let out = dir.path().join("out.bin");
+    std::fs::write(&out, b"the old contents").unwrap();
+    for (signal, number) in [
+        ("QUIT", 3),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("PIPE", 13),
+        ("ALRM", 14),
+        ("XFSZ", 25),
+        ("VTALRM", 26),
+    ] {
+        // 4 MiB at 1 MiB/s: still running when the signal comes.
+        let child = weir()
+            .arg("copy")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args(["--rate", "1M"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while files_in(dir.path()).len() < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let tmp = files_in(dir.path());
+        assert_eq!(tmp.len(), 3, "no temporary file");
+        // The temporary file's documented name: .NAME.weir-XXXXXX.tmp
+        assert!(
+            tmp.iter()
+                .any(|f| f.starts_with(".out.bin.weir-") && f.ends_with(".tmp")),
+            "{tmp:?}"
+        );
+        kill(&child, signal);
+        let (status, err) = wait_within(child, 5, &format!("SIG{signal}"));
+        assert_eq!(
+            status.code(),
+            Some(128 + number),
+            "SIG{signal}: {status} {err}"
+        );
+        assert_eq!(files_in(dir.path()), ["in.bin", "out.bin"], "SIG{signal}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"the old contents");
+    }
+}
+
+/// Over the file size limit (`ulimit -f`), the kernel sends SIGXFSZ: like
+/// GNU gzip, weir removes its temporary file, and exits with 128 + 25.
+#[test]
+fn the_file_size_limit_removes_the_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    std::fs::write(&input, vec![b'x'; 4 << 20]).unwrap();
+    let out = dir.path().join("out.bin");
+    let child = Command::new("sh")
+        .arg("-c")
+        // 100 blocks (50 or 100 KiB, as the shell counts them).
+        .arg("ulimit -f 100 && exec \"$0\" copy \"$1\" -o \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_weir"))
+        .arg(&input)
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_within(child, 10, "ulimit -f");
+    assert_eq!(status.code(), Some(128 + 25), "{status} {err}");
+    assert_eq!(files_in(dir.path()), ["in.bin"]);
+}
