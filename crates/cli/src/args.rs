@@ -342,6 +342,12 @@ pub(crate) struct Recv {
     /// Also fsync the output file before renaming it into place.
     #[arg(long)]
     pub(crate) fsync: bool,
+    /// Accept a connection that closes without sending a byte as an empty
+    /// transfer (the output becomes empty). Without it such a connection (a
+    /// port scanner's, say) is ignored, with a line on stderr, and recv
+    /// keeps listening for the next one.
+    #[arg(long)]
+    pub(crate) keep_empty: bool,
     #[command(flatten)]
     pub(crate) common: NetCommon,
 }
