@@ -26,7 +26,10 @@ const LONG_VERSION: &str = if cfg!(feature = "isal") {
 #[command(
     after_help = "INPUT and OUTPUT default to standard input and output; '-' means them too.\n\
 Sizes accept 65536, 64KiB, 64K, 16M, 1G (binary units).\n\
-Exit status: 0 success, 1 runtime error (one line on stderr naming the stage), 2 usage error."
+-o FILE is written to a hidden .FILE.weir-XXXXXX.tmp beside FILE, renamed over it on success and\n\
+removed on any failure or terminating signal (only SIGKILL or a crash can leave one behind).\n\
+Exit status: 0 success, 1 runtime error (one line on stderr naming the stage), 2 usage error,\n\
+128+N when signal N stopped the run (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 153 SIGXFSZ)."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -194,7 +197,8 @@ pub(crate) struct Common {
     #[arg(value_name = "INPUT")]
     pub(crate) input: Option<PathBuf>,
     /// Output file ('-' or none: standard output). Written atomically: a
-    /// temporary file renamed into place on success, removed on failure.
+    /// temporary file beside it (.OUTPUT.weir-XXXXXX.tmp) renamed into place
+    /// on success, removed on failure or a signal.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
     /// Write to standard output (the default without -o; accepted for
@@ -338,6 +342,12 @@ pub(crate) struct Recv {
     /// Also fsync the output file before renaming it into place.
     #[arg(long)]
     pub(crate) fsync: bool,
+    /// Accept a connection that closes without sending a byte as an empty
+    /// transfer (the output becomes empty). Without it such a connection (a
+    /// port scanner's, say) is ignored, with a line on stderr, and recv
+    /// keeps listening for the next one.
+    #[arg(long)]
+    pub(crate) keep_empty: bool,
     #[command(flatten)]
     pub(crate) common: NetCommon,
 }

@@ -45,12 +45,26 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let token = CancellationToken::new();
-        let signalled = signals::watch(&token);
-        match dispatch(cli.command, token).await {
+        let signalled = signals::watch(&token, output_is_a_file(&cli.command));
+        let result = dispatch(cli.command, token.clone()).await;
+        let result = match result {
+            Err(e) if e.io_kind() == std::io::ErrorKind::FileTooLarge => {
+                // Over the file size limit (`ulimit -f`), the kernel fails the
+                // write and sends SIGXFSZ: let its handler record it.
+                let _ = tokio::time::timeout(XFSZ_GRACE, token.cancelled()).await;
+                Err(e)
+            }
+            r => r,
+        };
+        match result {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) if e.is_cancelled() => {
+            // A signal stopped the run, which may have failed of it first
+            // (SIGXFSZ's write, a SIGPIPE's): the signal's status.
+            Err(e) if e.is_cancelled() || signalled.recorded().is_some() => {
                 let signal = signalled.get();
-                eprintln!("weir: {}", signals::describe(signal));
+                if let Some(what) = signals::describe(signal) {
+                    eprintln!("weir: {what}");
+                }
                 ExitCode::from(128 + signal)
             }
             // The reader of standard output went away (`weir … | head`):
@@ -69,6 +83,28 @@ fn main() -> ExitCode {
     // Standard input may still be held by a blocking read: do not wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// How long a write that failed over the file size limit waits for the
+/// SIGXFSZ the kernel sent with the failure to be recorded.
+const XFSZ_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether the command writes its output to a file (`-o FILE`), so that a
+/// SIGPIPE can only come from outside: it then removes the temporary file
+/// and exits 141, as the other signals do. (To standard output, a pipe or
+/// a socket, a SIGPIPE would come from a write to a reader that is gone,
+/// which stays that write's error.)
+fn output_is_a_file(command: &Command) -> bool {
+    let output = match command {
+        Command::Gzip(a) | Command::Zstd(a) | Command::Brotli(a) => &a.common.output,
+        Command::Gunzip(a) | Command::Unzstd(a) | Command::Unbrotli(a) => &a.common.output,
+        Command::Copy(a) => &a.common.output,
+        Command::Recv(a) => &a.output,
+        _ => return false,
+    };
+    output
+        .as_deref()
+        .is_some_and(|p| p != std::path::Path::new("-"))
 }
 
 /// Usage errors clap cannot find alone.

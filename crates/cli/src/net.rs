@@ -17,7 +17,7 @@ use crate::run::{finish, open_input_path, open_output_path};
 /// write buffer is the pipeline's sink, so a slow receiver shows up as the
 /// `send` stage being the bottleneck.
 pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report, Error> {
-    let (pipeline, len) = open_input_path(&args.input, args.common.chunk).await?;
+    let (pipeline, len) = open_input_path(&args.input, args.common.chunk, &token).await?;
     let mut options = TcpStream::builder();
     options.write_high_water_mark(args.common.hwm).name("send");
     let stream = tokio::select! {
@@ -34,22 +34,52 @@ pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report,
 
 /// `weir recv --listen ADDR`: accepts one connection and writes what arrives
 /// until the sender ends, optionally throttled.
+///
+/// A connection that closes without sending a byte is ignored (unless
+/// `--keep-empty`) and recv keeps listening: a port scanner's connect must
+/// not replace the output with an empty file. A connection reset before
+/// its first byte is an error, as one reset later.
 pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report, Error> {
-    let mut listener = TcpListener::bind(args.listen.as_str()).await?;
-    listener
-        .options()
-        .chunk_size(args.common.chunk)
-        .name("recv");
+    let listener = TcpListener::bind(args.listen.as_str()).await?;
     let addr = listener.local_addr().map_err(Error::from)?;
+    let listener = listener.into_inner();
+    let mut options = TcpStream::builder();
+    options.chunk_size(args.common.chunk).name("recv");
     eprintln!("weir recv: listening on {addr}");
     // Open the output first: a bad path fails before anyone connects.
-    let sink = open_output_path(&args.output, args.fsync).await?;
-    let (stream, peer) = tokio::select! {
-        r = listener.accept() => r?,
-        () = token.cancelled() => return Err(Error::cancelled()),
+    let sink = open_output_path(&args.output, args.fsync, &token).await?;
+    let (socket, peer) = loop {
+        let (socket, peer) = tokio::select! {
+            r = listener.accept() => r.map_err(|e| Error::from(e).with_stage("accept"))?,
+            () = token.cancelled() => return Err(Error::cancelled()),
+        };
+        // Wait for the first byte (left in the socket), the end, or an error.
+        let mut byte = [0u8; 1];
+        let first = tokio::select! {
+            r = socket.peek(&mut byte) => r,
+            () = token.cancelled() => return Err(Error::cancelled()),
+        };
+        match first {
+            Ok(0) if !args.keep_empty => {
+                tracing::info!(peer = %peer, "ignored: closed without sending anything");
+                eprintln!(
+                    "weir recv: {peer} sent nothing and closed: ignored, still listening \
+                     (--keep-empty takes it as an empty transfer)"
+                );
+            }
+            Ok(_) => break (socket, peer),
+            Err(e) => return Err(reset_or(e, peer)),
+        }
     };
     drop(listener);
     tracing::info!(peer = %peer, "accepted");
+    let stream = options.wrap(socket).map_err(|e| match e.io_kind() {
+        // The peer reset the connection after its first byte arrived.
+        std::io::ErrorKind::NotConnected => {
+            reset_or(std::io::ErrorKind::ConnectionReset.into(), peer)
+        }
+        _ => e,
+    })?;
     let (reader, _writer) = stream.into_split();
     let mut pipeline = Pipeline::from(reader)
         .named("recv")
@@ -59,6 +89,19 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
     }
     let run = pipeline.into_named("write", sink).cancel_on(token);
     finish(run, args.common.progress, None, args.common.stats).await
+}
+
+/// `e`, a failure of the connection from `peer`, as recv's error; a reset
+/// says so in words ("connection reset by peer").
+fn reset_or(e: std::io::Error, peer: std::net::SocketAddr) -> Error {
+    let e = match e.kind() {
+        std::io::ErrorKind::ConnectionReset => std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            format!("connection reset by peer ({peer})"),
+        ),
+        _ => e,
+    };
+    Error::from(e).with_stage("recv")
 }
 
 /// `weir serve [DIR]`: a static file server until Ctrl-C.
@@ -215,7 +258,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             );
         }
     }
-    let sink = open_output_path(&args.output, args.fsync).await?;
+    let sink = open_output_path(&args.output, args.fsync, &token).await?;
     let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
         .named("download")
         .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);

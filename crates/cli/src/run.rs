@@ -124,15 +124,41 @@ fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
     false
 }
 
-/// Opens the input: a file source, or standard input.
-async fn open_input(common: &Common) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
-    open_input_path(&common.input, common.chunk).await
+/// Waits for `open`, or gives it up when `token` is cancelled.
+///
+/// Opening a FIFO waits for the other end (a writer for an input, a reader
+/// for an output), inside `open(2)` on the blocking pool, where nothing can
+/// interrupt it. Dropping the future abandons that job: the process exits
+/// with the signal's status at once, and the thread still inside `open`
+/// ends with it. (Opening with `O_NONBLOCK` instead would not wait at all:
+/// a FIFO input with no writer yet would read as empty, a FIFO output with
+/// no reader yet would fail with `ENXIO`.)
+async fn unless_cancelled<T>(
+    open: impl Future<Output = Result<T, Error>>,
+    token: &CancellationToken,
+) -> Result<T, Error> {
+    tokio::select! {
+        // A signal that came before the open started wins.
+        biased;
+        () = token.cancelled() => Err(Error::cancelled()),
+        r = open => r,
+    }
 }
 
-/// Opens `input`: a file source, or standard input for `-` or none.
+/// Opens the input: a file source, or standard input.
+async fn open_input(
+    common: &Common,
+    token: &CancellationToken,
+) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
+    open_input_path(&common.input, common.chunk, token).await
+}
+
+/// Opens `input`: a file source, or standard input for `-` or none; gives
+/// up (a cancelled error) when `token` is cancelled meanwhile.
 pub(crate) async fn open_input_path(
     input: &Option<std::path::PathBuf>,
     chunk: usize,
+    token: &CancellationToken,
 ) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
     if is_std(input) {
         let mut b = weir_io::BlockingSource::builder();
@@ -143,10 +169,9 @@ pub(crate) async fn open_input_path(
         ));
     }
     let path = input.as_deref().unwrap_or(Path::new("-"));
-    let source = FileSource::builder(path)
-        .chunk_size(chunk)
-        .name("read")
-        .open()
+    let mut builder = FileSource::builder(path);
+    builder.chunk_size(chunk).name("read");
+    let source = unless_cancelled(builder.open(), token)
         .await
         .map_err(|e| e.with_stage("read"))?;
     let len = source.file_len();
@@ -154,14 +179,17 @@ pub(crate) async fn open_input_path(
 }
 
 /// Opens the output: an atomic file sink, or standard output.
-async fn open_output(common: &Common) -> Result<BoxSink, Error> {
-    open_output_path(&common.output, common.fsync).await
+async fn open_output(common: &Common, token: &CancellationToken) -> Result<BoxSink, Error> {
+    open_output_path(&common.output, common.fsync, token).await
 }
 
-/// Opens `output`: an atomic file sink, or standard output for `-` or none.
+/// Opens `output`: an atomic file sink, or standard output for `-` or none;
+/// gives up (a cancelled error, and no temporary file left) when `token` is
+/// cancelled meanwhile.
 pub(crate) async fn open_output_path(
     output: &Option<std::path::PathBuf>,
     fsync: bool,
+    token: &CancellationToken,
 ) -> Result<BoxSink, Error> {
     if is_std(output) {
         let mut b = weir_io::BlockingSink::builder();
@@ -169,11 +197,9 @@ pub(crate) async fn open_output_path(
         return Ok(Box::pin(b.build(std::io::stdout())));
     }
     let path = output.as_deref().unwrap_or(Path::new("-"));
-    let sink = FileSink::builder(path)
-        .atomic(true)
-        .fsync(fsync)
-        .name("write")
-        .create()
+    let mut builder = FileSink::builder(path);
+    builder.atomic(true).fsync(fsync).name("write");
+    let sink = unless_cancelled(builder.create(), token)
         .await
         .map_err(|e| e.with_stage("write"))?;
     Ok(Box::pin(sink))
@@ -261,7 +287,7 @@ async fn run(
     token: CancellationToken,
 ) -> Result<Report, Error> {
     refuse_same_file(common)?;
-    let (mut pipeline, len) = open_input(common).await?;
+    let (mut pipeline, len) = open_input(common, &token).await?;
     pipeline = pipeline.high_water_mark(common.hwm, weir_core::DEFAULT_ITEMS);
     if let Some((name, t)) = stage {
         // Codecs are CPU-bound: always a task of their own, on another core
@@ -271,7 +297,7 @@ async fn run(
     if let Some(rate) = rate {
         pipeline = pipeline.throttle(rate);
     }
-    let sink = open_output(common).await?;
+    let sink = open_output(common, &token).await?;
     let run = pipeline.into_named("write", sink).cancel_on(token);
     finish(run, common.progress, len, common.stats).await
 }

@@ -2,6 +2,17 @@
 //! an atomic output's temporary file is removed, and the process exits with
 //! 128 + the signal's number, as a shell reports a process the signal
 //! killed.
+//!
+//! Handled: every signal that can be caught and whose default action ends
+//! the process, and that something outside the process (a user, a shell, a
+//! service manager, the kernel's file size limit) sends to end it: SIGHUP,
+//! SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGXFSZ and
+//! SIGVTALRM, plus SIGPIPE when the output is a file (see [`watch`]).
+//! Left at their default action: SIGKILL and SIGSTOP (they cannot be
+//! caught), the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP,
+//! SIGSYS: the process is no longer in a state to clean up), SIGPROF (a
+//! profiler's timer would end the run at its first tick), and the rarely
+//! sent SIGIO, SIGPWR, SIGSTKFLT and real-time signals.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -18,25 +29,56 @@ pub(crate) struct Signalled(Arc<AtomicU8>);
 impl Signalled {
     /// The signal's number (SIGINT's if none was recorded).
     pub(crate) fn get(&self) -> u8 {
+        self.recorded().unwrap_or(SIGINT)
+    }
+
+    /// The signal's number, if one has come.
+    pub(crate) fn recorded(&self) -> Option<u8> {
         match self.0.load(Ordering::Acquire) {
-            0 => SIGINT,
-            n => n,
+            0 => None,
+            n => Some(n),
         }
     }
 }
 
-/// What to print for `signal`.
-pub(crate) fn describe(signal: u8) -> &'static str {
-    match signal {
-        1 => "hung up",
-        15 => "terminated",
-        _ => "interrupted",
+/// The signals handled besides SIGINT, with what is printed for each
+/// (`None`: nothing, as a shell prints nothing for SIGPIPE).
+#[cfg(unix)]
+const HANDLED: [(libc::c_int, Option<&str>); 9] = [
+    (libc::SIGHUP, Some("hung up")),
+    (libc::SIGQUIT, Some("quit")),
+    (libc::SIGUSR1, Some("user signal 1")),
+    (libc::SIGUSR2, Some("user signal 2")),
+    (libc::SIGPIPE, None),
+    (libc::SIGALRM, Some("alarm clock")),
+    (libc::SIGTERM, Some("terminated")),
+    (libc::SIGXFSZ, Some("file size limit exceeded")),
+    (libc::SIGVTALRM, Some("virtual timer expired")),
+];
+
+/// What to print for `signal` (`None`: nothing, for SIGPIPE).
+pub(crate) fn describe(signal: u8) -> Option<&'static str> {
+    #[cfg(unix)]
+    if let Some((_, text)) = HANDLED
+        .iter()
+        .find(|(n, _)| u8::try_from(*n).ok() == Some(signal))
+    {
+        return *text;
     }
+    let _ = signal;
+    Some("interrupted")
 }
 
-/// Starts watching for Ctrl-C (SIGINT) and, on Unix, SIGTERM and SIGHUP:
-/// the first one cancels `token`.
-pub(crate) fn watch(token: &CancellationToken) -> Signalled {
+/// Starts watching for the signals in the module's docs: the first one
+/// cancels `token`. `sigpipe`: also SIGPIPE (for a run whose output is a
+/// file; writing to a pipe or a socket that is gone would raise it
+/// otherwise, which must stay an error of that write, or, for standard
+/// output, the quiet end of `weir … | head`).
+///
+/// The handlers are installed before this returns (not when a task first
+/// runs), so from then on these signals are an exit status, never their
+/// default action.
+pub(crate) fn watch(token: &CancellationToken, sigpipe: bool) -> Signalled {
     let seen = Signalled(Arc::new(AtomicU8::new(0)));
     let on = |signal: u8| {
         let token = token.clone();
@@ -48,20 +90,21 @@ pub(crate) fn watch(token: &CancellationToken) -> Signalled {
             token.cancel();
         }
     };
-    let interrupt = on(SIGINT);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            interrupt();
-        }
-    });
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        for (kind, number) in [(SignalKind::terminate(), 15), (SignalKind::hangup(), 1)] {
+        let numbers = std::iter::once(libc::SIGINT).chain(HANDLED.iter().map(|(n, _)| *n));
+        for number in numbers {
+            if number == libc::SIGPIPE && !sigpipe {
+                continue;
+            }
+            let Ok(short) = u8::try_from(number) else {
+                continue;
+            };
             // Without a handler (it could not be installed), the signal keeps
             // its default action.
-            if let Ok(mut stream) = signal(kind) {
-                let fire = on(number);
+            if let Ok(mut stream) = signal(SignalKind::from_raw(number)) {
+                let fire = on(short);
                 tokio::spawn(async move {
                     if stream.recv().await.is_some() {
                         fire();
@@ -69,6 +112,16 @@ pub(crate) fn watch(token: &CancellationToken) -> Signalled {
                 });
             }
         }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = sigpipe;
+        let interrupt = on(SIGINT);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupt();
+            }
+        });
     }
     seen
 }
