@@ -190,28 +190,47 @@ pub(crate) enum Command {
     Demo(Demo),
 }
 
-/// Options every streaming command has.
+/// Options every file-to-file streaming command has.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct Common {
     /// Input file ('-' or none: standard input).
     #[arg(value_name = "INPUT")]
     pub(crate) input: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
+    /// Write to standard output (the default without -o; accepted for
+    /// gzip's users).
+    #[arg(short = 'c', long = "stdout", conflicts_with = "output")]
+    pub(crate) to_stdout: bool,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+/// Where a command's output goes.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct OutputArgs {
     /// Output file ('-' or none: standard output). Written atomically: a
     /// temporary file beside it (.OUTPUT.weir-XXXXXX.tmp) renamed into place
     /// on success, removed on failure or a signal.
     #[arg(short, long, value_name = "OUTPUT")]
     pub(crate) output: Option<PathBuf>,
-    /// Write to standard output (the default without -o; accepted for
-    /// gzip's users).
-    #[arg(short = 'c', long = "stdout", conflicts_with = "output")]
-    pub(crate) to_stdout: bool,
-    /// High-water mark of the buffers between stages. The default (1 MiB,
-    /// with 256 KiB chunks) hands data between stages in a few large
-    /// batches: with Node's 64 KiB and 64 KiB a file copy ran about 1.5x
-    /// slower here (docs/benchmarks.md).
+    /// Also fsync the output file before renaming it into place.
+    #[arg(long)]
+    pub(crate) fsync: bool,
+}
+
+/// How a pipeline run moves data and what it shows: every command that runs
+/// one has these. The default marks (1 MiB buffers, 256 KiB chunks) hand
+/// data between stages in a few large batches: with Node's 64 KiB and
+/// 64 KiB a file copy ran about 1.5x slower here, and the kernel's socket
+/// buffers already hold megabytes (docs/benchmarks.md).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RunArgs {
+    /// High-water mark of the buffers between stages (and, for send, of the
+    /// socket's write buffer).
     #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
     pub(crate) hwm: usize,
-    /// Size of the chunks read from the input.
+    /// Size of the chunks read from the input (the file, or the socket).
     #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
     pub(crate) chunk: usize,
     /// Show a progress bar on stderr (when stderr is a terminal).
@@ -222,9 +241,6 @@ pub(crate) struct Common {
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
           value_parser = parse_stats_format)]
     pub(crate) stats: Option<StatsFormat>,
-    /// Also fsync the output file before renaming it into place.
-    #[arg(long)]
-    pub(crate) fsync: bool,
 }
 
 /// `--stats`'s value (`--stats=WORD`; with a space, [`habits`] has already
@@ -292,28 +308,6 @@ pub(crate) struct Demo {
     pub(crate) part: Option<u8>,
 }
 
-/// Options the network commands share. Their marks default higher than the
-/// file commands': the kernel's socket buffers already hold megabytes, and
-/// fewer, larger hand-offs cost less CPU per byte (docs/benchmarks.md).
-#[derive(Debug, Args, Clone)]
-pub(crate) struct NetCommon {
-    /// High-water mark of the buffers between stages (and of the socket's
-    /// write buffer).
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
-    pub(crate) hwm: usize,
-    /// Size of the chunks read from the input (the file, or the socket).
-    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
-    pub(crate) chunk: usize,
-    /// Show a progress bar on stderr (when stderr is a terminal).
-    #[arg(long)]
-    pub(crate) progress: bool,
-    /// Print the run report on stderr: a table (`table`, the default), or one
-    /// JSON object (`json`).
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
-          value_parser = parse_stats_format)]
-    pub(crate) stats: Option<StatsFormat>,
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct Send {
     /// Where to connect: HOST:PORT.
@@ -323,7 +317,7 @@ pub(crate) struct Send {
     #[arg(value_name = "INPUT")]
     pub(crate) input: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) common: NetCommon,
+    pub(crate) run: RunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,16 +326,12 @@ pub(crate) struct Recv {
     /// printed on stderr).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: String,
-    /// Output file ('-' or none: standard output), written atomically.
-    #[arg(short, long, value_name = "OUTPUT")]
-    pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
     /// Take at most this many bytes per second (e.g. 1M): a slow receiver on
     /// demand, which the sender feels as backpressure.
     #[arg(long, value_name = "SIZE", value_parser = parse_rate)]
     pub(crate) rate: Option<u64>,
-    /// Also fsync the output file before renaming it into place.
-    #[arg(long)]
-    pub(crate) fsync: bool,
     /// Accept a connection that closes without sending a byte as an empty
     /// transfer (the output becomes empty). Without it such a connection (a
     /// port scanner's, say) is ignored, with a line on stderr, and recv
@@ -349,7 +339,7 @@ pub(crate) struct Recv {
     #[arg(long)]
     pub(crate) keep_empty: bool,
     #[command(flatten)]
-    pub(crate) common: NetCommon,
+    pub(crate) run: RunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -408,9 +398,8 @@ pub(crate) struct Get {
     /// The http:// URL.
     #[arg(value_name = "URL")]
     pub(crate) url: String,
-    /// Output file ('-' or none: standard output), written atomically.
-    #[arg(short, long, value_name = "OUTPUT")]
-    pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
     /// Stop with an error once the output passes this size, whatever the
     /// body's framing (Content-Length, chunked, or up to the end of the
     /// connection) and after gzip decoding; counted as bytes arrive.
@@ -430,9 +419,6 @@ pub(crate) struct Get {
     /// for no limit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
     pub(crate) max_time: TimeLimit,
-    /// Also fsync the output file before renaming it into place.
-    #[arg(long)]
-    pub(crate) fsync: bool,
     #[command(flatten)]
-    pub(crate) common: NetCommon,
+    pub(crate) run: RunArgs,
 }

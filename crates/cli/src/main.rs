@@ -96,10 +96,10 @@ const XFSZ_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// which stays that write's error.)
 fn output_is_a_file(command: &Command) -> bool {
     let output = match command {
-        Command::Gzip(a) | Command::Zstd(a) | Command::Brotli(a) => &a.common.output,
-        Command::Gunzip(a) | Command::Unzstd(a) | Command::Unbrotli(a) => &a.common.output,
-        Command::Copy(a) => &a.common.output,
-        Command::Recv(a) => &a.output,
+        Command::Gzip(a) | Command::Zstd(a) | Command::Brotli(a) => &a.common.out.output,
+        Command::Gunzip(a) | Command::Unzstd(a) | Command::Unbrotli(a) => &a.common.out.output,
+        Command::Copy(a) => &a.common.out.output,
+        Command::Recv(a) => &a.out.output,
         _ => return false,
     };
     output

@@ -17,19 +17,19 @@ use crate::run::{finish, open_input_path, open_output_path};
 /// write buffer is the pipeline's sink, so a slow receiver shows up as the
 /// `send` stage being the bottleneck.
 pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report, Error> {
-    let (pipeline, len) = open_input_path(&args.input, args.common.chunk, &token).await?;
+    let (pipeline, len) = open_input_path(&args.input, args.run.chunk, &token).await?;
     let mut options = TcpStream::builder();
-    options.write_high_water_mark(args.common.hwm).name("send");
+    options.write_high_water_mark(args.run.hwm).name("send");
     let stream = tokio::select! {
         s = options.connect(args.addr.as_str()) => s?,
         () = token.cancelled() => return Err(Error::cancelled()),
     };
     let (_reader, writer) = stream.into_split();
     let run = pipeline
-        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS)
+        .high_water_mark(args.run.hwm, weir_core::DEFAULT_ITEMS)
         .into_named("send", writer)
         .cancel_on(token);
-    finish(run, args.common.progress, len, args.common.stats).await
+    finish(run, args.run.progress, len, args.run.stats).await
 }
 
 /// `weir recv --listen ADDR`: accepts one connection and writes what arrives
@@ -44,10 +44,10 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
     let addr = listener.local_addr().map_err(Error::from)?;
     let listener = listener.into_inner();
     let mut options = TcpStream::builder();
-    options.chunk_size(args.common.chunk).name("recv");
+    options.chunk_size(args.run.chunk).name("recv");
     eprintln!("weir recv: listening on {addr}");
     // Open the output first: a bad path fails before anyone connects.
-    let sink = open_output_path(&args.output, args.fsync, &token).await?;
+    let sink = open_output_path(&args.out.output, args.out.fsync, &token).await?;
     let (socket, peer) = loop {
         let (socket, peer) = tokio::select! {
             r = listener.accept() => r.map_err(|e| Error::from(e).with_stage("accept"))?,
@@ -83,12 +83,12 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
     let (reader, _writer) = stream.into_split();
     let mut pipeline = Pipeline::from(reader)
         .named("recv")
-        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
+        .high_water_mark(args.run.hwm, weir_core::DEFAULT_ITEMS);
     if let Some(rate) = args.rate {
         pipeline = pipeline.throttle(rate);
     }
     let run = pipeline.into_named("write", sink).cancel_on(token);
-    finish(run, args.common.progress, None, args.common.stats).await
+    finish(run, args.run.progress, None, args.run.stats).await
 }
 
 /// `e`, a failure of the connection from `peer`, as recv's error; a reset
@@ -258,10 +258,10 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
             );
         }
     }
-    let sink = open_output_path(&args.output, args.fsync, &token).await?;
+    let sink = open_output_path(&args.out.output, args.out.fsync, &token).await?;
     let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
         .named("download")
-        .high_water_mark(args.common.hwm, weir_core::DEFAULT_ITEMS);
+        .high_water_mark(args.run.hwm, weir_core::DEFAULT_ITEMS);
     if let Some(d) = decoder {
         pipeline = pipeline.spawn("gunzip", d);
     }
@@ -272,7 +272,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
     let run = pipeline
         .into_named("write", sink)
         .cancel_on(run_token.clone());
-    let finished = finish(run, args.common.progress, len, args.common.stats);
+    let finished = finish(run, args.run.progress, len, args.run.stats);
     tokio::pin!(finished);
     let result = tokio::select! {
         r = &mut finished => r,

@@ -46,17 +46,27 @@ impl Format {
         }
     }
 
+    /// The levels the encoder takes: the lowest, the default, the highest.
+    fn levels(self) -> (u32, u32, u32) {
+        match self {
+            Format::Gzip => (0, 6, 9),
+            Format::Zstd => (1, 3, 22),
+            Format::Brotli => (0, 6, 11),
+        }
+    }
+
     /// The encoder; `level` has been checked by [`validate_encode`].
     fn encoder(self, level: Option<u32>, threads: u32) -> BoxTransform {
+        let level = level.unwrap_or(self.levels().1);
         match self {
             Format::Gzip => Box::new(
                 GzipEncoder::builder()
-                    .level(level.unwrap_or(6))
+                    .level(level)
                     .threads(threads as usize)
                     .build(),
             ),
-            Format::Zstd => Box::new(ZstdEncoder::with_level(level.map_or(3, |l| l as i32))),
-            Format::Brotli => Box::new(BrotliEncoder::with_quality(level.unwrap_or(6))),
+            Format::Zstd => Box::new(ZstdEncoder::with_level(level as i32)),
+            Format::Brotli => Box::new(BrotliEncoder::with_quality(level)),
         }
     }
 
@@ -95,10 +105,10 @@ fn is_std(path: &Option<std::path::PathBuf>) -> bool {
 /// Fails when the output file is the input file (through any link): the
 /// atomic replace would swap the input for its own encoding.
 fn refuse_same_file(common: &Common) -> Result<(), Error> {
-    if is_std(&common.input) || is_std(&common.output) {
+    if is_std(&common.input) || is_std(&common.out.output) {
         return Ok(());
     }
-    let (Some(input), Some(output)) = (&common.input, &common.output) else {
+    let (Some(input), Some(output)) = (&common.input, &common.out.output) else {
         return Ok(());
     };
     let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
@@ -150,7 +160,7 @@ async fn open_input(
     common: &Common,
     token: &CancellationToken,
 ) -> Result<(Pipeline<Bytes>, Option<u64>), Error> {
-    open_input_path(&common.input, common.chunk, token).await
+    open_input_path(&common.input, common.run.chunk, token).await
 }
 
 /// Opens `input`: a file source, or standard input for `-` or none; gives
@@ -180,7 +190,7 @@ pub(crate) async fn open_input_path(
 
 /// Opens the output: an atomic file sink, or standard output.
 async fn open_output(common: &Common, token: &CancellationToken) -> Result<BoxSink, Error> {
-    open_output_path(&common.output, common.fsync, token).await
+    open_output_path(&common.out.output, common.out.fsync, token).await
 }
 
 /// Opens `output`: an atomic file sink, or standard output for `-` or none;
@@ -211,11 +221,7 @@ pub(crate) async fn open_output_path(
 /// # Errors
 /// The message to print.
 pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), String> {
-    let (min, max) = match format {
-        Format::Gzip => (0, 9),
-        Format::Zstd => (1, 22),
-        Format::Brotli => (0, 11),
-    };
+    let (min, _, max) = format.levels();
     if let Some(l) = args.level.filter(|l| !(min..=max).contains(l)) {
         return Err(format!(
             "{}: level {l} is out of range ({min}-{max})",
@@ -228,19 +234,19 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
     Ok(())
 }
 
-/// Compresses with `format`.
+/// Compresses with `format`; `args` have been checked by
+/// [`validate_encode`] (before the run, as a usage error).
 pub(crate) async fn encode(
     format: Format,
     args: Encode,
     token: CancellationToken,
 ) -> Result<Report, Error> {
-    if is_std(&args.common.output) && std::io::stdout().is_terminal() && !args.force {
+    if is_std(&args.common.out.output) && std::io::stdout().is_terminal() && !args.force {
         return Err(Error::msg(format!(
             "{}: compressed data not written to a terminal (use -o FILE, a pipe, or -f)",
             format.name()
         )));
     }
-    validate_encode(format, &args).map_err(Error::msg)?;
     let threads = match (format, args.threads) {
         (Format::Gzip, Some(n)) => n,
         // pigz's default: every core the process may use.
@@ -288,7 +294,7 @@ async fn run(
 ) -> Result<Report, Error> {
     refuse_same_file(common)?;
     let (mut pipeline, len) = open_input(common, &token).await?;
-    pipeline = pipeline.high_water_mark(common.hwm, weir_core::DEFAULT_ITEMS);
+    pipeline = pipeline.high_water_mark(common.run.hwm, weir_core::DEFAULT_ITEMS);
     if let Some((name, t)) = stage {
         // Codecs are CPU-bound: always a task of their own, on another core
         // than the reading and the writing.
@@ -299,7 +305,7 @@ async fn run(
     }
     let sink = open_output(common, &token).await?;
     let run = pipeline.into_named("write", sink).cancel_on(token);
-    finish(run, common.progress, len, common.stats).await
+    finish(run, common.run.progress, len, common.run.stats).await
 }
 
 /// Runs `run` with an optional progress bar, then prints the report as asked.
