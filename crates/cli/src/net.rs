@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue};
 use weir_codecs::{GzipDecoder, GzipEncoder};
 use weir_core::Error;
-use weir_io::http::{FetchOptions, FileServer, HttpServer, ResponseBody};
+use weir_io::http::{BodyReader, FetchOptions, FileServer, HttpServer, ResponseBody};
 use weir_io::net::{TcpListener, TcpStream};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
@@ -184,80 +184,13 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
 /// `--timeout` between bytes, `--max-time` for the whole transfer).
 pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, Error> {
     let deadline = args.max_time.0.map(|d| tokio::time::Instant::now() + d);
-    let max_time = || {
-        let d = args.max_time.0.unwrap_or_default();
-        format!("--max-time {}", seconds(d))
-    };
-    let req = http::Request::get(args.url.as_str())
-        .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"))
-        .body(ResponseBody::empty())
-        .map_err(|e| Error::msg(format!("bad URL {:?}: {e}", args.url)))?;
-    let mut options = FetchOptions::new();
-    if let Some(d) = args.connect_timeout.0 {
-        options = options.connect_timeout(d);
-    }
-    if let Some(d) = args.timeout.0 {
-        options = options.header_timeout(d).idle_timeout(d);
-    }
-    let response = tokio::select! {
-        r = weir_io::http::fetch_with(req, &options) => r.map_err(name_timeout)?,
-        () = token.cancelled() => return Err(Error::cancelled()),
-        () = sleep_until(deadline) => {
-            return Err(Error::timeout(format!(
-                "connect / response headers: not done within {}",
-                max_time()
-            ))
-            .with_stage("get"));
-        }
-    };
-    let status = response.status();
-    if !status.is_success() {
-        return Err(Error::msg(format!(
-            "the server answered {} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        ))
-        .with_stage("get"));
-    }
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let len = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    let encoding = header(CONTENT_ENCODING).map(|e| e.to_ascii_lowercase());
-    let mut body = response.into_body();
-    let mut decoder = None;
-    match encoding.as_deref() {
-        None | Some("identity") => {
-            if let Some(max) = args.max_output {
-                // Counted as bytes arrive, whatever the framing; a declared
-                // Content-Length over it fails before the output is opened.
-                if let Some(n) = len.filter(|&n| n > max) {
-                    return Err(Error::limit(format!(
-                        "the body's Content-Length ({n} bytes) is over --max-output ({}, {max} bytes)",
-                        crate::fmt::bytes(max)
-                    ))
-                    .with_stage("get"));
-                }
-                body = body.limit(max);
-            }
-        }
-        Some("gzip") | Some("x-gzip") => {
-            let mut b = GzipDecoder::builder();
-            if let Some(n) = args.max_output {
-                b.max_output(n);
-            }
-            decoder = Some(b.build());
-        }
-        Some(other) => {
-            return Err(
-                Error::msg(format!("unsupported Content-Encoding {other:?}")).with_stage("get"),
-            );
-        }
-    }
+    let response = request(&args, deadline, &token).await?;
+    let len = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (body, decoder) = limited_body(response, len, args.max_output)?;
     let sink = open_output_path(&args.out.output, args.out.fsync, &token).await?;
     let mut pipeline: Pipeline<Bytes> = Pipeline::from(body)
         .named("download")
@@ -285,7 +218,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
                 Err(_) => {
                     return Err(Error::timeout(format!(
                         "body: the transfer was not done within {}",
-                        max_time()
+                        max_time(&args)
                     ))
                     .with_stage("get"));
                 }
@@ -296,6 +229,100 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
         Some(max) if e.is_limit() => too_large(max),
         _ => name_timeout(e),
     })
+}
+
+/// `--max-time` as the errors name it.
+fn max_time(args: &Get) -> String {
+    format!(
+        "--max-time {}",
+        seconds(args.max_time.0.unwrap_or_default())
+    )
+}
+
+/// A download's body.
+type Download = BodyReader<hyper::body::Incoming>;
+
+/// Sends the request and waits for a successful response's head, within
+/// the connect and header timeouts and the `--max-time` deadline.
+async fn request(
+    args: &Get,
+    deadline: Option<tokio::time::Instant>,
+    token: &CancellationToken,
+) -> Result<http::Response<Download>, Error> {
+    let req = http::Request::get(args.url.as_str())
+        .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"))
+        .body(ResponseBody::empty())
+        .map_err(|e| Error::msg(format!("bad URL {:?}: {e}", args.url)))?;
+    let mut options = FetchOptions::new();
+    if let Some(d) = args.connect_timeout.0 {
+        options = options.connect_timeout(d);
+    }
+    if let Some(d) = args.timeout.0 {
+        options = options.header_timeout(d).idle_timeout(d);
+    }
+    let response = tokio::select! {
+        r = weir_io::http::fetch_with(req, &options) => r.map_err(name_timeout)?,
+        () = token.cancelled() => return Err(Error::cancelled()),
+        () = sleep_until(deadline) => {
+            return Err(Error::timeout(format!(
+                "connect / response headers: not done within {}",
+                max_time(args)
+            ))
+            .with_stage("get"));
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Error::msg(format!(
+            "the server answered {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ))
+        .with_stage("get"));
+    }
+    Ok(response)
+}
+
+/// The response's body under `--max-output`, and the decoder its
+/// Content-Encoding needs: an identity body is limited as its bytes arrive
+/// (whatever the framing; a declared length over the limit fails at once),
+/// a gzip one by its decoder's output.
+fn limited_body(
+    response: http::Response<Download>,
+    len: Option<u64>,
+    max_output: Option<u64>,
+) -> Result<(Download, Option<GzipDecoder>), Error> {
+    let encoding = response
+        .headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let mut body = response.into_body();
+    match encoding.as_deref() {
+        None | Some("identity") => {
+            if let Some(max) = max_output {
+                if let Some(n) = len.filter(|&n| n > max) {
+                    return Err(Error::limit(format!(
+                        "the body's Content-Length ({n} bytes) is over --max-output ({}, {max} bytes)",
+                        crate::fmt::bytes(max)
+                    ))
+                    .with_stage("get"));
+                }
+                body = body.limit(max);
+            }
+            Ok((body, None))
+        }
+        Some("gzip") | Some("x-gzip") => {
+            let mut b = GzipDecoder::builder();
+            if let Some(n) = max_output {
+                b.max_output(n);
+            }
+            Ok((body, Some(b.build())))
+        }
+        Some(other) => {
+            Err(Error::msg(format!("unsupported Content-Encoding {other:?}")).with_stage("get"))
+        }
+    }
 }
 
 /// Waits until `deadline`, or forever without one.
