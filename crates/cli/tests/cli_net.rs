@@ -635,6 +635,25 @@ fn get_into(url: &str, out: &Path, args: &[&str], secs: u64) -> (Option<i32>, St
     )
 }
 
+/// Runs `weir get URL -o out.bin ARGS` over an existing `out.bin` and
+/// checks that it failed as a timeout should: exit 1 after at least
+/// `at_least`, well within 10 s, stderr naming each of `needles` and
+/// "timed out", the old output untouched and nothing left beside it.
+fn assert_get_times_out(url: &str, args: &[&str], at_least: Duration, needles: &[&str]) {
+    let (dir, out) = existing_output();
+    let (code, err, took) = get_into(url, &out, args, 20);
+    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
+    assert_eq!(code, Some(1), "{err}");
+    for needle in needles.iter().chain(&["timed out"]) {
+        assert!(err.contains(needle), "no {needle:?} in {err}");
+    }
+    assert!(
+        took >= at_least && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert_untouched(dir.path(), &out);
+}
+
 /// `--max-output 1M` against an endless body framed as `head` says: exit 1,
 /// one line naming the limit, the existing output untouched, nothing left
 /// behind, and the server stopped long before its 128 MiB cap.
@@ -710,15 +729,12 @@ fn get_times_out_on_stalled_response_headers() {
             c.stall();
         }
     });
-    let (dir, out) = existing_output();
-    let (code, err, took) = get_into(&server.url(), &out, &["--timeout", "1s"], 20);
-    drop(server);
-    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("response headers"), "{err}");
-    assert!(err.contains("timed out"), "{err}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
-    assert_untouched(dir.path(), &out);
+    assert_get_times_out(
+        &server.url(),
+        &["--timeout", "1s"],
+        Duration::from_millis(900),
+        &["response headers"],
+    );
 }
 
 /// `--max-time` covers the wait for the headers too, even with `--timeout`
@@ -726,22 +742,12 @@ fn get_times_out_on_stalled_response_headers() {
 #[test]
 fn get_max_time_covers_the_response_headers() {
     let server = Hostile::start(|c| c.stall());
-    let (dir, out) = existing_output();
-    let (code, err, took) = get_into(
+    assert_get_times_out(
         &server.url(),
-        &out,
         &["--timeout", "off", "--max-time", "1s"],
-        20,
+        Duration::from_millis(900),
+        &["--max-time", "response headers"],
     );
-    drop(server);
-    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("--max-time") && err.contains("response headers"),
-        "{err}"
-    );
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
-    assert_untouched(dir.path(), &out);
 }
 
 #[test]
@@ -753,15 +759,12 @@ fn get_times_out_on_a_stalled_body() {
             c.stall();
         }
     });
-    let (dir, out) = existing_output();
-    let (code, err, took) = get_into(&server.url(), &out, &["--timeout", "1s"], 20);
-    drop(server);
-    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("body"), "{err}");
-    assert!(err.contains("timed out"), "{err}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
-    assert_untouched(dir.path(), &out);
+    assert_get_times_out(
+        &server.url(),
+        &["--timeout", "1s"],
+        Duration::from_millis(900),
+        &["body"],
+    );
 }
 
 #[test]
@@ -776,21 +779,12 @@ fn get_max_time_bounds_a_slow_steady_body() {
             std::thread::sleep(Duration::from_millis(50));
         }
     });
-    let (dir, out) = existing_output();
-    let (code, err, took) = get_into(
+    assert_get_times_out(
         &server.url(),
-        &out,
         &["--timeout", "1s", "--max-time", "1500ms"],
-        20,
+        Duration::from_millis(1400),
+        &["--max-time"],
     );
-    let sent = server.sent();
-    drop(server);
-    eprintln!("exit {code:?} after {took:?}, server sent {sent} bytes; stderr {err:?}");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("--max-time"), "{err}");
-    assert!(err.contains("timed out"), "{err}");
-    assert!(took >= Duration::from_millis(1400) && took < Duration::from_secs(10));
-    assert_untouched(dir.path(), &out);
 }
 
 /// A listener whose accept queue is full and that never accepts: on Linux
@@ -824,17 +818,10 @@ fn get_times_out_connecting() {
         eprintln!("skipped: no way to make a loopback connect hang here");
         return;
     };
-    let (dir, out) = existing_output();
-    let (code, err, took) = get_into(
+    assert_get_times_out(
         &format!("http://{addr}/"),
-        &out,
         &["--connect-timeout", "1s"],
-        20,
+        Duration::from_millis(900),
+        &["connect"],
     );
-    eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("connect"), "{err}");
-    assert!(err.contains("timed out"), "{err}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(10));
-    assert_untouched(dir.path(), &out);
 }
