@@ -5,6 +5,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -90,24 +91,14 @@ fn a_signal_ends_a_run_still_opening_a_fifo_input() {
     let fifo = dir.path().join("in.fifo");
     mkfifo(&fifo);
     let out = dir.path().join("out.gz");
-    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
-        let child = weir()
-            .arg("gzip")
-            .arg(&fifo)
-            .arg("-o")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_until_caught(&child, code - 128);
-        // By now it waits in open() for a writer.
-        std::thread::sleep(Duration::from_millis(300));
-        kill(&child, signal);
-        let (status, err) = wait_within(child, 3, &format!("SIG{signal}"));
-        assert_eq!(status.code(), Some(code), "SIG{signal}: {status} {err}");
-        assert_eq!(files_in(dir.path()), ["in.fifo"], "SIG{signal}");
-    }
+    let args = [
+        OsStr::new("gzip"),
+        fifo.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ];
+    signal_while_opening(&args, &[("TERM", 143), ("INT", 130), ("HUP", 129)]);
+    assert_eq!(files_in(dir.path()), ["in.fifo"]);
 }
 
 /// A FIFO with no reader as the output (written in place: nothing to
@@ -119,22 +110,32 @@ fn a_signal_ends_a_run_still_opening_a_fifo_output() {
     std::fs::write(&input, b"some bytes").unwrap();
     let fifo = dir.path().join("out.fifo");
     mkfifo(&fifo);
-    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+    let args = [
+        OsStr::new("copy"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        fifo.as_os_str(),
+    ];
+    signal_while_opening(&args, &[("TERM", 143), ("INT", 130)]);
+    assert_eq!(files_in(dir.path()), ["in.bin", "out.fifo"]);
+}
+
+/// Runs `weir ARGS` once per signal, sends the signal while the run waits in
+/// `open()` on a FIFO, and checks the exit status.
+fn signal_while_opening(args: &[&OsStr], signals: &[(&str, i32)]) {
+    for &(signal, code) in signals {
         let child = weir()
-            .arg("copy")
-            .arg(&input)
-            .arg("-o")
-            .arg(&fifo)
+            .args(args)
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         wait_until_caught(&child, code - 128);
-        // By now it waits in open() for a reader.
+        // By now it waits in open() for the FIFO's other end.
         std::thread::sleep(Duration::from_millis(300));
         kill(&child, signal);
         let (status, err) = wait_within(child, 3, &format!("SIG{signal}"));
         assert_eq!(status.code(), Some(code), "SIG{signal}: {status} {err}");
-        assert_eq!(files_in(dir.path()), ["in.bin", "out.fifo"], "SIG{signal}");
     }
 }
 
