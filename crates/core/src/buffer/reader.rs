@@ -185,6 +185,10 @@ impl<T> Reader<T> {
     ///   without ending; the stream is finished.
     /// - `Poll::Ready(None)`: the writer ended and everything was read; also
     ///   every poll after an error (the stream is fused).
+    ///
+    /// # Errors
+    /// The writer's abort error, or one for which
+    /// [`Error::is_writer_dropped`] is true.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
         if self.done {
             return Poll::Ready(None);

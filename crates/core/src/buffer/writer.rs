@@ -208,6 +208,9 @@ impl<T> Writer<T> {
     ///   woken when the reader drains it to the low mark or goes away.
     /// - `Poll::Ready(Ok(()))`: there is room.
     /// - `Poll::Ready(Err(e))`: the reader is gone.
+    ///
+    /// # Errors
+    /// One for which [`Error::is_reader_gone`] is true.
     pub fn poll_drained(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if let Err(e) = self.hand_over() {
             return Poll::Ready(Err(e));
@@ -238,6 +241,9 @@ impl<T> Writer<T> {
     /// Like [`poll_drained`](Writer::poll_drained), and also
     /// `Poll::Ready(Err(e))` with [`Error::is_ended`] once this writer has
     /// ended or aborted.
+    ///
+    /// # Errors
+    /// As the return value says: the reader is gone, or this writer ended.
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.closed {
             return Poll::Ready(Err(self.named(Error::ended())));

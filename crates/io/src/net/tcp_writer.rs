@@ -285,6 +285,9 @@ impl TcpWriter {
     ///   was shut down.
     /// - `Poll::Ready(Err(e))`: the task stopped on `e`; polling again gives
     ///   a "reader gone" error.
+    ///
+    /// # Errors
+    /// The socket's error that stopped the task, as the return value says.
     pub fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, Error>> {
         self.writer.end();
         if let Some(task) = self.task.as_mut() {
