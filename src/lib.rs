@@ -103,7 +103,7 @@ pub mod prelude {
     pub use weir_core::{
         Error, Limit, Readable, ReadableExt, Transform, TransformExt, Writable, Written, buffer,
     };
-    pub use weir_pipe::{Pipeline, pipe};
+    pub use weir_pipe::{Pipeline, ReadableOps, pipe};
 }
 
 // The README's Rust examples are compiled and run as doctests.

@@ -87,8 +87,12 @@ pub(crate) struct TaskSpec {
 /// Chunks go in through the buffer's `Sink` side, which wakes the reader in
 /// batches; the buffer is flushed whenever the stream has nothing ready, so
 /// the reader never waits for a chunk that is already there.
+///
+/// A reader gone is not this stage's failure: the stage after it either
+/// failed (and its error is the run's) or ended early on purpose (`take`),
+/// so the pump then stops quietly.
 pub(crate) async fn pump<T>(mut stream: BoxStream<T>, mut out: Writer<T>) -> Result<(), Error> {
-    std::future::poll_fn(|cx| {
+    let res = std::future::poll_fn(|cx| {
         loop {
             if let Err(e) = ready!(Pin::new(&mut out).poll_ready(cx)) {
                 return Poll::Ready(Err(e));
@@ -110,7 +114,11 @@ pub(crate) async fn pump<T>(mut stream: BoxStream<T>, mut out: Writer<T>) -> Res
             }
         }
     })
-    .await
+    .await;
+    match res {
+        Err(e) if e.is_reader_gone() => Ok(()),
+        res => res,
+    }
 }
 
 /// Moves a stream into several buffers, each chunk to all of them: paced by

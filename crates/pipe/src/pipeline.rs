@@ -1,5 +1,6 @@
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -11,6 +12,8 @@ use crate::engine::{self, BoxStream, Counted, Counter, TaskSpec};
 use crate::monitor::Monitor;
 use crate::report::{Report, StageKind, StageMeters};
 use crate::throttle::Throttle;
+
+mod ops;
 
 /// Buffer settings for the joins a pipeline creates.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +84,8 @@ struct Base {
     marks: Marks,
     token: Option<CancellationToken>,
     monitor: Monitor,
+    /// The in-flight gauge of the current task's async operator, if any.
+    in_flight: Option<Arc<AtomicUsize>>,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -117,6 +122,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 },
                 token: None,
                 monitor,
+                in_flight: None,
             },
             head: Box::pin(counted),
         }
@@ -274,6 +280,7 @@ impl<T: Send + 'static> Pipeline<T> {
                     marks,
                     token,
                     mut monitor,
+                    in_flight,
                 },
             head,
         } = self;
@@ -294,6 +301,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 outputs: writers.iter().map(|w| w.stats_handle()).collect(),
                 pulled,
                 delivered: None,
+                in_flight,
             },
             fut: Box::pin(engine::pump_all(head, writers)),
         });
@@ -336,6 +344,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 outputs: vec![writer.stats_handle()],
                 pulled: base.pulled.take(),
                 delivered: None,
+                in_flight: base.in_flight.take(),
             },
             fut: Box::pin(engine::pump(head, writer)),
         });
@@ -362,6 +371,7 @@ where
             outputs: Vec::new(),
             pulled: None,
             delivered: Some((counter.clone(), limit.unit())),
+            in_flight: None,
         },
         fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }
