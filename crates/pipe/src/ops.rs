@@ -495,11 +495,9 @@ where
         while !*this.done {
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(item))) => {
-                    if this.items.is_empty() {
-                        *this.deadline = Some(Instant::now() + *this.max_wait);
-                    }
                     this.items.push(item);
                     if this.items.len() >= *this.max_items {
+                        *this.deadline = None;
                         return Poll::Ready(Some(Ok(take(this.items, *this.max_items))));
                     }
                 }
@@ -510,13 +508,16 @@ where
                 }
                 Poll::Ready(None) => *this.done = true,
                 Poll::Pending => {
-                    let Some(deadline) = *this.deadline else {
-                        return Poll::Pending;
-                    };
                     if this.items.is_empty() {
                         return Poll::Pending;
                     }
-                    if Instant::now() < deadline {
+                    // The clock is read once per batch, here: a batch without
+                    // a deadline got all its items during this call (an
+                    // earlier call that left items behind went through here
+                    // and set one), so now is when its first item came.
+                    let now = Instant::now();
+                    let deadline = *this.deadline.get_or_insert(now + *this.max_wait);
+                    if now < deadline {
                         let sleep = this
                             .sleep
                             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -525,6 +526,7 @@ where
                         }
                         ready!(sleep.as_mut().poll(cx));
                     }
+                    *this.deadline = None;
                     return Poll::Ready(Some(Ok(take(this.items, *this.max_items))));
                 }
             }
