@@ -336,17 +336,24 @@ impl<T: Send + 'static> Pipeline<T> {
         let name: Arc<str> = Arc::from(base.names.join("+"));
         let (writer, reader) = Self::buffer(&base.marks, name.to_string());
         base.monitor.add(reader.stats_handle());
+        let in_flight = base.in_flight.take();
+        let output = writer.stats_handle();
+        let fut: engine::BoxFut = if in_flight.is_some() {
+            Box::pin(ops::pump_calls(head, writer))
+        } else {
+            Box::pin(engine::pump(head, writer))
+        };
         base.tasks.push(TaskSpec {
             meters: StageMeters {
                 name,
                 kind: base.kind,
                 input: base.input.take(),
-                outputs: vec![writer.stats_handle()],
+                outputs: vec![output],
                 pulled: base.pulled.take(),
                 delivered: None,
-                in_flight: base.in_flight.take(),
+                in_flight,
             },
-            fut: Box::pin(engine::pump(head, writer)),
+            fut,
         });
         base.names.clear();
         base.kind = StageKind::Transform;

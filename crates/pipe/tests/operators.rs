@@ -575,3 +575,31 @@ async fn from_fn_waits_for_each_call_and_reports_errors() {
         .unwrap_err();
     assert_eq!(e.stage(), Some("db"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_async_result_reaches_the_sink_while_the_source_waits() {
+    // One item, then a source that waits for ever: the result must not sit
+    // in the stage's gathered batch waiting for more.
+    let (mut tx, rx) = weir::buffer::<u32>(weir::Limit::items(16));
+    tx.send(7).await.unwrap();
+    let (got_tx, got_rx) = tokio::sync::oneshot::channel();
+    let mut got_tx = Some(got_tx);
+    let run = tokio::spawn(
+        Pipeline::from(rx)
+            .map_async("f", 4, |n| async move {
+                tokio::task::yield_now().await;
+                Ok(n + 1)
+            })
+            .unwrap()
+            .into(writable::from_fn(move |n: u32| {
+                if let Some(t) = got_tx.take() {
+                    let _ = t.send(n);
+                }
+                async { Ok(()) }
+            }))
+            .run(),
+    );
+    assert_eq!(within(got_rx).await.unwrap(), 8);
+    run.abort();
+    drop(tx);
+}

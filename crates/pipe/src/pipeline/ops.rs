@@ -2,12 +2,15 @@
 //! `filter_async`, `batch`, `take` and `inspect`.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
-use weir_core::Error;
+use futures_sink::Sink;
 use weir_core::transform::inspect;
+use weir_core::{Error, Writer};
 
 use super::Pipeline;
 use crate::engine::BoxStream;
@@ -289,5 +292,55 @@ impl<T: Send + 'static> Pipeline<T> {
         F: FnMut(&T) + Send + 'static,
     {
         self.fuse(name, inspect(f))
+    }
+}
+
+/// The pump of a task whose stream runs async calls (`map_async`,
+/// `filter_async`): as [`engine::pump`](crate::engine::pump), but when the
+/// stream has nothing ready right after handing out chunks, the chunks
+/// gathered so far are not handed over yet: the task polls itself once more
+/// first. Calls that finish a moment later (a `yield_now`, a fast lookup)
+/// then join the same hand-over, so the next stage is woken once per batch
+/// (at the buffer's wake mark at the latest) rather than once per round of
+/// calls. A poll that moves nothing hands over at once, so a chunk waits at
+/// most one extra poll of this task.
+pub(super) async fn pump_calls<T>(
+    mut stream: BoxStream<T>,
+    mut out: Writer<T>,
+) -> Result<(), Error> {
+    let res = std::future::poll_fn(|cx| {
+        let mut moved = false;
+        loop {
+            if let Err(e) = ready!(Pin::new(&mut out).poll_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    Pin::new(&mut out).start_send(chunk)?;
+                    moved = true;
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    out.abort(e.duplicate());
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Ready(None) => {
+                    out.end();
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Pending if moved => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Poll::Pending => {
+                    ready!(Pin::new(&mut out).poll_flush(cx))?;
+                    return Poll::Pending;
+                }
+            }
+        }
+    })
+    .await;
+    match res {
+        Err(e) if e.is_reader_gone() => Ok(()),
+        res => res,
     }
 }
