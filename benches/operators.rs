@@ -4,8 +4,11 @@
 //! - `operators/map_async_yield`: 1 M small items through an async fn that
 //!   yields once (`tokio::task::yield_now`), 4 calls in flight: weir's
 //!   `ReadableOps::map_async`, the plain futures chain
-//!   `stream::iter(items).map(f).buffered(4).try_for_each(..)`, and a whole
-//!   `Pipeline` (source task -> map_async task -> sink task).
+//!   `stream::iter(items).map(f).buffered(4).try_for_each(..)` (on the
+//!   benchmark's thread, and on a spawned task as pipeline stages run), a whole
+//!   `Pipeline` (source task -> map_async task -> sink task), and a
+//!   `Pipeline` whose source is the readable form (the calls in the source's
+//!   task -> sink task).
 //! - `operators/map_async_sleep`: 6 400 items through `sleep(1 ms)`, 64 in
 //!   flight; the ideal is 6 400 x 1 ms / 64 = 100 ms.
 //! - `operators/batch`: 1 M items into batches of 100 (`max_wait` 10 ms,
@@ -91,6 +94,25 @@ where
     sum.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The calls in the source's task: `Pipeline::from(src.map_async(..))`.
+async fn weir_pipeline_in_source<F, Fut>(n: u64, c: usize, f: F) -> u64
+where
+    F: FnMut(u64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<u64, Error>> + Send + 'static,
+{
+    let sum = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let out = sum.clone();
+    Pipeline::from(readable::from_iter(0..n).map_async(c, f).unwrap())
+        .into(writable::from_fn(move |x: u64| {
+            out.fetch_add(x, std::sync::atomic::Ordering::Relaxed);
+            future::ready(Ok(()))
+        }))
+        .run()
+        .await
+        .unwrap();
+    sum.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -105,12 +127,25 @@ fn map_async_yield(c: &mut Criterion) {
     assert_eq!(rt.block_on(futures_buffered(10_000, 4, yield_once)), expect);
     assert_eq!(rt.block_on(weir_map_async(10_000, 4, yield_once)), expect);
     assert_eq!(rt.block_on(weir_pipeline(10_000, 4, yield_once)), expect);
+    assert_eq!(
+        rt.block_on(weir_pipeline_in_source(10_000, 4, yield_once)),
+        expect
+    );
     let mut g = c.benchmark_group("operators/map_async_yield");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(YIELD_ITEMS));
     g.bench_function("futures_buffered_4", |b| {
         b.to_async(&rt)
             .iter(|| futures_buffered(YIELD_ITEMS, 4, yield_once))
+    });
+    // The same chain on a worker task (as every pipeline stage runs), not
+    // on the thread that blocks on the benchmark.
+    g.bench_function("futures_buffered_4_spawned", |b| {
+        b.to_async(&rt).iter(|| async {
+            tokio::spawn(futures_buffered(YIELD_ITEMS, 4, yield_once))
+                .await
+                .unwrap()
+        })
     });
     g.bench_function("weir_map_async_4", |b| {
         b.to_async(&rt)
@@ -119,6 +154,10 @@ fn map_async_yield(c: &mut Criterion) {
     g.bench_function("weir_pipeline_map_async_4", |b| {
         b.to_async(&rt)
             .iter(|| weir_pipeline(YIELD_ITEMS, 4, yield_once))
+    });
+    g.bench_function("weir_pipeline_source_map_async_4", |b| {
+        b.to_async(&rt)
+            .iter(|| weir_pipeline_in_source(YIELD_ITEMS, 4, yield_once))
     });
     g.finish();
 }

@@ -603,3 +603,35 @@ async fn a_map_async_result_reaches_the_sink_while_the_source_waits() {
     run.abort();
     drop(tx);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_first_call_holds_back_at_most_concurrency_items() {
+    // Head-of-line blocking in input order: call 0 takes 10 s, the others
+    // finish at once. The stage must stop pulling once it holds 5 calls and
+    // results, not run ahead buffering finished results.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let src = readable::from_iter((0..1000u64).inspect(move |_| {
+        p.fetch_add(1, SeqCst);
+    }));
+    let s = src
+        .map_async(5, |i| async move {
+            if i == 0 {
+                sleep(Duration::from_secs(10)).await;
+            }
+            Ok(i)
+        })
+        .unwrap();
+    futures::pin_mut!(s);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), s.next())
+            .await
+            .is_err()
+    );
+    assert_eq!(pulled.load(SeqCst), 5, "pulled past the bound");
+    assert_eq!(s.in_flight_peak(), 5);
+    assert_eq!(within(s.next()).await.unwrap().unwrap(), 0);
+    let rest: Vec<u64> = within(s.try_collect()).await.unwrap();
+    assert_eq!(rest, (1..1000).collect::<Vec<_>>());
+    assert_eq!(pulled.load(SeqCst), 1000);
+}
