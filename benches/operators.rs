@@ -11,7 +11,7 @@
 //!   task -> sink task).
 //! - `operators/map_async_sleep`: 6 400 items through `sleep(1 ms)`, 64 in
 //!   flight; the ideal is 6 400 x 1 ms / 64 = 100 ms.
-//! - `operators/batch`: 1 M items into batches of 100 (`max_wait` 10 ms,
+//! - `operators/batch`: 10 M items into batches of 100 (`max_wait` 10 ms,
 //!   never reached) against a hand-written batching loop.
 //!
 //! Run: `cargo bench --bench operators` (figures in docs/benchmarks.md).
@@ -26,7 +26,7 @@ use weir::{Error, readable, writable};
 
 const YIELD_ITEMS: u64 = 1_000_000;
 const SLEEP_ITEMS: u64 = 6_400;
-const BATCH_ITEMS: u64 = 1_000_000;
+const BATCH_ITEMS: u64 = 10_000_000;
 
 async fn yield_once(x: u64) -> Result<u64, Error> {
     tokio::task::yield_now().await;

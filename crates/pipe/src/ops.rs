@@ -487,56 +487,69 @@ where
 {
     type Item = Result<Vec<T>, Error>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        let take = |items: &mut Vec<T>, max: usize| {
-            mem::replace(items, Vec::with_capacity(max.min(BATCH_PREALLOC)))
-        };
-        while !*this.done {
-            match this.upstream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(item))) => {
-                    this.items.push(item);
-                    if this.items.len() >= *this.max_items {
-                        *this.deadline = None;
-                        return Poll::Ready(Some(Ok(take(this.items, *this.max_items))));
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    *this.done = true;
-                    this.items.clear();
-                    return Poll::Ready(Some(Err(e.with_stage(this.name.clone()))));
-                }
-                Poll::Ready(None) => *this.done = true,
-                Poll::Pending => {
-                    if this.items.is_empty() {
-                        return Poll::Pending;
-                    }
-                    // The clock is read once per batch, here: a batch without
-                    // a deadline got all its items during this call (an
-                    // earlier call that left items behind went through here
-                    // and set one), so now is when its first item came.
-                    let now = Instant::now();
-                    let deadline = *this.deadline.get_or_insert(now + *this.max_wait);
-                    if now < deadline {
-                        let sleep = this
-                            .sleep
-                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                        if sleep.deadline() != deadline {
-                            sleep.as_mut().reset(deadline);
+        let this = self.project();
+        let mut upstream = this.upstream;
+        let items = this.items;
+        let max = *this.max_items;
+        if !*this.done {
+            loop {
+                match upstream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(Ok(item))) => {
+                        items.push(item);
+                        if items.len() >= max {
+                            *this.deadline = None;
+                            return Poll::Ready(Some(Ok(take_batch(items, max))));
                         }
-                        ready!(sleep.as_mut().poll(cx));
                     }
-                    *this.deadline = None;
-                    return Poll::Ready(Some(Ok(take(this.items, *this.max_items))));
+                    Poll::Ready(Some(Err(e))) => {
+                        *this.done = true;
+                        items.clear();
+                        return Poll::Ready(Some(Err(e.with_stage(this.name.clone()))));
+                    }
+                    Poll::Ready(None) => {
+                        *this.done = true;
+                        break;
+                    }
+                    Poll::Pending => {
+                        if items.is_empty() {
+                            return Poll::Pending;
+                        }
+                        // The clock is read once per batch, here: a batch
+                        // without a deadline got all its items during this
+                        // call (an earlier call that left items behind went
+                        // through here and set one), so now is when its
+                        // first item came.
+                        let now = Instant::now();
+                        let deadline = *this.deadline.get_or_insert(now + *this.max_wait);
+                        if now < deadline {
+                            let sleep = this.sleep.get_or_insert_with(|| {
+                                Box::pin(tokio::time::sleep_until(deadline))
+                            });
+                            if sleep.deadline() != deadline {
+                                sleep.as_mut().reset(deadline);
+                            }
+                            ready!(sleep.as_mut().poll(cx));
+                        }
+                        *this.deadline = None;
+                        return Poll::Ready(Some(Ok(take_batch(items, max))));
+                    }
                 }
             }
         }
-        if this.items.is_empty() {
+        if items.is_empty() {
             Poll::Ready(None)
         } else {
-            Poll::Ready(Some(Ok(mem::take(this.items))))
+            Poll::Ready(Some(Ok(mem::take(items))))
         }
     }
+}
+
+/// Hands the batch gathered so far on, leaving an empty one with room.
+#[inline]
+fn take_batch<T>(items: &mut Vec<T>, max: usize) -> Vec<T> {
+    mem::replace(items, Vec::with_capacity(max.min(BATCH_PREALLOC)))
 }
 
 impl<S, T> fmt::Debug for Batch<S, T> {
