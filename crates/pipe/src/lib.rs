@@ -32,7 +32,7 @@ mod throttle;
 
 pub use self::memory::{ProcessMemory, human_bytes, process_memory};
 pub use self::monitor::Monitor;
-pub use self::ops::{Batch, FilterAsync, Keep, MapAsync, ReadableOps, Take};
+pub use self::ops::{Batch, FilterAsync, MapAsync, ReadableOps, Take};
 pub use self::pipe_fn::pipe;
 pub use self::pipeline::{Pipeline, Run};
 pub use self::report::{Report, StageKind, StageReport};

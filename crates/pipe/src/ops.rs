@@ -139,7 +139,7 @@ where
 
 pin_project! {
     /// A filter call: the predicate's future and the item it decides on.
-    pub struct Keep<Fut, T> {
+    pub(crate) struct Keep<Fut, T> {
         #[pin]
         fut: Fut,
         item: Option<T>,
