@@ -31,7 +31,7 @@ struct Marks {
 /// core than the I/O around it. Cheap transforms are fused into the task
 /// before them: a task hop costs more than a cheap map. Memory is bounded by
 /// the sum of the buffers (default 64 KiB for byte chunks, 16 items for
-/// objects; see [`hwm`](Pipeline::hwm)), whatever the input size.
+/// objects; see [`high_water_mark`](Pipeline::high_water_mark)), whatever the input size.
 ///
 /// # Errors and cancellation
 /// The first error in any stage stops every stage: the stages after it see
