@@ -16,6 +16,7 @@ use weir_core::Error;
 
 use super::guarded_io::GuardedIo;
 use super::rate_guard::{MinRate, RateGuard};
+use super::send_queue::{UNSENT_LIMIT, limit_unsent};
 use super::server_stats::Counters;
 use super::{HttpServerBuilder, ResponseBody, ServerStats, ServerStatsHandle};
 use crate::trace::io_debug;
@@ -186,6 +187,7 @@ impl HttpServer {
                 continue;
             };
             let _ = socket.set_nodelay(true);
+            limit_unsent(&socket, UNSENT_LIMIT);
             self.counters.accepted.fetch_add(1, Relaxed);
             self.counters.active.fetch_add(1, Relaxed);
             let rate = (self.options.min_rate > 0).then_some(MinRate {
@@ -194,7 +196,7 @@ impl HttpServer {
             });
             let io = GuardedIo::new(
                 socket,
-                RateGuard::new(self.options.write_timeout, rate),
+                RateGuard::new(self.options.write_timeout, rate).paced_idle(true),
                 self.counters.sent.clone(),
                 self.counters.received.clone(),
                 self.counters.too_slow.clone(),

@@ -48,6 +48,7 @@ mod http_server_builder;
 mod rate_guard;
 mod resolve;
 mod response_body;
+mod send_queue;
 mod server_stats;
 mod server_stats_handle;
 
