@@ -153,9 +153,10 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
     let s = stats.stats();
     match args.stats {
         Some(StatsFormat::Table) => eprintln!(
-            "connections {} (refused {}, failed {}, too slow {}), requests {}, sent {}, received {}",
+            "connections {} (refused {}, shed {}, failed {}, too slow {}), requests {}, sent {}, received {}",
             s.accepted,
             s.refused,
+            s.shed,
             s.failed,
             s.too_slow,
             s.requests,
@@ -167,6 +168,7 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
             serde_json::json!({
                 "accepted": s.accepted,
                 "refused": s.refused,
+                "shed": s.shed,
                 "failed": s.failed,
                 "too_slow": s.too_slow,
                 "requests": s.requests,

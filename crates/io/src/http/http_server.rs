@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Semaphore, watch};
 use weir_core::Error;
 
+use super::conn_table::{ConnTable, TrackedBody};
 use super::guarded_io::GuardedIo;
 use super::rate_guard::{MinRate, RateGuard};
 use super::send_queue::{UNSENT_LIMIT, limit_unsent};
@@ -28,7 +29,9 @@ use crate::trace::io_debug;
 /// as fast as the client takes it. The guards (see [`HttpServerBuilder`]):
 /// a header-read timeout (the connection is closed), an idle write timeout and a minimum data
 /// rate for responses (the connection is closed), a maximum header size
-/// (431), and a maximum number of open connections (503). Malformed
+/// (431), and a maximum number of open connections (at the cap, the
+/// connection that has waited longest for its request's headers is shed
+/// for a new one; with none waiting, 503). Malformed
 /// requests get 400 from hyper, and so does, before the handler sees it,
 /// an HTTP/1.1 request without a `Host` header or any request with
 /// several (RFC 9112 §3.2; HTTP/1.0 may go without). None of them stops the server: it goes on
@@ -152,6 +155,7 @@ impl HttpServer {
         let handler = Arc::new(handler);
         let max = self.options.max_connections;
         let permits = Arc::new(Semaphore::new(max));
+        let conns = Arc::new(ConnTable::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -181,40 +185,68 @@ impl HttpServer {
                     continue;
                 }
             };
-            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                self.counters.refused.fetch_add(1, Relaxed);
-                tokio::spawn(refuse(socket));
-                continue;
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(permit) => Ok(permit),
+                // At the cap: the connection that has waited longest for
+                // its request's headers makes room for this one.
+                Err(_) if conns.shed_oldest() => {
+                    self.counters.shed.fetch_add(1, Relaxed);
+                    Err(permits.clone())
+                }
+                Err(_) => {
+                    self.counters.refused.fetch_add(1, Relaxed);
+                    tokio::spawn(refuse(socket));
+                    continue;
+                }
             };
-            let _ = socket.set_nodelay(true);
-            limit_unsent(&socket, UNSENT_LIMIT);
-            self.counters.accepted.fetch_add(1, Relaxed);
-            self.counters.active.fetch_add(1, Relaxed);
             let rate = (self.options.min_rate > 0).then_some(MinRate {
                 bytes_per_sec: self.options.min_rate,
                 grace: self.options.min_rate_grace,
             });
-            let io = GuardedIo::new(
-                socket,
-                RateGuard::new(self.options.write_timeout, rate).paced_idle(true),
-                self.counters.sent.clone(),
-                self.counters.received.clone(),
-                self.counters.too_slow.clone(),
-            );
+            let guard = RateGuard::new(self.options.write_timeout, rate).paced_idle(true);
             let counters = self.counters.clone();
+            let conns = conns.clone();
             let handler = handler.clone();
             let http = http.clone();
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
+                let permit = match permit {
+                    Ok(permit) => permit,
+                    Err(permits) => {
+                        match tokio::time::timeout(SHED_WAIT, permits.acquire_owned()).await {
+                            Ok(Ok(permit)) => permit,
+                            _ => {
+                                counters.refused.fetch_add(1, Relaxed);
+                                refuse(socket).await;
+                                return;
+                            }
+                        }
+                    }
+                };
+                let _ = socket.set_nodelay(true);
+                limit_unsent(&socket, UNSENT_LIMIT);
+                counters.accepted.fetch_add(1, Relaxed);
+                counters.active.fetch_add(1, Relaxed);
+                let io = GuardedIo::new(
+                    socket,
+                    guard,
+                    counters.sent.clone(),
+                    counters.received.clone(),
+                    counters.too_slow.clone(),
+                );
+                let entry = Arc::new(conns.register());
                 let counters2 = counters.clone();
+                let entry2 = entry.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     counters2.requests.fetch_add(1, Relaxed);
+                    let busy = entry2.busy();
                     let fut = (!host_is_bad(&req)).then(|| handler(req));
                     async move {
-                        Ok::<_, Infallible>(match fut {
+                        let response = match fut {
                             Some(fut) => fut.await,
                             None => bad_host(),
-                        })
+                        };
+                        Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
                     }
                 });
                 let conn = http.serve_connection(TokioIo::new(io), service);
@@ -228,6 +260,8 @@ impl HttpServer {
                         conn.as_mut().graceful_shutdown();
                         conn.as_mut().await
                     }
+                    // Shed while waiting for headers: close at once.
+                    () = entry.shed() => Ok(()),
                 };
                 if let Err(e) = result {
                     counters.failed.fetch_add(1, Relaxed);
@@ -280,6 +314,10 @@ fn bad_host() -> Response<ResponseBody> {
     );
     r
 }
+
+/// How long a connection let in by shedding another waits for that one to
+/// close (it closes as soon as its task runs) before it gets 503 instead.
+const SHED_WAIT: Duration = Duration::from_secs(1);
 
 /// Answers a connection over the limit with 503 and closes it.
 async fn refuse(mut socket: tokio::net::TcpStream) {

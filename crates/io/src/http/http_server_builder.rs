@@ -118,8 +118,15 @@ impl HttpServerBuilder {
         self
     }
 
-    /// The most connections open at once (at least 1); one more gets
-    /// `503 Service Unavailable` and is closed.
+    /// The most connections open at once (at least 1). When all are open,
+    /// a new connection takes the place of the one that has waited longest
+    /// for a request's headers (a new connection, or a kept-alive one
+    /// between requests), which is closed (counted as
+    /// [`shed`](super::ServerStats::shed)): clients dripping their headers
+    /// slowly cannot hold every connection for a whole
+    /// [`header_read_timeout`](Self::header_read_timeout). When every open
+    /// connection is answering a request, the new one gets
+    /// `503 Service Unavailable` with `Retry-After: 1` and is closed.
     pub fn max_connections(&mut self, n: usize) -> &mut Self {
         self.max_connections = n.max(1);
         self

@@ -40,6 +40,7 @@ mod beneath;
 mod beneath;
 mod body_reader;
 mod client;
+mod conn_table;
 mod file_server;
 mod file_server_builder;
 mod guarded_io;
