@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -15,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use weir_core::Error;
 
 use super::conn_table::{ConnTable, TrackedBody};
+use super::fd_limit::{Reserve, is_out_of_fds, retry_after_on_503};
 use super::guarded_io::GuardedIo;
 use super::rate_guard::{MinRate, RateGuard};
 use super::send_queue::{UNSENT_LIMIT, limit_unsent};
@@ -156,6 +158,7 @@ impl HttpServer {
         let max = self.options.max_connections;
         let permits = Arc::new(Semaphore::new(max));
         let conns = Arc::new(ConnTable::default());
+        let mut reserve = Reserve::new();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -178,10 +181,13 @@ impl HttpServer {
             let (socket, peer) = match accepted {
                 Ok(x) => x,
                 Err(e) => {
-                    // EMFILE and the like: wait a little instead of spinning.
                     io_debug!(error = %e, "accept failed");
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of descriptors: the spare one lets the waiting
+                    // client be told 503. Else (or for other errors) wait a
+                    // little instead of spinning on a ready listener.
+                    if !(is_out_of_fds(&e) && self.refuse_with_reserve(&mut reserve).await) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     continue;
                 }
             };
@@ -242,10 +248,10 @@ impl HttpServer {
                     let busy = entry2.busy();
                     let fut = (!host_is_bad(&req)).then(|| handler(req));
                     async move {
-                        let response = match fut {
+                        let response = retry_after_on_503(match fut {
                             Some(fut) => fut.await,
                             None => bad_host(),
-                        };
+                        });
                         Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
                     }
                 });
@@ -315,15 +321,55 @@ fn bad_host() -> Response<ResponseBody> {
     r
 }
 
+impl HttpServer {
+    /// `accept` failed for want of a descriptor: gives up the spare one,
+    /// takes the waiting connection with it, answers 503 and closes it at
+    /// once, then takes a spare again. `false` if there was no spare or no
+    /// connection was waiting (Linux fails `accept` for want of a
+    /// descriptor before it looks at the queue).
+    async fn refuse_with_reserve(&self, reserve: &mut Reserve) -> bool {
+        if !reserve.release() {
+            reserve.refill();
+            return false;
+        }
+        // One try, no waiting: the spare must be taken again before anyone
+        // else takes the descriptor.
+        let accepted = std::future::poll_fn(|cx| Poll::Ready(self.listener.poll_accept(cx))).await;
+        let served = if let Poll::Ready(Ok((socket, _))) = accepted {
+            self.counters.refused.fetch_add(1, Relaxed);
+            refuse_now(socket);
+            true
+        } else {
+            false
+        };
+        reserve.refill();
+        served
+    }
+}
+
+/// Answers 503 without waiting and closes the socket, freeing its
+/// descriptor at once. The request is read first if it has arrived, so that
+/// closing does not reset the connection under the answer.
+fn refuse_now(socket: tokio::net::TcpStream) {
+    let mut request = [0u8; 4096];
+    let _ = socket.try_read(&mut request);
+    let _ = socket.try_write(REFUSAL);
+    if let Ok(socket) = socket.into_std() {
+        let _ = socket.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// The canned answer to a connection that cannot be served now.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
+
 /// How long a connection let in by shedding another waits for that one to
 /// close (it closes as soon as its task runs) before it gets 503 instead.
 const SHED_WAIT: Duration = Duration::from_secs(1);
 
 /// Answers a connection over the limit with 503 and closes it.
 async fn refuse(mut socket: tokio::net::TcpStream) {
-    let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        let _ = socket.write_all(answer).await;
+        let _ = socket.write_all(REFUSAL).await;
         let _ = socket.shutdown().await;
     })
     .await;

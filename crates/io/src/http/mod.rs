@@ -41,6 +41,7 @@ mod beneath;
 mod body_reader;
 mod client;
 mod conn_table;
+mod fd_limit;
 mod file_server;
 mod file_server_builder;
 mod guarded_io;
