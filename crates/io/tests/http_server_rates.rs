@@ -192,7 +192,12 @@ async fn a_reader_that_stops_is_cut_by_the_write_timeout() {
             took >= WRITE_TIMEOUT - Duration::from_millis(300),
             "cut too early: {took:?}"
         );
-        assert!(took < WRITE_TIMEOUT * 2, "cut only after {took:?}");
+        // The write timeout, stretched at most to twice the last step at
+        // the minimum rate (a few KiB here: well under a second).
+        assert!(
+            took < WRITE_TIMEOUT * 2 + Duration::from_secs(1),
+            "cut only after {took:?}"
+        );
     })
     .await;
 }

@@ -184,3 +184,40 @@ impl RateGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn paced_idle_stretches_one_wait_by_the_previous_step() {
+        let idle = Duration::from_secs(2);
+        let rate = MinRate {
+            bytes_per_sec: 1000,
+            grace: Duration::ZERO,
+        };
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        let mut g = RateGuard::new(Some(idle), Some(rate)).paced_idle(true);
+        // 3000 bytes before the first wait: 3 s at 1000 bytes/s, twice.
+        g.progress(3000);
+        assert_eq!(g.poll_pending(&mut cx), Ok(()));
+        assert_eq!(g.idle_limit(idle), Duration::from_secs(6));
+        // A huge step: at most four idle timeouts.
+        g.progress(1_000_000);
+        assert_eq!(g.poll_pending(&mut cx), Ok(()));
+        assert_eq!(g.idle_limit(idle), Duration::from_secs(8));
+        // A small step: the idle timeout itself.
+        g.progress(10);
+        assert_eq!(g.poll_pending(&mut cx), Ok(()));
+        assert_eq!(g.idle_limit(idle), idle);
+        // Off, or without a minimum rate: the idle timeout.
+        let mut plain = RateGuard::new(Some(idle), Some(rate));
+        plain.progress(3000);
+        assert_eq!(plain.poll_pending(&mut cx), Ok(()));
+        assert_eq!(plain.idle_limit(idle), idle);
+        let mut no_rate = RateGuard::new(Some(idle), None).paced_idle(true);
+        no_rate.progress(3000);
+        assert_eq!(no_rate.poll_pending(&mut cx), Ok(()));
+        assert_eq!(no_rate.idle_limit(idle), idle);
+    }
+}
