@@ -91,7 +91,9 @@ impl HttpServerBuilder {
     /// may last as long as the previous step takes at that rate, twice
     /// over, and at most four write timeouts: a client reading steadily at
     /// the minimum rate is not cut, one that stops is cut after the write
-    /// timeout (longer only if its last step was large).
+    /// timeout (longer only if its last step was large: a client that
+    /// never reads, through a large receive window, is cut after up to four
+    /// write timeouts, as it cannot be told from one reading slowly).
     pub fn write_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.write_timeout = timeout;
         self
