@@ -246,10 +246,16 @@ impl<T> Shared<T> {
         if st.full && st.buffered <= self.low {
             st.full = false;
             self.progress.fetch_and(!WAITING, AcqRel);
-            bump(&self.stats.drains, 1);
+            // Node emits no 'drain' after `end()`: an ended (or aborted, or
+            // dropped) writer has nothing to resume, so the episode ends
+            // without counting or tracing a drain.
+            let open = matches!(st.end, End::Open);
+            if open {
+                bump(&self.stats.drains, 1);
+            }
             return Wake {
                 waker: st.writer_waker.take(),
-                drained_at: Some(st.buffered),
+                drained_at: open.then_some(st.buffered),
             };
         }
         Wake::default()
