@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::SinkExt;
+use futures::{Sink, SinkExt};
 use tokio::io::AsyncWrite;
 use weir_core::testing::Check;
 use weir_core::writable::ChunkWriter;
@@ -226,4 +226,27 @@ impl AsyncWrite for Partial {
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+}
+
+/// Node's write after `end()`: once closed, a `ChunkWriter` refuses chunks
+/// with a write-after-end error, as the buffer's `Writer` does, and nothing
+/// more reaches the `AsyncWrite`.
+#[tokio::test]
+async fn chunk_writer_refuses_writes_after_close() {
+    let gate = Gate::default();
+    *gate.open.lock().unwrap() = true;
+    let mut w = ChunkWriter::new(gate.clone());
+    w.send(Bytes::from_static(b"hello")).await.unwrap();
+    w.close().await.unwrap();
+    let e = w.send(Bytes::from_static(b"late")).await.unwrap_err();
+    assert!(e.is_ended(), "{e}");
+    let e = Pin::new(&mut w)
+        .start_send(Bytes::from_static(b"later"))
+        .unwrap_err();
+    assert!(e.is_ended(), "{e}");
+    w.flush().await.unwrap();
+    w.close().await.unwrap();
+    assert_eq!(*gate.data.lock().unwrap(), b"hello");
+    assert_eq!(*gate.calls.lock().unwrap(), [1]);
+    assert_eq!(w.bytes_written(), 5);
 }

@@ -24,8 +24,14 @@ pin_project! {
     /// one. Nothing is copied on the way.
     ///
     /// `poll_flush` writes everything and flushes the `AsyncWrite`;
-    /// `poll_close` does that and then shuts it down. A write of 0 bytes is a
-    /// `WriteZero` error.
+    /// `poll_close` does that and then shuts it down (Node's `end()`). A
+    /// write of 0 bytes is a `WriteZero` error.
+    ///
+    /// # Errors
+    /// The `AsyncWrite`'s errors, as [`Error::is_io`] errors. Once
+    /// `poll_close` has been called, `poll_ready` and `start_send` fail with
+    /// an error for which [`Error::is_ended`] is true (Node's write after
+    /// end), and the chunk never reaches the `AsyncWrite`.
     ///
     /// # Examples
     /// ```
@@ -49,6 +55,8 @@ pin_project! {
         queued: usize,
         high: usize,
         written: u64,
+        // `poll_close` was called: later chunks are refused.
+        ended: bool,
     }
 }
 
@@ -67,6 +75,7 @@ impl<W: AsyncWrite> ChunkWriter<W> {
             queued: 0,
             high: high.max(1),
             written: 0,
+            ended: false,
         }
     }
 
@@ -122,6 +131,9 @@ impl<W: AsyncWrite> Sink<Bytes> for ChunkWriter<W> {
     type Error = Error;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.ended {
+            return Poll::Ready(Err(Error::ended()));
+        }
         match self.as_mut().poll_write_queued(cx) {
             Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
@@ -132,6 +144,9 @@ impl<W: AsyncWrite> Sink<Bytes> for ChunkWriter<W> {
     }
 
     fn start_send(self: Pin<&mut Self>, chunk: Bytes) -> Result<(), Error> {
+        if self.ended {
+            return Err(Error::ended());
+        }
         if !chunk.is_empty() {
             let this = self.project();
             *this.queued += chunk.len();
@@ -147,6 +162,9 @@ impl<W: AsyncWrite> Sink<Bytes> for ChunkWriter<W> {
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // Ended from the first call on, as Node's `end()`: what is queued
+        // still goes out, nothing more is taken.
+        *self.as_mut().project().ended = true;
         ready!(self.as_mut().poll_write_queued(cx))?;
         ready!(self.project().inner.poll_shutdown(cx))?;
         Poll::Ready(Ok(()))
@@ -159,6 +177,7 @@ impl<W> fmt::Debug for ChunkWriter<W> {
             .field("queued", &self.queued)
             .field("high", &self.high)
             .field("written", &self.written)
+            .field("ended", &self.ended)
             .finish()
     }
 }
