@@ -115,7 +115,10 @@ async fn without_half_open_the_read_end_ends_the_write_side() {
     // Through the Stream side.
     let (a, mut b) = duplex::<Bytes>(Limit::bytes(64));
     let mut a = a.allow_half_open(false);
-    a.writer().write(Bytes::from_static(b"queued")).unwrap();
+    assert_eq!(
+        a.writer().write(Bytes::from_static(b"queued")).unwrap(),
+        Written::Ready
+    );
     b.send(Bytes::from_static(b"bye")).await.unwrap();
     b.close().await.unwrap();
     assert_eq!(a.next().await.unwrap().unwrap(), "bye");
