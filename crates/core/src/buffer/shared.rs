@@ -22,8 +22,9 @@
 //! The reader adds to it and the writer sets the bit with read-modify-writes,
 //! which the word orders one after the other: either the writer's update sees
 //! the reader's progress (and folds it), or the reader's update sees the bit
-//! (and settles under the lock). The loom models in `tests/` check this over
-//! every interleaving.
+//! (and settles under the lock). A writer waiting in `finished()` for the
+//! last hand-out uses the same bit (see `poll_finished`). The loom models in
+//! `tests/` check this over every interleaving.
 
 use std::collections::VecDeque;
 use std::sync::Arc as StdArc;
