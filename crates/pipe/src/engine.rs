@@ -75,6 +75,32 @@ where
 
 impl<S: Unpin, T> Unpin for Counted<S, T> {}
 
+/// Names the errors of one stage's own stream (a source, a `through_stream`
+/// stage) after that stage, before any stage fused after it or the task
+/// around it can: an error keeps the first name it is given, so the name is
+/// the innermost stage's. Errors that already name a stage pass unchanged.
+pub(crate) struct NameErrors<T> {
+    inner: BoxStream<T>,
+    stage: Arc<str>,
+}
+
+impl<T> NameErrors<T> {
+    pub(crate) fn new(inner: BoxStream<T>, stage: Arc<str>) -> Self {
+        NameErrors { inner, stage }
+    }
+}
+
+impl<T> Stream for NameErrors<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match ready!(self.inner.as_mut().poll_next(cx)) {
+            Some(Err(e)) => Poll::Ready(Some(Err(e.with_stage(self.stage.clone())))),
+            other => Poll::Ready(other),
+        }
+    }
+}
+
 /// One task of a pipeline, before it is spawned.
 pub(crate) struct TaskSpec {
     pub(crate) meters: StageMeters,
