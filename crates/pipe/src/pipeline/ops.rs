@@ -124,9 +124,11 @@ impl<T: Send + 'static> Pipeline<T> {
             MapAsync::new(reader, concurrency, ordered, f, &name)?.with_gauge(gauge.clone());
         base.names = vec![name];
         base.in_flight = Some(gauge);
+        // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
             head: Box::pin(stage),
+            head_stage: None,
         })
     }
 
@@ -183,9 +185,11 @@ impl<T: Send + 'static> Pipeline<T> {
         let stage = FilterAsync::new(reader, concurrency, f, &name)?.with_gauge(gauge.clone());
         base.names = vec![name];
         base.in_flight = Some(gauge);
+        // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
             head: Box::pin(stage),
+            head_stage: None,
         })
     }
 
@@ -233,7 +237,11 @@ impl<T: Send + 'static> Pipeline<T> {
         let stage = Batch::new(reader, max_items, max_wait, &name)?;
         base.names = vec![name];
         let head: BoxStream<Vec<T>> = Box::pin(stage);
-        Ok(Pipeline { base, head })
+        Ok(Pipeline {
+            base,
+            head,
+            head_stage: None,
+        })
     }
 
     /// Passes on the first `n` chunks and then ends the stream, as if the
@@ -258,10 +266,12 @@ impl<T: Send + 'static> Pipeline<T> {
     /// ```
     pub fn take(mut self, n: u64) -> Pipeline<T> {
         self.base.names.push(Arc::from("take"));
-        let head: BoxStream<T> = Box::pin(Take::new(self.head, n));
+        let upstream = Self::sealed_head(self.head, self.head_stage);
+        let head: BoxStream<T> = Box::pin(Take::new(upstream, n));
         Pipeline {
             base: self.base,
             head,
+            head_stage: None,
         }
     }
 
