@@ -82,13 +82,19 @@ impl Transform for Format {
 
 #[tokio::main]
 async fn main() -> Result<(), weir::Error> {
+    // Logs go to stderr (the report and the diagnosis to stdout), coloured
+    // only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_target(true)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let lines = (0..100_000u64).map(|i| format!("{i} /api/items/{}", i % 977));
-    let (sink, mut out) = weir::buffer::<String>(weir::Limit::items(16));
+    let (sink, mut out) = weir::BufferConfig::new(weir::Limit::<String>::items(16))
+        .name("sink")
+        .build();
     let drain = tokio::spawn(async move {
         let mut n = 0u64;
         while let Some(Ok(_)) = futures::StreamExt::next(&mut out).await {
@@ -112,12 +118,14 @@ async fn main() -> Result<(), weir::Error> {
         .ok_or_else(|| weir::Error::msg("empty report"))?;
     println!(
         "Diagnosis: '{}' was busy {:.0}% of the run. The stages before it were blocked \
-         (their buffers stayed full: with RUST_LOG=weir=debug, look for 'buffer full' on \
-         buffer=\"parse\"); the stages after it were starved. It is a backpressure \
+         (their buffers stayed full; the report's 'blocked' column shows it, and with \
+         RUST_LOG=weir=debug so do the 'buffer full' events on stderr, most of them from \
+         the buffer in front of '{}'); the stages after it were starved. It is a backpressure \
          situation working as intended: memory stays bounded while the slow stage sets the pace. \
          The fix is to make '{}' faster (or run it on more cores), not to buffer more.",
         b.name,
         100.0 * b.busy.as_secs_f64() / report.elapsed.as_secs_f64(),
+        b.name,
         b.name
     );
     Ok(())

@@ -46,7 +46,8 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let token = CancellationToken::new();
-        let signalled = signals::watch(&token, output_is_a_file(&cli.command));
+        let force = matches!(cli.command, Command::Serve(_));
+        let signalled = signals::watch(&token, output_is_a_file(&cli.command), force);
         let result = dispatch(cli.command, token.clone()).await;
         let result = match result {
             Err(e) if e.io_kind() == std::io::ErrorKind::FileTooLarge => {

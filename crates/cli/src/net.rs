@@ -104,7 +104,11 @@ fn reset_or(e: std::io::Error, peer: std::net::SocketAddr) -> Error {
     Error::from(e).with_stage("recv")
 }
 
-/// `weir serve [DIR]`: a static file server until Ctrl-C.
+/// How long `serve`, told to stop, waits for open connections to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `weir serve [DIR]`: a static file server until Ctrl-C or SIGTERM, then a
+/// graceful stop.
 pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), Error> {
     let mut files = FileServer::builder(&args.dir);
     files
@@ -126,6 +130,7 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
         )
         .max_connections(args.max_connections)
         .write_buffer(args.hwm)
+        .shutdown_grace(SHUTDOWN_GRACE)
         .bind(args.addr.as_str())
         .await?;
     let addr = server.local_addr().map_err(Error::from)?;
@@ -151,8 +156,20 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
             response
         }
     };
+    let stopping = stats.clone();
     server
-        .serve_until(handler, async move { token.cancelled().await })
+        .serve_until(handler, async move {
+            token.cancelled().await;
+            let open = stopping.stats().active;
+            if open > 0 {
+                eprintln!(
+                    "weir serve: stopping: waiting up to {} for {open} open connection{} to \
+                     finish (press Ctrl-C again to stop now)",
+                    seconds(SHUTDOWN_GRACE),
+                    if open == 1 { "" } else { "s" }
+                );
+            }
+        })
         .await?;
     let s = stats.stats();
     match args.stats {

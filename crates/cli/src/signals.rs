@@ -75,10 +75,15 @@ pub(crate) fn describe(signal: u8) -> Option<&'static str> {
 /// otherwise, which must stay an error of that write, or, for standard
 /// output, the quiet end of `weir … | head`).
 ///
+/// `force`: a second signal, once the run is already stopping, ends the
+/// process at once with 128 + its number (for `serve`, whose graceful stop
+/// waits for open connections; a file command's cleanup must not be cut
+/// short, so it ignores a second signal).
+///
 /// The handlers are installed before this returns (not when a task first
 /// runs), so from then on these signals are an exit status, never their
 /// default action.
-pub(crate) fn watch(token: &CancellationToken, sigpipe: bool) -> Signalled {
+pub(crate) fn watch(token: &CancellationToken, sigpipe: bool, force: bool) -> Signalled {
     let seen = Signalled(Arc::new(AtomicU8::new(0)));
     let on = |signal: u8| {
         let token = token.clone();
@@ -105,8 +110,12 @@ pub(crate) fn watch(token: &CancellationToken, sigpipe: bool) -> Signalled {
             // its default action.
             if let Ok(mut stream) = signal(SignalKind::from_raw(number)) {
                 let fire = on(short);
+                let stopping = token.clone();
                 tokio::spawn(async move {
-                    if stream.recv().await.is_some() {
+                    while stream.recv().await.is_some() {
+                        if force && stopping.is_cancelled() {
+                            std::process::exit(128 + i32::from(short));
+                        }
                         fire();
                     }
                 });

@@ -825,3 +825,37 @@ fn get_times_out_connecting() {
         &["connect"],
     );
 }
+
+/// Ctrl-C with a download under way: `serve` says it is waiting for the open
+/// connection, and a second Ctrl-C ends it at once (130) instead of after
+/// the 10 s grace.
+#[test]
+fn serve_says_what_it_waits_for_and_a_second_ctrl_c_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.bin"), random(8 << 20, 9)).unwrap();
+    let (mut server, addr, mut err) = serve(dir.path(), &[]);
+    let pid = server.id().to_string();
+    // A client that asks for the file and reads none of it.
+    let mut client = TcpStream::connect(&addr).unwrap();
+    client
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupt = || {
+        let ok = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(ok.success());
+    };
+    interrupt();
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("waiting up to 10s for 1 open connection") && line.contains("Ctrl-C again"),
+        "{line}"
+    );
+    let t = Instant::now();
+    interrupt();
+    let out = server.wait_within(5);
+    assert_eq!(out.status.code(), Some(130));
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    drop(client);
+}
