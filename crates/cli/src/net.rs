@@ -20,16 +20,29 @@ pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report,
     let (pipeline, len) = open_input_path(&args.input, args.run.chunk, &token).await?;
     let mut options = TcpStream::builder();
     options.write_high_water_mark(args.run.hwm).name("send");
-    let stream = tokio::select! {
-        s = options.connect(args.addr.as_str()) => s?,
+    let socket = tokio::select! {
+        s = tokio::net::TcpStream::connect(args.addr.as_str()) => s.map_err(|e| {
+            let e = std::io::Error::new(e.kind(), format!("connect to {}: {e}", args.addr));
+            Error::io(e).with_stage("send")
+        })?,
         () = token.cancelled() => return Err(Error::cancelled()),
     };
+    let stream = options.wrap(socket)?;
     let (_reader, writer) = stream.into_split();
     let run = pipeline
         .high_water_mark(args.run.hwm, weir_core::DEFAULT_ITEMS)
         .into_named("send", writer)
         .cancel_on(token);
-    finish(run, args.run.progress, len, args.run.stats).await
+    let report = finish(run, args.run.progress, len, args.run.stats).await?;
+    if report.bytes_out == 0 {
+        // Not an error (an empty file is a file), but a `weir recv` without
+        // --keep-empty takes an empty connection for a port scan.
+        eprintln!(
+            "weir send: the input was empty: nothing was sent (a weir recv without \
+             --keep-empty ignores an empty connection and keeps listening)"
+        );
+    }
+    Ok(report)
 }
 
 /// `weir recv --listen ADDR`: accepts one connection and writes what arrives
@@ -296,8 +309,15 @@ async fn request(
     };
     let status = response.status();
     if !status.is_success() {
+        // Redirects are not followed: say where it points.
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|to| format!(" (Location: {to}; weir get does not follow redirects)"))
+            .unwrap_or_default();
         return Err(Error::msg(format!(
-            "the server answered {} {}",
+            "the server answered {} {}{location}",
             status.as_u16(),
             status.canonical_reason().unwrap_or("")
         ))

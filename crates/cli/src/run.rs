@@ -116,9 +116,10 @@ fn refuse_same_file(common: &Common) -> Result<(), Error> {
     };
     if same_file(&a, &b) {
         return Err(Error::msg(format!(
-            "{}: input and output are the same file",
+            "{} is the same file as the input (directly or through a link): not replacing it",
             output.display()
-        )));
+        ))
+        .with_stage("write"));
     }
     Ok(())
 }

@@ -265,7 +265,15 @@ fn recv_keep_empty_accepts_an_empty_transfer() {
             .args(["recv", "--keep-empty", "--listen", "127.0.0.1:0", "-o"])
             .arg(&output),
     );
-    connect_and_close(&addr, false);
+    // `weir send` of an empty input: it succeeds, and says nothing was sent.
+    let sent = weir()
+        .args(["send", &addr, "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(sent.status.success());
+    let said = String::from_utf8_lossy(&sent.stderr);
+    assert!(said.contains("nothing was sent"), "{said}");
     let out = recv.wait_within(10);
     assert!(out.status.success(), "{}", rest(err));
     assert_eq!(std::fs::read(&output).unwrap(), b"");

@@ -219,7 +219,10 @@ pub async fn fetch_with(
             ))
             .with_stage(stage)
         })?
-        .map_err(|e| Error::from(e).with_stage(stage))?;
+        .map_err(|e| {
+            let e = std::io::Error::new(e.kind(), format!("connect to {host}:{port}: {e}"));
+            Error::from(e).with_stage(stage)
+        })?;
     let _ = socket.set_nodelay(true);
     if !req.headers().contains_key(header::HOST) {
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);

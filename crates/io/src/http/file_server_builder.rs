@@ -114,9 +114,10 @@ impl FileServerBuilder {
     /// # Errors
     /// If the root does not exist, is not a folder or cannot be opened.
     pub async fn build(&self) -> Result<FileServer, Error> {
-        let root = tokio::fs::canonicalize(&self.root)
-            .await
-            .map_err(|e| Error::from(e).with_stage("serve"))?;
+        let root = tokio::fs::canonicalize(&self.root).await.map_err(|e| {
+            let e = std::io::Error::new(e.kind(), format!("{}: {e}", self.root.display()));
+            Error::from(e).with_stage("serve")
+        })?;
         let meta = tokio::fs::metadata(&root)
             .await
             .map_err(|e| Error::from(e).with_stage("serve"))?;
