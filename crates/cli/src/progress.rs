@@ -52,16 +52,27 @@ pub(crate) fn start(monitor: Monitor, total: Option<u64>) -> Progress {
 }
 
 impl Progress {
-    /// Stops updating; leaves the bar drawn on success, clears it on failure.
-    pub(crate) fn finish(self, ok: bool) {
+    /// Stops updating. On success (`done`: the bytes the run read) the bar
+    /// is drawn a last time at that total with nothing buffered, and left;
+    /// on failure it is left where it stopped.
+    pub(crate) async fn finish(self, done: Option<u64>) {
         if let Some(t) = self.task {
+            // Wait until it has stopped: a refresh still running on another
+            // worker would draw over the final figures.
             t.abort();
+            let _ = t.await;
         }
         if let Some(b) = self.bar {
-            if ok {
-                b.finish();
-            } else {
-                b.abandon();
+            match done {
+                Some(total) => {
+                    if b.length().is_none_or(|len| len < total) {
+                        b.set_length(total);
+                    }
+                    b.set_position(total);
+                    b.set_message("buffered 0 B");
+                    b.finish();
+                }
+                None => b.abandon(),
             }
         }
     }

@@ -319,7 +319,7 @@ pub(crate) async fn finish(
     let progress = progress.then(|| crate::progress::start(run.monitor(), len));
     let result = run.run().await;
     if let Some(p) = progress {
-        p.finish(result.is_ok());
+        p.finish(result.as_ref().ok().map(|r| r.bytes_in)).await;
     }
     let report = result?;
     match stats {
