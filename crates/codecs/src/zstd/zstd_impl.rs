@@ -124,6 +124,17 @@ impl RawDecoder for ZstdRawDecoder {
                     end: false,
                 })
             }
+            // libzstd's word for bytes that start no frame: at the start,
+            // not zstd at all (as gunzip's "not in gzip format"); after a
+            // frame, trailing garbage (as the other decoders say it).
+            Err(e) if e.to_string().contains("Unknown frame descriptor") => {
+                let at = offset + src.pos() as u64;
+                Err(Error::corrupt(if at == 0 {
+                    "zstd: not in zstd format (no frame magic number)".to_string()
+                } else {
+                    format!("zstd: trailing garbage after the last frame at byte offset {at}")
+                }))
+            }
             Err(e) => Err(Error::corrupt(format!(
                 "zstd: corrupt input at or after byte offset {}: {e}",
                 offset + src.pos() as u64
