@@ -12,6 +12,7 @@ use weir_core::Error;
 
 use crate::context::IoContext;
 use crate::counter::ByteCounter;
+use crate::gauge::{CountedBuf, MemoryGauge};
 use crate::spawn::{Spawner, join_error};
 use crate::trace::io_debug;
 
@@ -65,6 +66,8 @@ pub(crate) struct ReadEngine<R> {
     ctx: IoContext,
     counter: ByteCounter,
     spawner: Spawner,
+    /// Where the blocks read in fill mode are counted while they live.
+    gauge: Option<MemoryGauge>,
 }
 
 // Nothing in the engine is ever pinned: the reader lives in an `Option` or
@@ -84,7 +87,15 @@ impl<R: Read + Send + 'static> ReadEngine<R> {
             ctx,
             counter: ByteCounter::new(),
             spawner: Spawner::new(),
+            gauge: None,
         }
+    }
+
+    /// Counts every block read in fill mode on `gauge`, from its
+    /// allocation until its last slice is dropped.
+    pub(crate) fn with_gauge(mut self, gauge: MemoryGauge) -> Self {
+        self.gauge = Some(gauge);
+        self
     }
 
     pub(crate) fn config(&self) -> ReadConfig {
@@ -128,6 +139,7 @@ impl<R: Read + Send + 'static> ReadEngine<R> {
                     .io_error("cannot read", io::Error::new(io::ErrorKind::OutOfMemory, e)));
             }
         }
+        let buf = CountedBuf::new(buf, self.gauge.clone());
         let job = self.spawner.spawn(move || {
             let block = if cfg.fill {
                 read_full_block(&mut reader, buf, cfg.block)
@@ -221,9 +233,13 @@ impl<R: Read + Send + 'static> ReadEngine<R> {
 /// Reads until `block` bytes have come or the input ends, straight into a
 /// fresh allocation that becomes the block (`read_to_end` fills spare
 /// capacity without zeroing it first).
-fn read_full_block<R: Read>(reader: &mut R, mut buf: Vec<u8>, block: usize) -> io::Result<Bytes> {
-    reader.take(block as u64).read_to_end(&mut buf)?;
-    Ok(Bytes::from(buf))
+fn read_full_block<R: Read>(
+    reader: &mut R,
+    mut buf: CountedBuf,
+    block: usize,
+) -> io::Result<Bytes> {
+    reader.take(block as u64).read_to_end(buf.vec_mut())?;
+    Ok(buf.into_bytes())
 }
 
 /// One read call (retried on `Interrupted`) into a reused scratch buffer;

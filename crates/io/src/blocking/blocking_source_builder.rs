@@ -2,6 +2,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::context::IoContext;
+use crate::gauge::MemoryGauge;
 use crate::read_engine::{ReadConfig, ReadEngine};
 use crate::{BlockingSource, DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE};
 
@@ -34,6 +35,7 @@ pub struct BlockingSourceBuilder {
     block: usize,
     fill: bool,
     name: Arc<str>,
+    gauge: Option<MemoryGauge>,
 }
 
 impl Default for BlockingSourceBuilder {
@@ -43,6 +45,7 @@ impl Default for BlockingSourceBuilder {
             block: DEFAULT_BLOCK_SIZE,
             fill: false,
             name: Arc::from("reader"),
+            gauge: None,
         }
     }
 }
@@ -87,14 +90,21 @@ impl BlockingSourceBuilder {
         self
     }
 
+    /// Counts the blocks the source reads (fill mode) on `gauge` while
+    /// they live.
+    pub(crate) fn gauge(&mut self, gauge: MemoryGauge) -> &mut Self {
+        self.gauge = Some(gauge);
+        self
+    }
+
     /// A source reading `reader`. No read starts until the stream is first
     /// polled.
     pub fn build<R: Read + Send + 'static>(&self, reader: R) -> BlockingSource<R> {
         let cfg = ReadConfig::new(self.chunk, self.block, self.fill);
-        BlockingSource::from_engine(ReadEngine::new(
-            reader,
-            cfg,
-            IoContext::new(self.name.clone(), None),
-        ))
+        let engine = ReadEngine::new(reader, cfg, IoContext::new(self.name.clone(), None));
+        BlockingSource::from_engine(match &self.gauge {
+            Some(g) => engine.with_gauge(g.clone()),
+            None => engine,
+        })
     }
 }

@@ -8,6 +8,7 @@ use weir_core::{Error, Transform};
 use super::FileServer;
 use super::beneath::Root;
 use super::file_server::Inner;
+use crate::gauge::MemoryGauge;
 
 /// A byte transform a [`FileServer`] compresses responses with.
 pub type BoxEncoder = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
@@ -139,6 +140,7 @@ impl FileServerBuilder {
             block_size: self.block_size.max(self.chunk_size),
             gzip: self.gzip.clone(),
             listing: self.listing,
+            gauge: MemoryGauge::new(),
         }))
     }
 }
