@@ -27,6 +27,7 @@ pub(crate) struct Inner {
     pub(crate) handle: Root,
     pub(crate) chunk_size: usize,
     pub(crate) block_size: usize,
+    pub(crate) min_block_size: usize,
     pub(crate) gzip: Option<EncoderFactory>,
     pub(crate) listing: bool,
     /// The file blocks of every response, and the responses open.
@@ -355,6 +356,7 @@ impl FileServer {
         Ok(BlockingSource::builder()
             .chunk_size(self.inner.chunk_size)
             .block_size(self.inner.block_size)
+            .adaptive(self.inner.min_block_size)
             .fill(true)
             .name("file")
             .gauge(self.inner.gauge.clone())

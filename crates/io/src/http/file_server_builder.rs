@@ -18,9 +18,10 @@ pub(crate) type EncoderFactory = Arc<dyn Fn() -> BoxEncoder + Send + Sync>;
 
 /// Options of a [`FileServer`].
 ///
-/// Defaults (not part of the semver contract): 64 KiB chunks read in
-/// 256 KiB blocks (what a slow client makes the server hold per
-/// connection, besides hyper's write buffer, is two blocks), no
+/// Defaults (not part of the semver contract): 64 KiB chunks, files read
+/// in blocks of 16 KiB to 256 KiB sized by how fast each client takes
+/// them (a slow client makes the server hold one 16 KiB block besides
+/// hyper's write buffer; a fast one gets two 256 KiB blocks), no
 /// compression, directory listings on.
 ///
 /// # Examples
@@ -43,6 +44,7 @@ pub struct FileServerBuilder {
     root: PathBuf,
     chunk_size: usize,
     block_size: usize,
+    min_block_size: usize,
     gzip: Option<EncoderFactory>,
     listing: bool,
 }
@@ -53,6 +55,7 @@ impl fmt::Debug for FileServerBuilder {
             .field("root", &self.root)
             .field("chunk_size", &self.chunk_size)
             .field("block_size", &self.block_size)
+            .field("min_block_size", &self.min_block_size)
             .field("gzip", &self.gzip.is_some())
             .field("listing", &self.listing)
             .finish()
@@ -65,6 +68,7 @@ impl FileServerBuilder {
             root: root.to_path_buf(),
             chunk_size: weir_core::DEFAULT_BYTES,
             block_size: 256 * 1024,
+            min_block_size: 16 * 1024,
             gzip: None,
             listing: true,
         }
@@ -76,9 +80,21 @@ impl FileServerBuilder {
         self
     }
 
-    /// How much one blocking read of a file moves (at least the chunk size).
+    /// The most one blocking read of a file moves (at least the chunk
+    /// size): what a fast client gets.
     pub fn block_size(&mut self, bytes: usize) -> &mut Self {
         self.block_size = bytes.max(1);
+        self
+    }
+
+    /// The least one blocking read of a file moves (at least 1): where
+    /// every response starts, and what a slow client stays at. Reads grow
+    /// from here to the [block size](Self::block_size) as fast as the
+    /// client takes the data (see [`BlockingSourceBuilder::adaptive`](crate::BlockingSourceBuilder::adaptive)),
+    /// so a slow client holds one such block rather than two whole ones.
+    /// At least the block size: every read is a whole block.
+    pub fn min_block_size(&mut self, bytes: usize) -> &mut Self {
+        self.min_block_size = bytes.max(1);
         self
     }
 
@@ -138,6 +154,7 @@ impl FileServerBuilder {
             handle,
             chunk_size: self.chunk_size,
             block_size: self.block_size.max(self.chunk_size),
+            min_block_size: self.min_block_size,
             gzip: self.gzip.clone(),
             listing: self.listing,
             gauge: MemoryGauge::new(),
