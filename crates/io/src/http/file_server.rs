@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use weir_core::transform::Through;
 
 use super::beneath::{Kind, Root};
 use super::file_server_builder::{EncoderFactory, FileServerBuilder};
+use super::pooled_encode::{CompressPermits, PooledEncode};
 use super::resolve::{io_status, segments};
 use super::{FileServerStats, ResponseBody};
 use crate::BlockingSource;
@@ -29,6 +29,8 @@ pub(crate) struct Inner {
     pub(crate) block_size: usize,
     pub(crate) min_block_size: usize,
     pub(crate) gzip: Option<EncoderFactory>,
+    /// What compressions wait for: at most this many run at once.
+    pub(crate) compress_permits: CompressPermits,
     pub(crate) listing: bool,
     /// The file blocks of every response, and the responses open.
     pub(crate) gauge: MemoryGauge,
@@ -302,7 +304,7 @@ impl FileServer {
                 let mut r = Response::new(ResponseBody::empty());
                 if !head {
                     let source = self.source(req, file, 0, len)?;
-                    let encoded = Through::new(source, make()).with_name("gzip");
+                    let encoded = PooledEncode::new(source, make(), &self.inner.compress_permits);
                     *r.body_mut() = ResponseBody::from_readable(self.held(encoded));
                 }
                 *r.headers_mut() = headers;

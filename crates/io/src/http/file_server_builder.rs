@@ -8,6 +8,7 @@ use weir_core::{Error, Transform};
 use super::FileServer;
 use super::beneath::Root;
 use super::file_server::Inner;
+use super::pooled_encode::CompressPermits;
 use crate::gauge::MemoryGauge;
 
 /// A byte transform a [`FileServer`] compresses responses with.
@@ -46,6 +47,7 @@ pub struct FileServerBuilder {
     block_size: usize,
     min_block_size: usize,
     gzip: Option<EncoderFactory>,
+    max_compressions: usize,
     listing: bool,
 }
 
@@ -57,6 +59,7 @@ impl fmt::Debug for FileServerBuilder {
             .field("block_size", &self.block_size)
             .field("min_block_size", &self.min_block_size)
             .field("gzip", &self.gzip.is_some())
+            .field("max_compressions", &self.max_compressions)
             .field("listing", &self.listing)
             .finish()
     }
@@ -70,6 +73,7 @@ impl FileServerBuilder {
             block_size: 256 * 1024,
             min_block_size: 16 * 1024,
             gzip: None,
+            max_compressions: std::thread::available_parallelism().map_or(1, |n| n.get()),
             listing: true,
         }
     }
@@ -107,6 +111,19 @@ impl FileServerBuilder {
         F: Fn() -> BoxEncoder + Send + Sync + 'static,
     {
         self.gzip = Some(Arc::new(make));
+        self
+    }
+
+    /// How many responses may be compressed at the same moment (at least 1;
+    /// default: the number of cores). Compression never runs on Tokio's
+    /// workers: each response compresses one slice of its file (at most
+    /// 64 KiB of input, about a millisecond) at a time on the blocking
+    /// pool, holding one of these permits, which waiting responses get in
+    /// the order they asked. So however many clients pull compressed
+    /// files, the workers stay free to accept connections and answer other
+    /// requests, and the compressing responses take turns.
+    pub fn max_compressions(&mut self, n: usize) -> &mut Self {
+        self.max_compressions = n.max(1);
         self
     }
 
@@ -156,6 +173,7 @@ impl FileServerBuilder {
             block_size: self.block_size.max(self.chunk_size),
             min_block_size: self.min_block_size,
             gzip: self.gzip.clone(),
+            compress_permits: CompressPermits::new(self.max_compressions),
             listing: self.listing,
             gauge: MemoryGauge::new(),
         }))

@@ -46,6 +46,7 @@ mod file_server_stats;
 mod guarded_io;
 mod http_server;
 mod http_server_builder;
+mod pooled_encode;
 mod rate_guard;
 mod resolve;
 mod response_body;
