@@ -162,7 +162,10 @@ async fn small_requests_are_answered_quickly_while_gzip_keeps_the_cpu_busy() {
          the gzip clients received {got} B",
         times.iter().map(|t| t.as_millis()).collect::<Vec<_>>()
     );
-    assert!(got > GZIP_CLIENTS as u64 * 16 * 1024, "the gzip clients were served");
+    assert!(
+        got > GZIP_CLIENTS as u64 * 16 * 1024,
+        "the gzip clients were served"
+    );
     // A debug build compresses slowly, so the gzip clients keep both cores
     // busy all along; a second is generous for a 6-byte answer.
     for t in &times {
