@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -64,14 +64,18 @@ type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireE
 /// `source` compressed by `encoder`, a slice at a time on the blocking
 /// pool under a permit: a readable of the compressed bytes.
 ///
-/// Pull-driven like [`Through`](weir_core::transform::Through): a slice is
-/// taken from the source only when the output of the last one has been
-/// handed out, so it holds at most one slice of input and its output.
+/// Pull-driven like [`Through`](weir_core::transform::Through), with one
+/// slice of overlap: the next slice is compressed while the output of the
+/// last one is handed out, and no further while more than a slice's worth
+/// of output waits. So it holds at most one slice of input, the output of
+/// about two, and one job in flight.
 pub(crate) struct PooledEncode<S> {
     source: S,
     /// `None` while a job has it.
     encoder: Option<BoxEncoder>,
     out: Output<Bytes>,
+    /// Bytes waiting in `out`.
+    queued: usize,
     /// Input taken from the source and not yet given to a job.
     pending: Bytes,
     /// The next job to run, once a permit is held.
@@ -84,8 +88,10 @@ pub(crate) struct PooledEncode<S> {
     acquire: Option<Acquire>,
     job: Option<JoinHandle<Done>>,
     spawner: Spawner,
-    /// The trailer has been emitted, or an error: nothing more but `out`.
+    /// The trailer has been emitted: nothing more but `out`.
     finished: bool,
+    /// An error ended the stream (and was returned).
+    failed: bool,
 }
 
 impl<S> PooledEncode<S> {
@@ -94,6 +100,7 @@ impl<S> PooledEncode<S> {
             source,
             encoder: Some(encoder),
             out: Output::new(),
+            queued: 0,
             pending: Bytes::new(),
             next: None,
             source_done: false,
@@ -103,15 +110,110 @@ impl<S> PooledEncode<S> {
             job: None,
             spawner: Spawner::new(),
             finished: false,
+            failed: false,
         }
     }
 
     fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes, Error>>> {
-        self.finished = true;
+        self.failed = true;
         self.out.clear();
+        self.queued = 0;
         self.next = None;
         self.acquire = None;
+        self.job = None;
         Poll::Ready(Some(Err(e.with_stage("gzip"))))
+    }
+}
+
+impl<S> PooledEncode<S>
+where
+    S: Stream<Item = Result<Bytes, Error>> + Unpin,
+{
+    /// Takes the result of a finished job, if one has finished. `Ok(true)`:
+    /// it had.
+    fn collect(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(false);
+        };
+        let Poll::Ready(done) = Pin::new(job).poll(cx) else {
+            return Ok(false);
+        };
+        self.job = None;
+        let mut done = done.map_err(join_error)?;
+        self.encoder = Some(done.encoder);
+        while let Some(chunk) = done.out.pop() {
+            self.queued += chunk.len();
+            self.out.push(chunk);
+        }
+        match done.result? {
+            true => self.next = Some(Work::Resume),
+            false if self.flushed => self.finished = true,
+            false => {}
+        }
+        Ok(true)
+    }
+
+    /// Moves towards the next job: takes input, waits for a permit, starts
+    /// it. `Ok(true)`: something changed.
+    fn advance(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
+        if self.job.is_some() || self.finished || self.queued > SLICE {
+            return Ok(false);
+        }
+        if self.next.is_none() {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(SLICE);
+                self.next = Some(Work::Slice(self.pending.split_to(n)));
+            } else if self.source_done {
+                if self.flushed {
+                    return Ok(false);
+                }
+                self.next = Some(Work::Flush);
+            } else {
+                return match Pin::new(&mut self.source).poll_next(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        self.pending = chunk;
+                        Ok(true)
+                    }
+                    Poll::Ready(Some(Err(e))) => Err(e),
+                    Poll::Ready(None) => {
+                        self.source_done = true;
+                        Ok(true)
+                    }
+                    Poll::Pending => Ok(false),
+                };
+            }
+        }
+        let permits = &self.permits;
+        let acquire = self
+            .acquire
+            .get_or_insert_with(|| Box::pin(permits.clone().acquire_owned()));
+        let permit = match acquire.as_mut().poll(cx) {
+            Poll::Pending => return Ok(false),
+            Poll::Ready(Ok(p)) => p,
+            Poll::Ready(Err(_)) => return Err(Error::msg("the compression permits are gone")),
+        };
+        self.acquire = None;
+        let (Some(work), Some(mut encoder)) = (self.next.take(), self.encoder.take()) else {
+            return Err(Error::msg("compression job without its encoder"));
+        };
+        self.flushed |= matches!(work, Work::Flush);
+        let job = self.spawner.spawn(move || {
+            let mut out = Output::new();
+            let step = match work {
+                Work::Slice(slice) => encoder.transform(slice, &mut out),
+                Work::Flush => encoder.flush(&mut out),
+                Work::Resume => Ok(()),
+            };
+            let result = step.and_then(|()| encoder.resume(&mut out));
+            drop(permit);
+            Done {
+                encoder,
+                out,
+                result,
+            }
+        })?;
+        self.job = Some(job);
+        Ok(true)
     }
 }
 
@@ -123,76 +225,28 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.failed {
+            return Poll::Ready(None);
+        }
         loop {
+            let collected = match this.collect(cx) {
+                Ok(c) => c,
+                Err(e) => return this.fail(e),
+            };
+            // Start the next slice before handing out this one's output.
+            let advanced = match this.advance(cx) {
+                Ok(a) => a,
+                Err(e) => return this.fail(e),
+            };
             if let Some(chunk) = this.out.pop() {
+                this.queued -= chunk.len();
                 return Poll::Ready(Some(Ok(chunk)));
             }
-            if let Some(job) = this.job.as_mut() {
-                let done = ready!(Pin::new(job).poll(cx));
-                this.job = None;
-                let done = match done {
-                    Ok(d) => d,
-                    Err(e) => return this.fail(join_error(e)),
-                };
-                this.encoder = Some(done.encoder);
-                this.out = done.out;
-                match done.result {
-                    Ok(true) => this.next = Some(Work::Resume),
-                    Ok(false) if this.flushed => this.finished = true,
-                    Ok(false) => {}
-                    Err(e) => return this.fail(e),
-                }
-                continue;
-            }
-            if this.finished {
+            if this.finished && this.job.is_none() {
                 return Poll::Ready(None);
             }
-            if this.next.is_none() {
-                if !this.pending.is_empty() {
-                    let n = this.pending.len().min(SLICE);
-                    this.next = Some(Work::Slice(this.pending.split_to(n)));
-                } else if this.source_done {
-                    this.next = Some(Work::Flush);
-                } else {
-                    match ready!(Pin::new(&mut this.source).poll_next(cx)) {
-                        Some(Ok(chunk)) => this.pending = chunk,
-                        Some(Err(e)) => return this.fail(e),
-                        None => this.source_done = true,
-                    }
-                    continue;
-                }
-            }
-            // A job is ready to run: wait for a permit, then start it.
-            let acquire = this
-                .acquire
-                .get_or_insert_with(|| Box::pin(this.permits.clone().acquire_owned()));
-            let permit = match ready!(acquire.as_mut().poll(cx)) {
-                Ok(p) => p,
-                Err(_) => return this.fail(Error::msg("the compression permits are gone")),
-            };
-            this.acquire = None;
-            let (Some(work), Some(mut encoder)) = (this.next.take(), this.encoder.take()) else {
-                return this.fail(Error::msg("compression job without its encoder"));
-            };
-            this.flushed |= matches!(work, Work::Flush);
-            let mut out = std::mem::take(&mut this.out);
-            let job = this.spawner.spawn(move || {
-                let step = match work {
-                    Work::Slice(slice) => encoder.transform(slice, &mut out),
-                    Work::Flush => encoder.flush(&mut out),
-                    Work::Resume => Ok(()),
-                };
-                let result = step.and_then(|()| encoder.resume(&mut out));
-                drop(permit);
-                Done {
-                    encoder,
-                    out,
-                    result,
-                }
-            });
-            match job {
-                Ok(j) => this.job = Some(j),
-                Err(e) => return this.fail(e),
+            if !collected && !advanced {
+                return Poll::Pending;
             }
         }
     }
