@@ -303,8 +303,10 @@ impl FileServer {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 let mut r = Response::new(ResponseBody::empty());
                 if !head {
-                    let source = self.source(req, file, 0, len)?;
-                    let encoded = PooledEncode::new(source, make(), &self.inner.compress_permits);
+                    // A slice read and compressed per job, on the
+                    // blocking pool (see `PooledEncode`).
+                    let encoded =
+                        PooledEncode::new(file.take(len), make(), &self.inner.compress_permits);
                     *r.body_mut() = ResponseBody::from_readable(self.held(encoded));
                 }
                 *r.headers_mut() = headers;

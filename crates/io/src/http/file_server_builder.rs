@@ -116,8 +116,8 @@ impl FileServerBuilder {
 
     /// How many responses may be compressed at the same moment (at least 1;
     /// default: the number of cores). Compression never runs on Tokio's
-    /// workers: each response compresses one slice of its file (at most
-    /// 64 KiB of input, about a millisecond) at a time on the blocking
+    /// workers: each response reads and compresses one slice of its file
+    /// (64 KiB of input, about a millisecond) at a time on the blocking
     /// pool, holding one of these permits, which waiting responses get in
     /// the order they asked. So however many clients pull compressed
     /// files, the workers stay free to accept connections and answer other

@@ -1,9 +1,11 @@
-//! Compression of responses off Tokio's workers: each slice of input is
-//! compressed on the blocking pool, and only while holding one of a fixed
-//! number of permits, which waiting responses get in turn.
+//! Compression of file responses off Tokio's workers: each slice of a file
+//! is read and compressed in one job on the blocking pool, and only while
+//! holding one of a fixed number of permits, which waiting responses get
+//! in turn.
 
 use std::fmt;
 use std::future::Future;
+use std::io::Read;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -41,19 +43,10 @@ impl fmt::Debug for CompressPermits {
     }
 }
 
-/// What a job does with the encoder.
-enum Work {
-    /// Compress this slice of input.
-    Slice(Bytes),
-    /// The input has ended: emit the trailer.
-    Flush,
-    /// Go on with output held back (a transform's `resume`).
-    Resume,
-}
-
-/// What a job gives back: the encoder, its output, and whether it holds
-/// more back.
-struct Done {
+/// What a job gives back: the reader and the encoder, the output, and
+/// whether the input has ended (and the trailer is in the output).
+struct Done<R> {
+    reader: R,
     encoder: BoxEncoder,
     out: Output<Bytes>,
     result: Result<bool, Error>,
@@ -61,50 +54,42 @@ struct Done {
 
 type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
 
-/// `source` compressed by `encoder`, a slice at a time on the blocking
-/// pool under a permit: a readable of the compressed bytes.
+/// A file compressed by `encoder`: a readable of the compressed bytes.
 ///
-/// Pull-driven like [`Through`](weir_core::transform::Through), with one
-/// slice of overlap: the next slice is compressed while the output of the
-/// last one is handed out, and no further while more than a slice's worth
-/// of output waits. So it holds at most one slice of input, the output of
-/// about two, and one job in flight.
-pub(crate) struct PooledEncode<S> {
-    source: S,
-    /// `None` while a job has it.
-    encoder: Option<BoxEncoder>,
+/// Each job, on the blocking pool and holding a permit, reads the next
+/// slice of the file and compresses it (and, at the end of the file,
+/// writes the trailer): one hop per slice, not one to read and one to
+/// compress. The next job starts as soon as the last one is collected,
+/// while its output is handed out, unless more than a slice's worth of
+/// output waits: at most one slice of input (in the job), the output of
+/// about two, and one job in flight. The encoder's `resume` is called
+/// until it returns `false` within a job, which suits encoders, whose
+/// output is bounded by their input.
+pub(crate) struct PooledEncode<R> {
+    /// `None` while a job has them.
+    parts: Option<(R, BoxEncoder)>,
     out: Output<Bytes>,
     /// Bytes waiting in `out`.
     queued: usize,
-    /// Input taken from the source and not yet given to a job.
-    pending: Bytes,
-    /// The next job to run, once a permit is held.
-    next: Option<Work>,
-    /// The source has ended.
-    source_done: bool,
-    /// The flush job has been started.
-    flushed: bool,
     permits: Arc<Semaphore>,
     acquire: Option<Acquire>,
-    job: Option<JoinHandle<Done>>,
+    job: Option<JoinHandle<Done<R>>>,
     spawner: Spawner,
-    /// The trailer has been emitted: nothing more but `out`.
+    /// The input has ended and the trailer has been emitted.
     finished: bool,
     /// An error ended the stream (and was returned).
     failed: bool,
 }
 
-impl<S> PooledEncode<S> {
-    pub(crate) fn new(source: S, encoder: BoxEncoder, permits: &CompressPermits) -> Self {
+// Nothing is ever pinned: the reader lives in an `Option` or in a job.
+impl<R> Unpin for PooledEncode<R> {}
+
+impl<R> PooledEncode<R> {
+    pub(crate) fn new(reader: R, encoder: BoxEncoder, permits: &CompressPermits) -> Self {
         PooledEncode {
-            source,
-            encoder: Some(encoder),
+            parts: Some((reader, encoder)),
             out: Output::new(),
             queued: 0,
-            pending: Bytes::new(),
-            next: None,
-            source_done: false,
-            flushed: false,
             permits: permits.0.clone(),
             acquire: None,
             job: None,
@@ -118,17 +103,40 @@ impl<S> PooledEncode<S> {
         self.failed = true;
         self.out.clear();
         self.queued = 0;
-        self.next = None;
         self.acquire = None;
         self.job = None;
-        Poll::Ready(Some(Err(e.with_stage("gzip"))))
+        self.parts = None;
+        Poll::Ready(Some(Err(e)))
     }
 }
 
-impl<S> PooledEncode<S>
-where
-    S: Stream<Item = Result<Bytes, Error>> + Unpin,
-{
+/// One job: reads up to a slice of `reader` into `buf` and compresses it;
+/// at the end of the input, emits the trailer. `Ok(true)`: the input has
+/// ended.
+fn compress_slice<R: Read>(
+    reader: &mut R,
+    encoder: &mut BoxEncoder,
+    mut buf: Vec<u8>,
+    out: &mut Output<Bytes>,
+) -> Result<bool, Error> {
+    let n = reader
+        .take(SLICE as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::from(e).with_stage("file"))?;
+    let gzip = |e: Error| e.with_stage("gzip");
+    if n > 0 {
+        encoder.transform(Bytes::from(buf), out).map_err(gzip)?;
+        while encoder.resume(out).map_err(gzip)? {}
+    }
+    let ended = n < SLICE;
+    if ended {
+        encoder.flush(out).map_err(gzip)?;
+        while encoder.resume(out).map_err(gzip)? {}
+    }
+    Ok(ended)
+}
+
+impl<R: Read + Send + 'static> PooledEncode<R> {
     /// Takes the result of a finished job, if one has finished. `Ok(true)`:
     /// it had.
     fn collect(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
@@ -139,49 +147,21 @@ where
             return Ok(false);
         };
         self.job = None;
-        let mut done = done.map_err(join_error)?;
-        self.encoder = Some(done.encoder);
+        let mut done = done.map_err(|e| join_error(e).with_stage("gzip"))?;
+        self.parts = Some((done.reader, done.encoder));
         while let Some(chunk) = done.out.pop() {
             self.queued += chunk.len();
             self.out.push(chunk);
         }
-        match done.result? {
-            true => self.next = Some(Work::Resume),
-            false if self.flushed => self.finished = true,
-            false => {}
-        }
+        self.finished = done.result?;
         Ok(true)
     }
 
-    /// Moves towards the next job: takes input, waits for a permit, starts
-    /// it. `Ok(true)`: something changed.
+    /// Waits for a permit and starts the next job, unless one runs, the
+    /// input has ended or enough output waits. `Ok(true)`: it started one.
     fn advance(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
-        if self.job.is_some() || self.finished || self.queued > SLICE {
+        if self.job.is_some() || self.finished || self.queued > SLICE || self.parts.is_none() {
             return Ok(false);
-        }
-        if self.next.is_none() {
-            if !self.pending.is_empty() {
-                let n = self.pending.len().min(SLICE);
-                self.next = Some(Work::Slice(self.pending.split_to(n)));
-            } else if self.source_done {
-                if self.flushed {
-                    return Ok(false);
-                }
-                self.next = Some(Work::Flush);
-            } else {
-                return match Pin::new(&mut self.source).poll_next(cx) {
-                    Poll::Ready(Some(Ok(chunk))) => {
-                        self.pending = chunk;
-                        Ok(true)
-                    }
-                    Poll::Ready(Some(Err(e))) => Err(e),
-                    Poll::Ready(None) => {
-                        self.source_done = true;
-                        Ok(true)
-                    }
-                    Poll::Pending => Ok(false),
-                };
-            }
         }
         let permits = &self.permits;
         let acquire = self
@@ -190,23 +170,27 @@ where
         let permit = match acquire.as_mut().poll(cx) {
             Poll::Pending => return Ok(false),
             Poll::Ready(Ok(p)) => p,
-            Poll::Ready(Err(_)) => return Err(Error::msg("the compression permits are gone")),
+            Poll::Ready(Err(_)) => {
+                return Err(Error::msg("the compression permits are gone").with_stage("gzip"));
+            }
         };
         self.acquire = None;
-        let (Some(work), Some(mut encoder)) = (self.next.take(), self.encoder.take()) else {
-            return Err(Error::msg("compression job without its encoder"));
+        let Some((mut reader, mut encoder)) = self.parts.take() else {
+            return Ok(false);
         };
-        self.flushed |= matches!(work, Work::Flush);
+        // The buffer is allocated here, on the runtime's thread (see
+        // `read_engine`: allocations on many blocking-pool threads make the
+        // allocator keep more arenas).
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(SLICE).map_err(|e| {
+            Error::from(std::io::Error::new(std::io::ErrorKind::OutOfMemory, e)).with_stage("gzip")
+        })?;
         let job = self.spawner.spawn(move || {
             let mut out = Output::new();
-            let step = match work {
-                Work::Slice(slice) => encoder.transform(slice, &mut out),
-                Work::Flush => encoder.flush(&mut out),
-                Work::Resume => Ok(()),
-            };
-            let result = step.and_then(|()| encoder.resume(&mut out));
+            let result = compress_slice(&mut reader, &mut encoder, buf, &mut out);
             drop(permit);
             Done {
+                reader,
                 encoder,
                 out,
                 result,
@@ -217,10 +201,7 @@ where
     }
 }
 
-impl<S> Stream for PooledEncode<S>
-where
-    S: Stream<Item = Result<Bytes, Error>> + Unpin,
-{
+impl<R: Read + Send + 'static> Stream for PooledEncode<R> {
     type Item = Result<Bytes, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -252,12 +233,53 @@ where
     }
 }
 
-impl<S> fmt::Debug for PooledEncode<S> {
+impl<R> fmt::Debug for PooledEncode<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledEncode")
-            .field("pending", &self.pending.len())
-            .field("queued", &self.out.len())
+            .field("queued", &self.queued)
             .field("running", &self.job.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use weir_core::transform::PassThrough;
+
+    use super::*;
+
+    /// Counts the trailers it writes.
+    struct Marked(PassThrough<Bytes>);
+
+    impl weir_core::Transform for Marked {
+        type In = Bytes;
+        type Out = Bytes;
+        fn transform(&mut self, chunk: Bytes, out: &mut Output<Bytes>) -> Result<(), Error> {
+            self.0.transform(chunk, out)
+        }
+        fn flush(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
+            out.push(Bytes::from_static(b"<end>"));
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_byte_in_order_then_one_trailer() -> Result<(), Error> {
+        let permits = CompressPermits::new(1);
+        for len in [0, 1, SLICE - 1, SLICE, 3 * SLICE + 5] {
+            let input: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let enc: BoxEncoder = Box::new(Marked(PassThrough::new()));
+            let mut s = PooledEncode::new(std::io::Cursor::new(input.clone()), enc, &permits);
+            let mut got = Vec::new();
+            while let Some(chunk) = s.next().await {
+                got.extend_from_slice(&chunk?);
+            }
+            let mut want = input;
+            want.extend_from_slice(b"<end>");
+            assert_eq!(got, want, "length {len}");
+            assert!(s.next().await.is_none());
+        }
+        Ok(())
     }
 }
