@@ -16,7 +16,7 @@ Scenarios (--scenarios, comma-separated; default all):
   d  slowloris: --loris (default 600) connections dripping header bytes,
      while a normal client repeats a small request: its latency and status.
 
-Quick run (a couple of minutes):
+Quick run (about a minute here):
   python3 benches/net/attack.py --quick
 Full run (the figures in docs/benchmarks.md, "Under attack"):
   python3 benches/net/attack.py
@@ -499,11 +499,13 @@ def main():
                     help="(d) raise both servers' connection limits above --loris "
                          "(default: each server's own limit, 512)")
     ap.add_argument("--quick", action="store_true",
-                    help="smaller and shorter: 200 clients for 8 s, 3 runs, 30 gzip clients, 10 s of slowloris")
+                    help="smaller and shorter: 200 clients for 8 s, 3 runs, 30 gzip clients and "
+                         "5 probes of at most 5 s, 10 s of slowloris")
     args = ap.parse_args()
     if args.quick:
         args.clients, args.secs, args.runs = 200, 8.0, 3
         args.gzip_clients, args.log_size, args.loris_secs = 30, 64 << 20, 10.0
+        args.probes, args.probe_timeout = 5, 5.0
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     args.kinds = [args.only] if args.only else ["weir", "nginx"]
     args.max_conn = max(args.clients, args.gzip_clients, args.loris, 512) + 64
