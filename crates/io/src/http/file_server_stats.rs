@@ -4,7 +4,9 @@
 /// `buffered` counts every block read from a file from its allocation
 /// until the last byte of it has been written to the socket and dropped:
 /// the block being handed out, the one read ahead and the chunks queued
-/// in hyper's write buffer. (The kernel's socket buffers are not in it.)
+/// in hyper's write buffer. (The kernel's socket buffers are not in it;
+/// nor, for a compressed response, the slice its compression job reads and
+/// the compressed output: `bodies` counts those responses all the same.)
 ///
 /// # Examples
 /// ```
