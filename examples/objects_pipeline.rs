@@ -7,12 +7,12 @@
 //!
 //! Prints one line: items, seconds, items per second, checksum.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use weir::pipe::Pipeline;
-use weir::readable;
+use weir::{readable, writable};
 
 #[derive(Debug, Clone, Copy)]
 struct Item {
@@ -29,35 +29,6 @@ struct Enriched {
     doubled: f64,
 }
 
-/// The writable at the end: folds every object into a checksum (Node's
-/// `Writable` with `write(o, enc, cb) { sum += o.id; cb() }`).
-#[derive(Default)]
-struct Checksum {
-    sum: u64,
-    out: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl futures::Sink<Enriched> for Checksum {
-    type Error = weir::Error;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), weir::Error>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(mut self: Pin<&mut Self>, x: Enriched) -> Result<(), weir::Error> {
-        self.sum = self
-            .sum
-            .wrapping_add(x.id ^ (x.flag as u64) ^ (x.doubled as u64 & 1) ^ (x.value as u64 & 1));
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), weir::Error>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), weir::Error>> {
-        self.out
-            .store(self.sum, std::sync::atomic::Ordering::Relaxed);
-        Poll::Ready(Ok(()))
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), weir::Error> {
     let n: u64 = std::env::args()
@@ -68,8 +39,17 @@ async fn main() -> Result<(), weir::Error> {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(64);
-    let sink = Checksum::default();
-    let sum = sink.out.clone();
+    // The writable at the end folds every object into a checksum (Node's
+    // `new Writable({ objectMode: true, write(o, enc, cb) { sum += o.id; cb() } })`).
+    let sum = Arc::new(AtomicU64::new(0));
+    let out = sum.clone();
+    let mut acc = 0u64;
+    let sink = writable::from_fn(move |x: Enriched| {
+        acc = acc
+            .wrapping_add(x.id ^ (x.flag as u64) ^ (x.doubled as u64 & 1) ^ (x.value as u64 & 1));
+        out.store(acc, Ordering::Relaxed);
+        async { Ok(()) }
+    });
     let t = Instant::now();
     let source = readable::from_iter((0..n).map(|i| Item {
         id: i,
@@ -100,7 +80,7 @@ async fn main() -> Result<(), weir::Error> {
     println!(
         "weir objects: {n} items in {secs:.3} s = {:.2} M items/s (checksum {}, {} tasks: {})",
         n as f64 / secs / 1e6,
-        sum.load(std::sync::atomic::Ordering::Relaxed),
+        sum.load(Ordering::Relaxed),
         report.stages.len(),
         report
             .stages

@@ -28,7 +28,10 @@
 //!   moves one readable into one writable, [`pipe::Pipeline`] chains a source,
 //!   named transforms and a sink on their own tasks, and its run returns a
 //!   [`pipe::Report`] that names the bottleneck. [`pipe::Throttle`] makes a
-//!   slow consumer on demand.
+//!   slow consumer on demand. Async operators — `map_async` with bounded
+//!   concurrency, `filter_async`, `batch`, `take`, `inspect` — are
+//!   `Pipeline` stages, and [`pipe::ReadableOps`] methods on any readable;
+//!   [`writable::from_fn`] makes a writable of an async function.
 //! - **Codecs** ([`codecs`], from `weir-codecs`): gzip, raw DEFLATE, zlib,
 //!   zstd and brotli encoders and decoders, with decompression limits, and
 //!   lines, UTF-8 and length-delimited framing, all as [`Transform`]s.
@@ -103,7 +106,7 @@ pub mod prelude {
     pub use weir_core::{
         Error, Limit, Readable, ReadableExt, Transform, TransformExt, Writable, Written, buffer,
     };
-    pub use weir_pipe::{Pipeline, pipe};
+    pub use weir_pipe::{Pipeline, ReadableOps, pipe};
 }
 
 // The README's Rust examples are compiled and run as doctests.

@@ -366,7 +366,10 @@ pub(crate) struct Serve {
     /// Waiting time granted before the minimum rate applies.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub(crate) min_rate_grace: TimeLimit,
-    /// The most connections open at once; more get 503.
+    /// The most connections open at once. At the cap, the connection that
+    /// has waited longest for its request headers is closed for the new one;
+    /// with none waiting, the new one gets 503. The open-file limit is
+    /// raised to the hard limit at start, with a warning if this cannot fit.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub(crate) max_connections: usize,
     /// Size of the chunks files are sent in.

@@ -6,6 +6,7 @@
 mod alloc;
 mod args;
 mod demo;
+mod fd_limit;
 mod fmt;
 mod net;
 mod progress;

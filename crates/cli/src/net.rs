@@ -117,6 +117,7 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
         files.gzip(move || Box::new(GzipEncoder::with_level(level)));
     }
     let files = files.build().await?;
+    let fds = crate::fd_limit::raise(args.max_connections);
     let server = HttpServer::builder()
         .header_read_timeout(args.header_timeout.0)
         .write_timeout(args.write_timeout.0)
@@ -133,6 +134,9 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
         "weir serve: serving {} on http://{addr}/",
         files.root().display()
     );
+    if let Some(warning) = fds.warning(args.max_connections) {
+        eprintln!("{warning}");
+    }
     let stats = server.stats_handle();
     let files = Arc::new(files);
     let handler = move |req: http::Request<hyper::body::Incoming>| {
@@ -154,9 +158,10 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
     let s = stats.stats();
     match args.stats {
         Some(StatsFormat::Table) => eprintln!(
-            "connections {} (refused {}, failed {}, too slow {}), requests {}, sent {}, received {}",
+            "connections {} (refused {}, shed {}, failed {}, too slow {}), requests {}, sent {}, received {}",
             s.accepted,
             s.refused,
+            s.shed,
             s.failed,
             s.too_slow,
             s.requests,
@@ -168,6 +173,7 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
             serde_json::json!({
                 "accepted": s.accepted,
                 "refused": s.refused,
+                "shed": s.shed,
                 "failed": s.failed,
                 "too_slow": s.too_slow,
                 "requests": s.requests,

@@ -24,6 +24,14 @@ use crate::stats::Stats;
 /// ending the write half (`end`, `poll_close`, `poll_shutdown`) is a
 /// half-close, and the read half keeps working.
 ///
+/// # Half-open
+/// By default an end stays half-open when the other end finishes writing
+/// (Node's `Duplex` default, `allowHalfOpen: true`): reading the end of the
+/// stream leaves this end's write half open. With
+/// [`allow_half_open(false)`](Duplex::allow_half_open), the end of what it
+/// reads ends what it writes too (Node's `allowHalfOpen: false`): what it
+/// has written still reaches the other end, then the end of the stream.
+///
 /// # Examples
 /// ```
 /// use bytes::Bytes;
@@ -47,6 +55,8 @@ use crate::stats::Stats;
 pub struct Duplex<T> {
     writer: Writer<T>,
     reader: Reader<T>,
+    /// Node's `allowHalfOpen` (default `true`).
+    half_open: bool,
 }
 
 /// Makes a connected duplex pair whose two directions each buffer up to
@@ -75,21 +85,63 @@ impl<T> Duplex<T> {
     pub fn pair(a_to_b: &BufferConfig<T>, b_to_a: &BufferConfig<T>) -> (Duplex<T>, Duplex<T>) {
         let (wa, rb) = a_to_b.build();
         let (wb, ra) = b_to_a.build();
-        (
-            Duplex {
-                writer: wa,
-                reader: ra,
-            },
-            Duplex {
-                writer: wb,
-                reader: rb,
-            },
-        )
+        (Duplex::from_parts(wa, ra), Duplex::from_parts(wb, rb))
+    }
+
+    /// Whether this end stays half-open when the other end finishes
+    /// writing (Node's `allowHalfOpen`; `true` by default, as for Node's
+    /// `Duplex`). With `false`, once this end reads the end of the stream,
+    /// through its `Stream`, `AsyncRead` or `AsyncBufRead` side, it ends its
+    /// write half as [`Writer::end`] does: what it wrote is still delivered,
+    /// then the other end sees the end. An error read (an abort, a dropped
+    /// writer) is not an end and leaves the write half as it is. Reading
+    /// through [`reader`](Duplex::reader) or after
+    /// [`into_parts`](Duplex::into_parts) bypasses the duplex, and so this.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::{SinkExt, StreamExt};
+    /// use weir::{duplex, Limit};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let (server, mut client) = duplex::<u32>(Limit::items(8));
+    /// let mut server = server.allow_half_open(false);
+    /// client.send(1).await?;
+    /// client.close().await?;                 // the client is done writing
+    /// assert_eq!(server.next().await.transpose()?, Some(1));
+    /// assert!(server.next().await.is_none()); // ... and the server ends too
+    /// assert!(client.next().await.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_half_open(mut self, allow: bool) -> Self {
+        self.half_open = allow;
+        self
+    }
+
+    /// Whether this end stays half-open (see
+    /// [`allow_half_open`](Duplex::allow_half_open)).
+    pub fn allows_half_open(&self) -> bool {
+        self.half_open
+    }
+
+    /// After a read: without half-open, the end of the read half ends the
+    /// write half.
+    fn after_read(&mut self) {
+        if !self.half_open && self.reader.saw_end() {
+            // Once: `end` hands the writer's gathered chunks over first and
+            // does nothing when called again.
+            self.half_open = true;
+            self.writer.end();
+        }
     }
 
     /// Joins a writing half and a reading half into one duplex.
     pub fn from_parts(writer: Writer<T>, reader: Reader<T>) -> Self {
-        Duplex { writer, reader }
+        Duplex {
+            writer,
+            reader,
+            half_open: true,
+        }
     }
 
     /// Splits into the writing half and the reading half, which can then be
@@ -134,7 +186,10 @@ impl<T> Stream for Duplex<T> {
     type Item = Result<T, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().reader.poll_recv(cx)
+        let this = self.get_mut();
+        let out = this.reader.poll_recv(cx);
+        this.after_read();
+        out
     }
 }
 
@@ -161,13 +216,28 @@ impl AsyncRead for Duplex<Bytes> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().reader).poll_read(cx, buf)
+        let this = self.get_mut();
+        let out = Pin::new(&mut this.reader).poll_read(cx, buf);
+        this.after_read();
+        out
     }
 }
 
 impl AsyncBufRead for Duplex<Bytes> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        Pin::new(&mut self.get_mut().reader).poll_fill_buf(cx)
+        let this = self.get_mut();
+        // The filled buffer borrows the reader, so look first and lend after:
+        // once a chunk is current, filling again lends it without a poll.
+        let at_end = match Pin::new(&mut this.reader).poll_fill_buf(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(buf)) => buf.is_empty(),
+        };
+        if at_end {
+            this.after_read();
+            return Poll::Ready(Ok(&[]));
+        }
+        Pin::new(&mut this.reader).poll_fill_buf(cx)
     }
     fn consume(self: Pin<&mut Self>, amt: usize) {
         Pin::new(&mut self.get_mut().reader).consume(amt)

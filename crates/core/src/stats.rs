@@ -54,7 +54,9 @@ pub struct Stats {
     pub full_events: u64,
     /// How many times a full buffer drained to its low mark (Node's `'drain'`).
     /// A drain is counted when it is noticed: at once if the writer is
-    /// waiting, else when the writer next writes or asks.
+    /// waiting, else when the writer next writes or asks. None is counted
+    /// once the writer has ended, aborted or gone (Node emits no `'drain'`
+    /// after `end()`).
     pub drains: u64,
     /// Chunks discarded by a lossy overflow policy, or by an abort.
     pub dropped: u64,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::SinkExt;
+use futures::{Sink, SinkExt};
 use tokio::io::AsyncWrite;
 use weir_core::testing::Check;
 use weir_core::writable::ChunkWriter;
@@ -23,6 +23,14 @@ async fn chunk_writer_passes_the_conformance_kit() {
     for high in [1, 100, 65536] {
         Check::new()
             .writer(&input, |w| ChunkWriter::with_high_water_mark(w, high))
+            .await;
+        // Corked from start to close: the high mark and close send it all.
+        Check::new()
+            .writer(&input, |w| {
+                let mut c = ChunkWriter::with_high_water_mark(w, high);
+                c.cork();
+                c
+            })
             .await;
     }
 }
@@ -226,4 +234,85 @@ impl AsyncWrite for Partial {
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+}
+
+/// Node's write after `end()`: once closed, a `ChunkWriter` refuses chunks
+/// with a write-after-end error, as the buffer's `Writer` does, and nothing
+/// more reaches the `AsyncWrite`.
+#[tokio::test]
+async fn chunk_writer_refuses_writes_after_close() {
+    let gate = Gate::default();
+    *gate.open.lock().unwrap() = true;
+    let mut w = ChunkWriter::new(gate.clone());
+    w.send(Bytes::from_static(b"hello")).await.unwrap();
+    w.close().await.unwrap();
+    let e = w.send(Bytes::from_static(b"late")).await.unwrap_err();
+    assert!(e.is_ended(), "{e}");
+    let e = Pin::new(&mut w)
+        .start_send(Bytes::from_static(b"later"))
+        .unwrap_err();
+    assert!(e.is_ended(), "{e}");
+    w.flush().await.unwrap();
+    w.close().await.unwrap();
+    assert_eq!(*gate.data.lock().unwrap(), b"hello");
+    assert_eq!(*gate.calls.lock().unwrap(), [1]);
+    assert_eq!(w.bytes_written(), 5);
+}
+
+/// Node's `cork()`/`uncork()`: chunks sent to an idle, corked writer queue
+/// up instead of going out one write each, and leave together, in one
+/// vectored write, once uncorked.
+#[tokio::test]
+async fn corked_chunks_go_out_in_one_vectored_write_at_uncork() {
+    let gate = Gate::default();
+    *gate.open.lock().unwrap() = true;
+    let mut w = ChunkWriter::with_high_water_mark(gate.clone(), 100);
+    w.cork();
+    for _ in 0..5 {
+        // `send` flushes after each chunk: corked, that writes nothing.
+        w.send(Bytes::from_static(b"0123456789")).await.unwrap();
+    }
+    assert_eq!(
+        *gate.calls.lock().unwrap(),
+        [0usize; 0],
+        "written while corked"
+    );
+    assert_eq!(w.buffered(), 50);
+    w.uncork();
+    w.flush().await.unwrap();
+    assert_eq!(
+        *gate.calls.lock().unwrap(),
+        [5],
+        "one writev of five slices"
+    );
+    assert_eq!(gate.data.lock().unwrap().len(), 50);
+    // Uncorked again, each send goes out at once.
+    w.send(Bytes::from_static(b"x")).await.unwrap();
+    assert_eq!(*gate.calls.lock().unwrap(), [5, 1]);
+}
+
+/// Corked, the queue still stops at the high mark: the chunks gathered so
+/// far go out in one write, and the cork holds for what follows. `close`
+/// uncorks (Node's `end()`), so nothing is left behind.
+#[tokio::test]
+async fn a_corked_writer_still_stops_at_the_high_mark() {
+    let gate = Gate::default();
+    *gate.open.lock().unwrap() = true;
+    let mut w = ChunkWriter::with_high_water_mark(gate.clone(), 30);
+    w.cork();
+    w.cork(); // nested, as in Node: two uncorks needed
+    for _ in 0..3 {
+        w.feed(Bytes::from_static(b"0123456789")).await.unwrap();
+    }
+    assert!(gate.calls.lock().unwrap().is_empty());
+    // The fourth chunk finds the queue at the mark: the three go out first.
+    w.feed(Bytes::from_static(b"abc")).await.unwrap();
+    assert_eq!(*gate.calls.lock().unwrap(), [3]);
+    assert_eq!(w.buffered(), 3);
+    w.uncork();
+    w.flush().await.unwrap();
+    assert_eq!(*gate.calls.lock().unwrap(), [3], "still corked once");
+    w.close().await.unwrap();
+    assert_eq!(*gate.calls.lock().unwrap(), [3, 1]);
+    assert_eq!(gate.data.lock().unwrap().len(), 33);
 }

@@ -126,3 +126,34 @@ fn full_and_drained_are_traced_with_the_buffer_name() {
     assert!(events[1].2.contains("drained"), "{events:?}");
     assert!(events[2].2.contains("ended"), "{events:?}");
 }
+
+/// Node emits no `'drain'` once `end()` was called: a writer that got `Full`
+/// and then ended has nothing to resume, so the reader taking everything
+/// counts no drain and logs none (the end is still traced).
+#[test]
+fn no_drain_is_counted_or_traced_after_end() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let stats = tracing::subscriber::with_default(subscriber, || {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u8>::items(2))
+            .name("gzip")
+            .build();
+        assert_eq!(tx.write(1).unwrap(), Written::Ready);
+        assert_eq!(tx.write(2).unwrap(), Written::Full);
+        tx.end();
+        let got: Vec<u8> = futures::executor::block_on(rx.by_ref().map(|c| c.unwrap()).collect());
+        assert_eq!(got, [1, 2]);
+        assert!(!tx.is_full());
+        rx.stats()
+    });
+    assert_eq!((stats.full_events, stats.drains), (1, 0), "{stats:?}");
+    let events = captured.0.lock().unwrap().clone();
+    assert!(
+        events.iter().all(|(_, _, msg)| !msg.contains("drained")),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|(_, _, msg)| msg.contains("ended")),
+        "{events:?}"
+    );
+}

@@ -107,3 +107,70 @@ async fn duplex_write_half_passes_the_conformance_kit() {
         })
         .await;
 }
+
+/// Node's `allowHalfOpen: false`: once the readable side has ended, the
+/// duplex ends its writable side too, whichever way the end was read.
+#[tokio::test]
+async fn without_half_open_the_read_end_ends_the_write_side() {
+    // Through the Stream side.
+    let (a, mut b) = duplex::<Bytes>(Limit::bytes(64));
+    let mut a = a.allow_half_open(false);
+    assert_eq!(
+        a.writer().write(Bytes::from_static(b"queued")).unwrap(),
+        Written::Ready
+    );
+    b.send(Bytes::from_static(b"bye")).await.unwrap();
+    b.close().await.unwrap();
+    assert_eq!(a.next().await.unwrap().unwrap(), "bye");
+    assert!(a.next().await.is_none());
+    // What a wrote before still arrives, then the end.
+    assert_eq!(b.next().await.unwrap().unwrap(), "queued");
+    assert!(
+        support::within(5, b.next()).await.is_none(),
+        "a's write side was not ended"
+    );
+    let e = a.send(Bytes::from_static(b"late")).await.unwrap_err();
+    assert!(e.is_ended(), "{e}");
+
+    // Through AsyncRead.
+    let (a, mut b) = duplex::<Bytes>(Limit::bytes(64));
+    let mut a = a.allow_half_open(false);
+    b.write_all(b"ping").await.unwrap();
+    b.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    a.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"ping");
+    let mut rest = Vec::new();
+    support::within(5, b.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty());
+
+    // Through AsyncBufRead.
+    let (a, mut b) = duplex::<Bytes>(Limit::bytes(64));
+    let mut a = a.allow_half_open(false);
+    b.write_all(b"line\n").await.unwrap();
+    b.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    tokio::io::copy_buf(&mut a, &mut got).await.unwrap();
+    assert_eq!(got, b"line\n");
+    let mut rest = Vec::new();
+    support::within(5, b.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn half_open_is_the_default_and_an_error_is_not_an_end() {
+    // Default: reading the end leaves the write side open.
+    let (mut a, mut b) = duplex::<u8>(Limit::items(4));
+    b.close().await.unwrap();
+    assert!(a.next().await.is_none());
+    a.send(1).await.unwrap();
+    assert_eq!(b.next().await.unwrap().unwrap(), 1);
+    // Without half-open, an aborted peer is an error, not an end: the write
+    // side stays as it was.
+    let (a, mut b) = duplex::<u8>(Limit::items(4));
+    let mut a = a.allow_half_open(false);
+    b.writer().abort(weir_core::Error::aborted("boom"));
+    assert!(a.next().await.unwrap().unwrap_err().is_aborted());
+    a.send(2).await.unwrap();
+    assert_eq!(b.next().await.unwrap().unwrap(), 2);
+}

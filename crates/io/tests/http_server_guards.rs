@@ -325,16 +325,20 @@ async fn a_peer_resetting_mid_transfer_does_not_stop_the_server() {
 async fn connections_over_the_maximum_get_503() {
     within(20, async {
         let (addr, stats) = start(HttpServer::builder().max_connections(2)).await;
-        let a = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let b = tokio::net::TcpStream::connect(addr).await.unwrap();
-        // Let the server accept both.
+        // Two connections answering a request (idle ones waiting for
+        // headers would be shed to make room instead).
+        let a = big_request(addr).await;
+        let b = big_request(addr).await;
+        // Let the server accept both and start answering.
         let t = Instant::now();
-        while stats.stats().active < 2 && t.elapsed() < Duration::from_secs(5) {
+        while stats.stats().requests < 2 && t.elapsed() < Duration::from_secs(5) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let r = raw_http(addr, b"GET / HTTP/1.1\r\nhost: t\r\n\r\n").await;
         assert_eq!(status_of(&r), 503, "{r}");
+        assert!(r.contains("retry-after: 1"), "{r}");
         assert_eq!(stats.stats().refused, 1);
+        assert_eq!(stats.stats().shed, 0);
         drop((a, b));
         let t = Instant::now();
         while stats.stats().active > 0 && t.elapsed() < Duration::from_secs(5) {

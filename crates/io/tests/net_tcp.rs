@@ -264,3 +264,117 @@ async fn stream_and_sink_on_one_value() {
     })
     .await;
 }
+
+/// Records each write call: how many slices, how many bytes.
+#[derive(Clone, Default)]
+struct Recorder {
+    calls: std::sync::Arc<std::sync::Mutex<Vec<(usize, usize)>>>,
+}
+
+impl tokio::io::AsyncWrite for Recorder {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
+    }
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let n = bufs.iter().map(|b| b.len()).sum();
+        self.calls.lock().unwrap().push((bufs.len(), n));
+        std::task::Poll::Ready(Ok(n))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Node's `socket.cork()`/`uncork()`: chunks written to an idle, corked
+/// writer are held back by its task and leave together, in one vectored
+/// write, at `uncork()`.
+#[tokio::test]
+async fn corked_chunks_leave_in_one_vectored_write() {
+    let rec = Recorder::default();
+    let mut w = TcpWriter::from_async_write(rec.clone(), 1024);
+    w.cork();
+    for _ in 0..5 {
+        assert_eq!(
+            w.write(Bytes::from_static(b"0123456789")).unwrap(),
+            Written::Ready
+        );
+        // Give the task every chance to write: it is idle.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(rec.calls.lock().unwrap().is_empty(), "written while corked");
+    w.uncork();
+    within(5, async {
+        while rec.calls.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(*rec.calls.lock().unwrap(), [(5, 50)]);
+    // Uncorked, an idle writer sends each chunk at once again.
+    assert_eq!(w.write(Bytes::from_static(b"x")).unwrap(), Written::Ready);
+    assert_eq!(within(5, w.finish()).await.unwrap(), 51);
+    assert_eq!(*rec.calls.lock().unwrap(), [(5, 50), (1, 1)]);
+}
+
+/// Corked, backpressure still holds: once the task holds a high mark of
+/// chunks they go out (one write), and `finish` sends what is held.
+#[tokio::test]
+async fn a_corked_writer_still_sends_at_the_high_mark_and_at_the_end() {
+    let rec = Recorder::default();
+    let mut w = TcpWriter::from_async_write(rec.clone(), 30);
+    w.cork();
+    for _ in 0..4 {
+        // `send` waits for room: it must never wait for an uncork.
+        within(5, w.send(Bytes::from_static(b"0123456789")))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*rec.calls.lock().unwrap(), [(3, 30)]);
+    assert_eq!(within(5, w.finish()).await.unwrap(), 40);
+    assert_eq!(*rec.calls.lock().unwrap(), [(3, 30), (1, 10)]);
+}
+
+/// An uncork undone before the task saw it leaves a stale wake-up: the task
+/// must keep holding, and still wake at the real uncork.
+#[tokio::test]
+async fn an_uncork_undone_at_once_keeps_holding() {
+    let rec = Recorder::default();
+    let mut w = TcpWriter::from_async_write(rec.clone(), 1024);
+    w.cork();
+    let _ = w.write(Bytes::from_static(b"ab")).unwrap();
+    w.uncork();
+    w.cork(); // before the task ran: the uncork's wake-up is stale
+    assert!(w.is_corked());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(rec.calls.lock().unwrap().is_empty(), "written while corked");
+    w.uncork();
+    within(5, async {
+        while rec.calls.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(*rec.calls.lock().unwrap(), [(1, 2)]);
+    assert_eq!(within(5, w.finish()).await.unwrap(), 2);
+}

@@ -75,6 +75,32 @@ where
 
 impl<S: Unpin, T> Unpin for Counted<S, T> {}
 
+/// Names the errors of one stage's own stream (a source, a `through_stream`
+/// stage) after that stage, before any stage fused after it or the task
+/// around it can: an error keeps the first name it is given, so the name is
+/// the innermost stage's. Errors that already name a stage pass unchanged.
+pub(crate) struct NameErrors<T> {
+    inner: BoxStream<T>,
+    stage: Arc<str>,
+}
+
+impl<T> NameErrors<T> {
+    pub(crate) fn new(inner: BoxStream<T>, stage: Arc<str>) -> Self {
+        NameErrors { inner, stage }
+    }
+}
+
+impl<T> Stream for NameErrors<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match ready!(self.inner.as_mut().poll_next(cx)) {
+            Some(Err(e)) => Poll::Ready(Some(Err(e.with_stage(self.stage.clone())))),
+            other => Poll::Ready(other),
+        }
+    }
+}
+
 /// One task of a pipeline, before it is spawned.
 pub(crate) struct TaskSpec {
     pub(crate) meters: StageMeters,
@@ -87,8 +113,12 @@ pub(crate) struct TaskSpec {
 /// Chunks go in through the buffer's `Sink` side, which wakes the reader in
 /// batches; the buffer is flushed whenever the stream has nothing ready, so
 /// the reader never waits for a chunk that is already there.
+///
+/// A reader gone is not this stage's failure: the stage after it either
+/// failed (and its error is the run's) or ended early on purpose (`take`),
+/// so the pump then stops quietly.
 pub(crate) async fn pump<T>(mut stream: BoxStream<T>, mut out: Writer<T>) -> Result<(), Error> {
-    std::future::poll_fn(|cx| {
+    let res = std::future::poll_fn(|cx| {
         loop {
             if let Err(e) = ready!(Pin::new(&mut out).poll_ready(cx)) {
                 return Poll::Ready(Err(e));
@@ -110,7 +140,11 @@ pub(crate) async fn pump<T>(mut stream: BoxStream<T>, mut out: Writer<T>) -> Res
             }
         }
     })
-    .await
+    .await;
+    match res {
+        Err(e) if e.is_reader_gone() => Ok(()),
+        res => res,
+    }
 }
 
 /// Moves a stream into several buffers, each chunk to all of them: paced by

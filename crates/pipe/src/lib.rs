@@ -9,6 +9,9 @@
 //!   time busy, blocked on a full buffer downstream, starved by an empty one
 //!   upstream, peak buffered and Full episodes; and the bottleneck stage.
 //! - [`Throttle`] limits a stream's rate (a slow consumer on demand).
+//! - Async operators ([`ReadableOps`], and the [`Pipeline`] methods of the
+//!   same names): `map_async` with bounded concurrency, `filter_async`,
+//!   `batch` by count and time; and `take`, `inspect` on pipelines.
 //!
 //! # Backpressure
 //! Every join is a bounded buffer: a fast stage fills it and waits for room
@@ -21,6 +24,7 @@
 mod engine;
 mod memory;
 mod monitor;
+mod ops;
 mod pipe_fn;
 mod pipeline;
 mod report;
@@ -28,6 +32,7 @@ mod throttle;
 
 pub use self::memory::{ProcessMemory, human_bytes, process_memory};
 pub use self::monitor::Monitor;
+pub use self::ops::{Batch, FilterAsync, MapAsync, ReadableOps, Take};
 pub use self::pipe_fn::pipe;
 pub use self::pipeline::{Pipeline, Run};
 pub use self::report::{Report, StageKind, StageReport};

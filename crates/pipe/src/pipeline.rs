@@ -1,5 +1,6 @@
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -7,10 +8,12 @@ use tokio_util::sync::CancellationToken;
 use weir_core::transform::{Through, map};
 use weir_core::{BufferConfig, DEFAULT_BYTES, DEFAULT_ITEMS, Error, Limit, Reader, Transform};
 
-use crate::engine::{self, BoxStream, Counted, Counter, TaskSpec};
+use crate::engine::{self, BoxStream, Counted, Counter, NameErrors, TaskSpec};
 use crate::monitor::Monitor;
 use crate::report::{Report, StageKind, StageMeters};
 use crate::throttle::Throttle;
+
+mod ops;
 
 /// Buffer settings for the joins a pipeline creates.
 #[derive(Debug, Clone, Copy)]
@@ -31,13 +34,16 @@ struct Marks {
 /// core than the I/O around it. Cheap transforms are fused into the task
 /// before them: a task hop costs more than a cheap map. Memory is bounded by
 /// the sum of the buffers (default 64 KiB for byte chunks, 16 items for
-/// objects; see [`hwm`](Pipeline::hwm)), whatever the input size.
+/// objects; see [`high_water_mark`](Pipeline::high_water_mark)), whatever the input size.
 ///
 /// # Errors and cancellation
 /// The first error in any stage stops every stage: the stages after it see
 /// the error, the stages before it stop writing, the sink is dropped without
 /// being closed (a file sink in atomic mode removes its temporary file), and
-/// [`Run::run`] returns that error, naming its stage. A panic in a stage is
+/// [`Run::run`] returns that error, naming its stage: the stage that failed
+/// (the source, a transform, a stream stage, the sink), also when it shares
+/// a task with others (an error of the source in the task `read+parse` is
+/// named `read`). A panic in a stage is
 /// such an error ([`Error::is_panic`]). Dropping the `run()` future cancels
 /// every task; a [`CancellationToken`] stops a run from outside (Node's
 /// `AbortSignal`). When `run()` returns, every task of the run has finished.
@@ -68,6 +74,11 @@ pub struct Pipeline<T> {
     /// The stream at the end of the current task (the source and the
     /// transforms fused after it so far).
     head: BoxStream<T>,
+    /// While the stage added last is a source or a stream stage: its name,
+    /// given to the unnamed errors of `head` once the next stage is added or
+    /// the task is closed (so that [`named`](Pipeline::named) still renames
+    /// it). Transforms name their own errors.
+    head_stage: Option<Arc<str>>,
 }
 
 /// Everything of a pipeline under construction but its current stream.
@@ -81,6 +92,8 @@ struct Base {
     marks: Marks,
     token: Option<CancellationToken>,
     monitor: Monitor,
+    /// The in-flight gauge of the current task's async operator, if any.
+    in_flight: Option<Arc<AtomicUsize>>,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -117,16 +130,31 @@ impl<T: Send + 'static> Pipeline<T> {
                 },
                 token: None,
                 monitor,
+                in_flight: None,
             },
             head: Box::pin(counted),
+            head_stage: Some(Arc::from("source")),
+        }
+    }
+
+    /// The current stream, its own errors named after its stage (see
+    /// `head_stage`): call before another stage wraps it.
+    fn sealed_head(head: BoxStream<T>, stage: Option<Arc<str>>) -> BoxStream<T> {
+        match stage {
+            Some(stage) => Box::pin(NameErrors::new(head, stage)),
+            None => head,
         }
     }
 
     /// Renames the stage added last (the source, right after
     /// [`from`](Pipeline::from)).
     pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+        let name = name.into();
+        if let Some(stage) = self.head_stage.as_mut() {
+            *stage = name.clone();
+        }
         if let Some(last) = self.base.names.last_mut() {
-            *last = name.into();
+            *last = name;
         }
         self
     }
@@ -175,12 +203,14 @@ impl<T: Send + 'static> Pipeline<T> {
         X::Out: Send + 'static,
     {
         let name = name.into();
+        let upstream = Self::sealed_head(self.head, self.head_stage);
         let head: BoxStream<X::Out> =
-            Box::pin(Through::new(self.head, transform).with_name(name.clone()));
+            Box::pin(Through::new(upstream, transform).with_name(name.clone()));
         self.base.names.push(name);
         Pipeline {
             base: self.base,
             head,
+            head_stage: None,
         }
     }
 
@@ -196,6 +226,7 @@ impl<T: Send + 'static> Pipeline<T> {
         Pipeline {
             base,
             head: Box::pin(Through::new(reader, transform).with_name(name)),
+            head_stage: None,
         }
     }
 
@@ -217,11 +248,13 @@ impl<T: Send + 'static> Pipeline<T> {
         S: Stream<Item = Result<U, Error>> + Send + 'static,
         U: Send + 'static,
     {
+        let name = name.into();
         let (mut base, reader) = self.close_segment();
-        base.names = vec![name.into()];
+        base.names = vec![name.clone()];
         Pipeline {
             base,
             head: Box::pin(stage(reader)),
+            head_stage: Some(name),
         }
     }
 
@@ -274,9 +307,12 @@ impl<T: Send + 'static> Pipeline<T> {
                     marks,
                     token,
                     mut monitor,
+                    in_flight,
                 },
             head,
+            head_stage,
         } = self;
+        let head = Self::sealed_head(head, head_stage);
         let name: Arc<str> = Arc::from(names.join("+"));
         let mut writers = Vec::new();
         let mut readers = Vec::new();
@@ -294,6 +330,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 outputs: writers.iter().map(|w| w.stats_handle()).collect(),
                 pulled,
                 delivered: None,
+                in_flight,
             },
             fut: Box::pin(engine::pump_all(head, writers)),
         });
@@ -324,20 +361,33 @@ impl<T: Send + 'static> Pipeline<T> {
     /// Ends the current task: its stream is pumped into a new buffer, whose
     /// reader starts the next task.
     fn close_segment(self) -> (Base, Reader<T>) {
-        let Pipeline { mut base, head } = self;
+        let Pipeline {
+            mut base,
+            head,
+            head_stage,
+        } = self;
+        let head = Self::sealed_head(head, head_stage);
         let name: Arc<str> = Arc::from(base.names.join("+"));
         let (writer, reader) = Self::buffer(&base.marks, name.to_string());
         base.monitor.add(reader.stats_handle());
+        let in_flight = base.in_flight.take();
+        let output = writer.stats_handle();
+        let fut: engine::BoxFut = if in_flight.is_some() {
+            Box::pin(ops::pump_calls(head, writer))
+        } else {
+            Box::pin(engine::pump(head, writer))
+        };
         base.tasks.push(TaskSpec {
             meters: StageMeters {
                 name,
                 kind: base.kind,
                 input: base.input.take(),
-                outputs: vec![writer.stats_handle()],
+                outputs: vec![output],
                 pulled: base.pulled.take(),
                 delivered: None,
+                in_flight,
             },
-            fut: Box::pin(engine::pump(head, writer)),
+            fut,
         });
         base.names.clear();
         base.kind = StageKind::Transform;
@@ -362,6 +412,7 @@ where
             outputs: Vec::new(),
             pulled: None,
             delivered: Some((counter.clone(), limit.unit())),
+            in_flight: None,
         },
         fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -66,6 +67,12 @@ pub struct StageReport {
     pub buffer_high: usize,
     /// How many times its output buffer turned full (`write()` → `false`).
     pub full_events: u64,
+    /// The most calls an async operator of the stage
+    /// ([`map_async`](crate::Pipeline::map_async),
+    /// [`filter_async`](crate::Pipeline::filter_async)) held at once:
+    /// running, or finished and waiting for their turn. Never more than its
+    /// concurrency; 0 for a stage without one.
+    pub in_flight_peak: usize,
 }
 
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -85,6 +92,8 @@ pub(crate) struct StageMeters {
     pub(crate) pulled: Option<(Arc<Counter>, Unit)>,
     /// What the task gave its sink (sink tasks).
     pub(crate) delivered: Option<(Arc<Counter>, Unit)>,
+    /// The peak of calls in flight of the task's async operator, if any.
+    pub(crate) in_flight: Option<Arc<AtomicUsize>>,
 }
 
 impl StageMeters {
@@ -97,6 +106,7 @@ impl StageMeters {
             outputs,
             pulled,
             delivered,
+            in_flight,
         } = self;
         let input = input.map(|h| h.stats());
         let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
@@ -147,6 +157,7 @@ impl StageMeters {
             peak_buffered: peak,
             buffer_high: high,
             full_events: full,
+            in_flight_peak: in_flight.map_or(0, |g| g.load(Relaxed)),
         }
     }
 }

@@ -153,3 +153,101 @@ async fn dropping_the_run_future_cancels_every_stage() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(got.load(Ordering::SeqCst), after, "the sink kept receiving");
 }
+
+/// Runs `pipeline` to its error, which must name `stage` and keep its cause.
+async fn fails_naming(run: weir::pipe::Run, stage: &str, text: &str) {
+    let err = within(10, run.run()).await.unwrap_err();
+    assert_eq!(err.stage(), Some(stage), "{err}");
+    assert_eq!(err.to_string(), format!("{stage}: {text}"));
+}
+
+/// A stream stage (`through_stream`) that fails after `n` chunks.
+fn fail_after(
+    r: weir::Reader<bytes::Bytes>,
+    n: usize,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, weir::Error>> + Send {
+    use futures::StreamExt;
+    r.enumerate().map(move |(i, c)| {
+        if i == n {
+            Err(weir::Error::corrupt("bad record"))
+        } else {
+            c
+        }
+    })
+}
+
+/// docs/architecture.md promises errors named after the innermost failing
+/// stage: in every position, fused with others or alone, the error names
+/// the stage that failed, never the task it shares (`read+parse`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_name_the_failing_stage_in_every_position() {
+    let census = Census::default();
+    let tag = |c: bytes::Bytes| c;
+    // The source, fused with a cheap transform after it.
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, Some(10)))
+            .named("read")
+            .map("parse", tag)
+            .into(collect(&census)),
+        "read",
+        "disk read failed",
+    )
+    .await;
+    // The source, unnamed, fused with a transform.
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, Some(10)))
+            .through("work", work(&census, false))
+            .into(collect(&census)),
+        "source",
+        "disk read failed",
+    )
+    .await;
+    // A fused transform after the source.
+    let mut w = work(&census, false);
+    w.fail_at = Some(10);
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, None))
+            .named("read")
+            .through("parse", w)
+            .map("tag", tag)
+            .into(collect(&census)),
+        "parse",
+        "corrupt input: bad chunk 10",
+    )
+    .await;
+    // A stream stage with a cheap transform fused after it.
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, None))
+            .through_stream("fetch", |r| fail_after(r, 10))
+            .map("tag", tag)
+            .into(collect(&census)),
+        "fetch",
+        "corrupt input: bad record",
+    )
+    .await;
+    // A heavy transform after a stream stage, on its own task.
+    let mut w = work(&census, true);
+    w.fail_at = Some(10);
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, None))
+            .through_stream("fetch", |r| fail_after(r, usize::MAX))
+            .through("gzip", w)
+            .map("tag", tag)
+            .into(collect(&census)),
+        "gzip",
+        "corrupt input: bad chunk 10",
+    )
+    .await;
+    // The sink.
+    let mut sink = collect(&census);
+    sink.fail_after = Some(1000);
+    fails_naming(
+        Pipeline::from(source(&census, 1000, 100, None))
+            .map("tag", tag)
+            .into_named("write", sink),
+        "write",
+        "no space left",
+    )
+    .await;
+    assert_eq!(census.alive(), 0);
+}

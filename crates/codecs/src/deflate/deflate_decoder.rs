@@ -1,5 +1,5 @@
 use crate::Trailing;
-use crate::deflate::flate_impl::{FlateDecoder, RawInflate};
+use crate::deflate::flate_impl::{Deflate, FlateDecode};
 use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 
 /// Decompresses raw DEFLATE (RFC 1951): no header, no checksum.
@@ -42,7 +42,7 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// ```
 #[derive(Debug)]
 pub struct DeflateDecoder {
-    engine: DecodeEngine<RawInflate>,
+    engine: DecodeEngine<FlateDecode<Deflate>>,
 }
 
 impl DeflateDecoder {
@@ -85,7 +85,7 @@ impl DeflateDecoderBuilder {
     /// The decoder.
     pub fn build(&self) -> DeflateDecoder {
         DeflateDecoder {
-            engine: DecodeEngine::new(RawInflate(FlateDecoder::new(false)), self.settings),
+            engine: DecodeEngine::new(FlateDecode::<Deflate>::new(), self.settings),
         }
     }
 }

@@ -1,5 +1,5 @@
 use crate::SyncFlush;
-use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL, RawDeflate};
+use crate::deflate::flate_impl::{DEFAULT_LEVEL, Deflate, FlateEncode, MAX_LEVEL};
 use crate::engine::{EncodeEngine, encoder_common};
 
 /// Compresses a byte stream to raw DEFLATE (RFC 1951): no header, no checksum.
@@ -29,7 +29,7 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// ```
 #[derive(Debug)]
 pub struct DeflateEncoder {
-    engine: EncodeEngine<RawDeflate>,
+    engine: EncodeEngine<FlateEncode<Deflate>>,
 }
 
 impl DeflateEncoder {
@@ -81,7 +81,7 @@ impl DeflateEncoderBuilder {
     pub fn build(&self) -> DeflateEncoder {
         DeflateEncoder {
             engine: EncodeEngine::new(
-                RawDeflate(FlateEncoder::new(self.level, false)),
+                FlateEncode::<Deflate>::new(self.level),
                 self.sync,
                 self.flush_on_empty,
             ),

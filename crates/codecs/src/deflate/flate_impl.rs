@@ -1,6 +1,8 @@
 //! DEFLATE and zlib over flate2's raw `Compress`/`Decompress` (zlib-rs
 //! backend), shared by the gzip, deflate and zlib codecs.
 
+use std::marker::PhantomData;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use weir_core::Error;
 
@@ -133,12 +135,40 @@ impl std::fmt::Debug for FlateDecoder {
     }
 }
 
-/// Raw DEFLATE, no header (RFC 1951).
-#[derive(Debug)]
-pub(crate) struct RawDeflate(pub(crate) FlateEncoder);
+/// What tells the stream formats flate2 frames by itself apart: raw DEFLATE
+/// (RFC 1951) and zlib (RFC 1950, whose header and Adler-32 flate2 writes and
+/// checks).
+pub(crate) trait Framing: Send + 'static {
+    /// The format's name in errors.
+    const FORMAT: &'static str;
+    /// What the input is called in a corrupt-data error.
+    const DATA: &'static str;
+    /// Whether flate2 writes and reads the zlib header and trailer.
+    const ZLIB: bool;
+}
 
-impl RawEncoder for RawDeflate {
+/// Raw DEFLATE: no header, no checksum.
+#[derive(Debug)]
+pub(crate) struct Deflate;
+
+impl Framing for Deflate {
     const FORMAT: &'static str = "deflate";
+    const DATA: &'static str = "deflate data";
+    const ZLIB: bool = false;
+}
+
+/// Encoding in a [`Framing`].
+#[derive(Debug)]
+pub(crate) struct FlateEncode<F>(FlateEncoder, PhantomData<F>);
+
+impl<F: Framing> FlateEncode<F> {
+    pub(crate) fn new(level: u32) -> Self {
+        FlateEncode(FlateEncoder::new(level, F::ZLIB), PhantomData)
+    }
+}
+
+impl<F: Framing + std::fmt::Debug> RawEncoder for FlateEncode<F> {
+    const FORMAT: &'static str = F::FORMAT;
     fn encode(
         &mut self,
         input: &[u8],
@@ -149,16 +179,22 @@ impl RawEncoder for RawDeflate {
     }
 }
 
-/// Raw DEFLATE decoding.
+/// Decoding in a [`Framing`].
 #[derive(Debug)]
-pub(crate) struct RawInflate(pub(crate) FlateDecoder);
+pub(crate) struct FlateDecode<F>(FlateDecoder, PhantomData<F>);
 
-impl RawDecoder for RawInflate {
-    const FORMAT: &'static str = "deflate";
+impl<F: Framing> FlateDecode<F> {
+    pub(crate) fn new() -> Self {
+        FlateDecode(FlateDecoder::new(F::ZLIB), PhantomData)
+    }
+}
+
+impl<F: Framing + std::fmt::Debug> RawDecoder for FlateDecode<F> {
+    const FORMAT: &'static str = F::FORMAT;
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
-        let (consumed, end) =
-            self.0
-                .decode_with(Self::FORMAT, "deflate data", input, out, offset)?;
+        let (consumed, end) = self
+            .0
+            .decode_with(Self::FORMAT, F::DATA, input, out, offset)?;
         Ok(Progress { consumed, end })
     }
     fn finish(&mut self, offset: u64) -> Result<(), Error> {

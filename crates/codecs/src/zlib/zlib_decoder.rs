@@ -1,7 +1,7 @@
 use crate::Trailing;
-use crate::deflate::flate_impl::FlateDecoder;
+use crate::deflate::flate_impl::FlateDecode;
 use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
-use crate::zlib::zlib_impl::RawZlibDecode;
+use crate::zlib::zlib_impl::Zlib;
 
 /// Decompresses zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
 ///
@@ -43,7 +43,7 @@ use crate::zlib::zlib_impl::RawZlibDecode;
 /// ```
 #[derive(Debug)]
 pub struct ZlibDecoder {
-    engine: DecodeEngine<RawZlibDecode>,
+    engine: DecodeEngine<FlateDecode<Zlib>>,
 }
 
 impl ZlibDecoder {
@@ -86,7 +86,7 @@ impl ZlibDecoderBuilder {
     /// The decoder.
     pub fn build(&self) -> ZlibDecoder {
         ZlibDecoder {
-            engine: DecodeEngine::new(RawZlibDecode(FlateDecoder::new(true)), self.settings),
+            engine: DecodeEngine::new(FlateDecode::<Zlib>::new(), self.settings),
         }
     }
 }

@@ -1,7 +1,7 @@
 use crate::SyncFlush;
-use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncoder, MAX_LEVEL};
+use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncode, MAX_LEVEL};
 use crate::engine::{EncodeEngine, encoder_common};
-use crate::zlib::zlib_impl::RawZlibEncode;
+use crate::zlib::zlib_impl::Zlib;
 
 /// Compresses a byte stream to zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
 ///
@@ -30,7 +30,7 @@ use crate::zlib::zlib_impl::RawZlibEncode;
 /// ```
 #[derive(Debug)]
 pub struct ZlibEncoder {
-    engine: EncodeEngine<RawZlibEncode>,
+    engine: EncodeEngine<FlateEncode<Zlib>>,
 }
 
 impl ZlibEncoder {
@@ -82,7 +82,7 @@ impl ZlibEncoderBuilder {
     pub fn build(&self) -> ZlibEncoder {
         ZlibEncoder {
             engine: EncodeEngine::new(
-                RawZlibEncode(FlateEncoder::new(self.level, true)),
+                FlateEncode::<Zlib>::new(self.level),
                 self.sync,
                 self.flush_on_empty,
             ),

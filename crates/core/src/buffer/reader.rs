@@ -57,6 +57,8 @@ pub struct Reader<T> {
     /// count as buffered until handed out.
     cache: VecDeque<T>,
     done: bool,
+    /// The stream ended cleanly (the writer's `end()` was seen).
+    saw_end: bool,
     waiting_since: Option<Instant>,
     /// The chunk being read through `AsyncRead`/`AsyncBufRead` (bytes only).
     current: Option<T>,
@@ -78,6 +80,7 @@ impl<T> Reader<T> {
             shared,
             cache: VecDeque::new(),
             done: false,
+            saw_end: false,
             waiting_since: None,
             current: None,
         }
@@ -154,6 +157,12 @@ impl<T> Reader<T> {
         self.shared.is_closed()
     }
 
+    /// Whether the stream was seen to end cleanly: the writer ended and
+    /// everything was read (not an error).
+    pub(crate) fn saw_end(&self) -> bool {
+        self.saw_end
+    }
+
     /// The buffer's limit (high mark and unit).
     pub fn limit(&self) -> Limit<T> {
         self.shared.limit
@@ -185,6 +194,10 @@ impl<T> Reader<T> {
     ///   without ending; the stream is finished.
     /// - `Poll::Ready(None)`: the writer ended and everything was read; also
     ///   every poll after an error (the stream is fused).
+    ///
+    /// # Errors
+    /// The writer's abort error, or one for which
+    /// [`Error::is_writer_dropped`] is true.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
         if self.done {
             return Poll::Ready(None);
@@ -203,6 +216,7 @@ impl<T> Reader<T> {
                 }
                 Refill::End => {
                     self.done = true;
+                    self.saw_end = true;
                     break None;
                 }
                 Refill::Failed(e) => {

@@ -22,8 +22,9 @@
 //! The reader adds to it and the writer sets the bit with read-modify-writes,
 //! which the word orders one after the other: either the writer's update sees
 //! the reader's progress (and folds it), or the reader's update sees the bit
-//! (and settles under the lock). The loom models in `tests/` check this over
-//! every interleaving.
+//! (and settles under the lock). A writer waiting in `finished()` for the
+//! last hand-out uses the same bit (see `poll_finished`). The loom models in
+//! `tests/` check this over every interleaving.
 
 use std::collections::VecDeque;
 use std::sync::Arc as StdArc;
@@ -78,8 +79,17 @@ struct State<T> {
     full: bool,
     end: End,
     reader_gone: bool,
+    /// The reader went away before it had taken every chunk of an ended
+    /// stream (chunks were discarded, or the stream had not ended yet).
+    gone_early: bool,
+    /// Chunks moved from the queue into the reader's cache, in all. Every one
+    /// has been handed out once `stats.reads` (the reader's count of
+    /// hand-outs) equals it.
+    moved: u64,
     reader_waker: Option<Waker>,
     writer_waker: Option<Waker>,
+    /// The writer waits in `finished()` (see `poll_finished`).
+    finish_waker: Option<Waker>,
 }
 
 pub(crate) struct Shared<T> {
@@ -194,8 +204,11 @@ impl<T> Shared<T> {
                 full: false,
                 end: End::Open,
                 reader_gone: false,
+                gone_early: false,
+                moved: 0,
                 reader_waker: None,
                 writer_waker: None,
+                finish_waker: None,
             }),
             progress: AtomicUsize::new(0),
             aborted: AtomicBool::new(false),
@@ -245,11 +258,21 @@ impl<T> Shared<T> {
         st.buffered = st.buffered.saturating_sub(delta);
         if st.full && st.buffered <= self.low {
             st.full = false;
-            self.progress.fetch_and(!WAITING, AcqRel);
-            bump(&self.stats.drains, 1);
+            // The bit stays up while `finished()` waits: it needs every
+            // hand-out reported, not only the one reaching the low mark.
+            if st.finish_waker.is_none() {
+                self.progress.fetch_and(!WAITING, AcqRel);
+            }
+            // Node emits no 'drain' after `end()`: an ended (or aborted, or
+            // dropped) writer has nothing to resume, so the episode ends
+            // without counting or tracing a drain.
+            let open = matches!(st.end, End::Open);
+            if open {
+                bump(&self.stats.drains, 1);
+            }
             return Wake {
                 waker: st.writer_waker.take(),
-                drained_at: Some(st.buffered),
+                drained_at: open.then_some(st.buffered),
             };
         }
         Wake::default()
@@ -464,17 +487,87 @@ impl<T> Shared<T> {
         full
     }
 
-    /// Records that the reader handed out a chunk of `size` from its cache.
-    /// Wakes a writer waiting for the low mark if this reached it.
+    /// Records that the reader handed out a chunk of `size` from its cache
+    /// (after counting it in `stats.reads`). Wakes a writer waiting for the
+    /// low mark if this reached it, or waiting in `finished()` if this was
+    /// the last chunk.
     #[inline]
     pub(crate) fn consumed(&self, size: usize) {
         let before = self.progress.fetch_add(size & !WAITING, AcqRel);
         if before & WAITING != 0 {
             let mut st = lock(&self.state);
             let wake = self.fold(&mut st);
+            let finished = self.finish_reached(&mut st);
             drop(st);
             self.deliver(wake);
+            if let Some(w) = finished {
+                w.wake();
+            }
         }
+    }
+
+    /// Whether the writer ended and the reader took every chunk (lock held).
+    ///
+    /// `stats.reads` is the reader's own count of hand-outs, bumped before
+    /// the `progress` update that reports the hand-out: a lock holder that
+    /// saw that update (the reader itself, or the writer after its
+    /// `fetch_or`) sees the count too.
+    fn all_taken(&self, st: &State<T>) -> bool {
+        matches!(st.end, End::Ended)
+            && !st.gone_early
+            && st.queue.is_empty()
+            && self.stats.reads.load(Acquire) == st.moved
+    }
+
+    /// Takes the waker of a `finished()` waiting for the last hand-out, if
+    /// that has happened (lock held, progress folded).
+    fn finish_reached(&self, st: &mut State<T>) -> Option<Waker> {
+        if st.finish_waker.is_some() && self.all_taken(st) {
+            // Nobody waits for progress any more: all taken means nothing
+            // buffered, so no Full episode either.
+            if !st.full {
+                self.progress.fetch_and(!WAITING, AcqRel);
+            }
+            return st.finish_waker.take();
+        }
+        None
+    }
+
+    /// Ready once the writer has ended and the reader has taken every chunk
+    /// (`Ok`), or once that cannot happen: the writer aborted, or the reader
+    /// went away first. Registers the writer's finish waker otherwise, and
+    /// asks the reader to report each hand-out (the `WAITING` bit).
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut st = lock(&self.state);
+        let wake = self.fold(&mut st);
+        let out = if matches!(st.end, End::Aborted(_)) {
+            Poll::Ready(Err(self.named(Error::aborted(
+                "the writer aborted before the reader took everything",
+            ))))
+        } else if self.all_taken(&st) {
+            Poll::Ready(Ok(()))
+        } else if st.reader_gone {
+            Poll::Ready(Err(self.named(Error::reader_gone())))
+        } else {
+            register(&mut st.finish_waker, cx);
+            // Publish that we wait, then look again: one of this update and
+            // the reader's next hand-out sees the other.
+            self.progress.fetch_or(WAITING, AcqRel);
+            if self.all_taken(&st) {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        };
+        if out.is_ready() {
+            st.finish_waker = None;
+            if !st.full {
+                self.progress.fetch_and(!WAITING, AcqRel);
+            }
+        }
+        drop(st);
+        self.deliver(wake);
+        out
     }
 
     /// Whether the writer aborted (the reader must drop its cache).
@@ -490,11 +583,13 @@ impl<T> Shared<T> {
         let mut st = lock(&self.state);
         let wake = self.fold(&mut st);
         let out = if !st.queue.is_empty() {
+            let n = st.queue.len().min(self.batch);
             if st.queue.len() <= self.batch {
                 std::mem::swap(&mut st.queue, cache);
             } else {
                 cache.extend(st.queue.drain(..self.batch));
             }
+            st.moved = st.moved.wrapping_add(n as u64);
             Refill::Filled
         } else {
             match &mut st.end {
@@ -573,6 +668,9 @@ impl<T> Shared<T> {
     /// buffered chunks are freed, writes fail.
     pub(crate) fn reader_dropped(&self) {
         let mut st = lock(&self.state);
+        // Its cache is gone uncounted: the hand-outs fall short of `moved`
+        // if it held any chunk.
+        st.gone_early = !self.all_taken(&st);
         st.reader_gone = true;
         let discarded = std::mem::take(&mut st.queue);
         let units: usize = discarded.iter().map(|c| self.limit.measure(c)).sum();
@@ -581,7 +679,11 @@ impl<T> Shared<T> {
         self.progress.fetch_and(!WAITING, AcqRel);
         self.stats.discard(discarded.len(), units);
         let waker = st.writer_waker.take();
+        let finish = st.finish_waker.take();
         wake_unlocked(st, waker);
+        if let Some(w) = finish {
+            w.wake();
+        }
         drop(discarded);
     }
 

@@ -208,6 +208,9 @@ impl<T> Writer<T> {
     ///   woken when the reader drains it to the low mark or goes away.
     /// - `Poll::Ready(Ok(()))`: there is room.
     /// - `Poll::Ready(Err(e))`: the reader is gone.
+    ///
+    /// # Errors
+    /// One for which [`Error::is_reader_gone`] is true.
     pub fn poll_drained(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if let Err(e) = self.hand_over() {
             return Poll::Ready(Err(e));
@@ -238,6 +241,9 @@ impl<T> Writer<T> {
     /// Like [`poll_drained`](Writer::poll_drained), and also
     /// `Poll::Ready(Err(e))` with [`Error::is_ended`] once this writer has
     /// ended or aborted.
+    ///
+    /// # Errors
+    /// As the return value says: the reader is gone, or this writer ended.
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.closed {
             return Poll::Ready(Err(self.named(Error::ended())));
@@ -334,6 +340,70 @@ impl<T> Writer<T> {
         let _ = self.hand_over();
         self.closed = true;
         self.shared.end();
+    }
+
+    /// Waits until the reader has taken every chunk of the ended stream:
+    /// Node's `'finish'` event (`stream.finished(writable)`). Call it after
+    /// [`end`](Writer::end) (or `Sink::close`, `AsyncWrite::shutdown`).
+    ///
+    /// A chunk counts as taken once the reader has handed it out (from its
+    /// `Stream`, `try_next` or `AsyncRead` side), whether or not the reader
+    /// has polled again to see the end. Once finished, it stays finished,
+    /// even after the reader is dropped.
+    ///
+    /// # Cancel safety
+    /// Cancel safe. Dropping the future loses nothing; calling `finished`
+    /// again waits afresh.
+    ///
+    /// # Errors
+    /// - [`Error::is_reader_gone`]: the reader was dropped before it had
+    ///   taken every chunk (or before the stream ended).
+    /// - [`Error::is_aborted`]: this writer aborted; the reader will never
+    ///   take what was discarded.
+    /// - Any other error, at once, if this writer has neither ended nor
+    ///   aborted: nothing could end the stream while `finished` borrows the
+    ///   writer, so waiting would never end.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::StreamExt;
+    /// use weir::{buffer, Limit};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let (mut tx, rx) = buffer::<u32>(Limit::items(4));
+    /// let consumer = tokio::spawn(rx.for_each(|n| async move { let _ = n; }));
+    /// for n in 0..10 {
+    ///     tx.send(n).await?;
+    /// }
+    /// tx.end();
+    /// tx.finished().await?; // Node's 'finish': the consumer took all ten
+    /// # consumer.await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn finished(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_finished(cx)).await
+    }
+
+    /// Polls for the end of the stream, as [`finished`](Writer::finished)
+    /// waits for it.
+    ///
+    /// # Return value
+    /// - `Poll::Pending`: the reader has not taken every chunk yet; the waker
+    ///   is registered and is woken when it has taken the last one or goes
+    ///   away.
+    /// - `Poll::Ready(Ok(()))`: the writer ended and the reader took
+    ///   everything.
+    /// - `Poll::Ready(Err(e))`: that will never happen (see the errors).
+    ///
+    /// # Errors
+    /// As [`finished`](Writer::finished).
+    pub fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if !self.closed {
+            return Poll::Ready(Err(self.named(Error::msg(
+                "finished() before end(): the stream is still open",
+            ))));
+        }
+        self.shared.poll_finished(cx)
     }
 
     /// Aborts the stream (Node's `destroy(err)`): what is buffered is

@@ -132,6 +132,10 @@ impl Check {
     /// Returns the output of the reference run, or the error every run ended
     /// with, so the caller can also check *what* it produced.
     ///
+    /// # Cancel safety
+    /// Cancel safe: the runs happen inside the future (nothing is spawned),
+    /// so dropping it stops the check and leaves nothing behind.
+    ///
     /// # Errors
     /// The error the transform failed with (on every delivery alike).
     ///
@@ -170,6 +174,10 @@ impl Check {
     /// gives the same items (or the same kind of error) as a calm run, and
     /// finishes. `make` builds a fresh transform for each run.
     ///
+    /// # Cancel safety
+    /// Cancel safe: the runs happen inside the future (nothing is spawned),
+    /// so dropping it stops the check and leaves nothing behind.
+    ///
     /// # Errors
     /// The error the transform failed with (on every delivery alike).
     ///
@@ -200,6 +208,10 @@ impl Check {
     /// `input` (which delivers it adversarially); the stream must yield
     /// exactly `input`, whatever the chunking and timing.
     ///
+    /// # Cancel safety
+    /// Cancel safe: the runs happen inside the future (nothing is spawned),
+    /// so dropping it stops the check and leaves nothing behind.
+    ///
     /// # Panics
     /// If a run yields other bytes or an error, or hangs.
     pub async fn reader<S, F>(&self, input: &[u8], mut make: F)
@@ -228,6 +240,10 @@ impl Check {
     /// (which accepts bytes adversarially) into a `Sink<Bytes>`; `input` is
     /// sent through it in random chunks and closed, and the writer must end
     /// up holding exactly `input`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: the runs happen inside the future (nothing is spawned),
+    /// so dropping it stops the check and leaves nothing behind.
     ///
     /// # Panics
     /// If a run writes other bytes, fails, or hangs.

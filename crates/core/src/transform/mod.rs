@@ -23,6 +23,7 @@
 //! stages runs in one task with no channel between them.
 
 mod filter;
+mod inspect;
 mod map;
 mod output;
 mod pass_through;
@@ -30,6 +31,7 @@ mod then;
 mod through;
 
 pub use self::filter::{Filter, filter};
+pub use self::inspect::{Inspect, inspect};
 pub use self::map::{Map, TryMap, map, try_map};
 pub use self::output::Output;
 pub use self::pass_through::PassThrough;

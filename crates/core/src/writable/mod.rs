@@ -2,7 +2,8 @@
 //!
 //! In weir a writable is any `Sink<T, Error = Error>` (the [`Writable`] trait
 //! names that shape): a buffer's [`Writer`](crate::Writer), or a
-//! [`ChunkWriter`] over any `AsyncWrite` (a file, a socket, stdout).
+//! [`ChunkWriter`] over any `AsyncWrite` (a file, a socket, stdout), or
+//! [`from_fn`] over an async function called once per chunk.
 //!
 //! # Backpressure
 //! A sink says it is ready for another chunk through `poll_ready`; the
@@ -11,9 +12,11 @@
 //! unwritten bytes: past it, it waits for the `AsyncWrite` to take them.
 
 mod chunk_writer;
+mod from_fn;
 mod vectored;
 
 pub use self::chunk_writer::ChunkWriter;
+pub use self::from_fn::{FromFn, from_fn};
 pub use self::vectored::poll_write_chunks;
 
 use futures_sink::Sink;

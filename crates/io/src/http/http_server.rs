@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -14,8 +15,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Semaphore, watch};
 use weir_core::Error;
 
+use super::conn_table::{ConnTable, TrackedBody};
+use super::fd_limit::{Reserve, is_out_of_fds, retry_after_on_503};
 use super::guarded_io::GuardedIo;
 use super::rate_guard::{MinRate, RateGuard};
+use super::send_queue::{UNSENT_LIMIT, limit_unsent};
 use super::server_stats::Counters;
 use super::{HttpServerBuilder, ResponseBody, ServerStats, ServerStatsHandle};
 use crate::trace::io_debug;
@@ -27,7 +31,9 @@ use crate::trace::io_debug;
 /// as fast as the client takes it. The guards (see [`HttpServerBuilder`]):
 /// a header-read timeout (the connection is closed), an idle write timeout and a minimum data
 /// rate for responses (the connection is closed), a maximum header size
-/// (431), and a maximum number of open connections (503). Malformed
+/// (431), and a maximum number of open connections (at the cap, the
+/// connection that has waited longest for its request's headers is shed
+/// for a new one; with none waiting, 503). Malformed
 /// requests get 400 from hyper, and so does, before the handler sees it,
 /// an HTTP/1.1 request without a `Host` header or any request with
 /// several (RFC 9112 §3.2; HTTP/1.0 may go without). None of them stops the server: it goes on
@@ -151,6 +157,8 @@ impl HttpServer {
         let handler = Arc::new(handler);
         let max = self.options.max_connections;
         let permits = Arc::new(Semaphore::new(max));
+        let conns = Arc::new(ConnTable::default());
+        let mut reserve = Reserve::new();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -173,46 +181,78 @@ impl HttpServer {
             let (socket, peer) = match accepted {
                 Ok(x) => x,
                 Err(e) => {
-                    // EMFILE and the like: wait a little instead of spinning.
                     io_debug!(error = %e, "accept failed");
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of descriptors: the spare one lets the waiting
+                    // client be told 503. Else (or for other errors) wait a
+                    // little instead of spinning on a ready listener.
+                    if !(is_out_of_fds(&e) && self.refuse_with_reserve(&mut reserve).await) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     continue;
                 }
             };
-            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                self.counters.refused.fetch_add(1, Relaxed);
-                tokio::spawn(refuse(socket));
-                continue;
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(permit) => Ok(permit),
+                // At the cap: the connection that has waited longest for
+                // its request's headers makes room for this one.
+                Err(_) if conns.shed_oldest() => {
+                    self.counters.shed.fetch_add(1, Relaxed);
+                    Err(permits.clone())
+                }
+                Err(_) => {
+                    self.counters.refused.fetch_add(1, Relaxed);
+                    tokio::spawn(refuse(socket));
+                    continue;
+                }
             };
-            let _ = socket.set_nodelay(true);
-            self.counters.accepted.fetch_add(1, Relaxed);
-            self.counters.active.fetch_add(1, Relaxed);
             let rate = (self.options.min_rate > 0).then_some(MinRate {
                 bytes_per_sec: self.options.min_rate,
                 grace: self.options.min_rate_grace,
             });
-            let io = GuardedIo::new(
-                socket,
-                RateGuard::new(self.options.write_timeout, rate),
-                self.counters.sent.clone(),
-                self.counters.received.clone(),
-                self.counters.too_slow.clone(),
-            );
+            let guard = RateGuard::new(self.options.write_timeout, rate).paced_idle(true);
             let counters = self.counters.clone();
+            let conns = conns.clone();
             let handler = handler.clone();
             let http = http.clone();
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
+                let permit = match permit {
+                    Ok(permit) => permit,
+                    Err(permits) => {
+                        match tokio::time::timeout(SHED_WAIT, permits.acquire_owned()).await {
+                            Ok(Ok(permit)) => permit,
+                            _ => {
+                                counters.refused.fetch_add(1, Relaxed);
+                                refuse(socket).await;
+                                return;
+                            }
+                        }
+                    }
+                };
+                let _ = socket.set_nodelay(true);
+                limit_unsent(&socket, UNSENT_LIMIT);
+                counters.accepted.fetch_add(1, Relaxed);
+                counters.active.fetch_add(1, Relaxed);
+                let io = GuardedIo::new(
+                    socket,
+                    guard,
+                    counters.sent.clone(),
+                    counters.received.clone(),
+                    counters.too_slow.clone(),
+                );
+                let entry = Arc::new(conns.register());
                 let counters2 = counters.clone();
+                let entry2 = entry.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     counters2.requests.fetch_add(1, Relaxed);
+                    let busy = entry2.busy();
                     let fut = (!host_is_bad(&req)).then(|| handler(req));
                     async move {
-                        Ok::<_, Infallible>(match fut {
+                        let response = retry_after_on_503(match fut {
                             Some(fut) => fut.await,
                             None => bad_host(),
-                        })
+                        });
+                        Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
                     }
                 });
                 let conn = http.serve_connection(TokioIo::new(io), service);
@@ -226,6 +266,8 @@ impl HttpServer {
                         conn.as_mut().graceful_shutdown();
                         conn.as_mut().await
                     }
+                    // Shed while waiting for headers: close at once.
+                    () = entry.shed() => Ok(()),
                 };
                 if let Err(e) = result {
                     counters.failed.fetch_add(1, Relaxed);
@@ -279,11 +321,55 @@ fn bad_host() -> Response<ResponseBody> {
     r
 }
 
+impl HttpServer {
+    /// `accept` failed for want of a descriptor: gives up the spare one,
+    /// takes the waiting connection with it, answers 503 and closes it at
+    /// once, then takes a spare again. `false` if there was no spare or no
+    /// connection was waiting (Linux fails `accept` for want of a
+    /// descriptor before it looks at the queue).
+    async fn refuse_with_reserve(&self, reserve: &mut Reserve) -> bool {
+        if !reserve.release() {
+            reserve.refill();
+            return false;
+        }
+        // One try, no waiting: the spare must be taken again before anyone
+        // else takes the descriptor.
+        let accepted = std::future::poll_fn(|cx| Poll::Ready(self.listener.poll_accept(cx))).await;
+        let served = if let Poll::Ready(Ok((socket, _))) = accepted {
+            self.counters.refused.fetch_add(1, Relaxed);
+            refuse_now(socket);
+            true
+        } else {
+            false
+        };
+        reserve.refill();
+        served
+    }
+}
+
+/// Answers 503 without waiting and closes the socket, freeing its
+/// descriptor at once. The request is read first if it has arrived, so that
+/// closing does not reset the connection under the answer.
+fn refuse_now(socket: tokio::net::TcpStream) {
+    let mut request = [0u8; 4096];
+    let _ = socket.try_read(&mut request);
+    let _ = socket.try_write(REFUSAL);
+    if let Ok(socket) = socket.into_std() {
+        let _ = socket.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// The canned answer to a connection that cannot be served now.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
+
+/// How long a connection let in by shedding another waits for that one to
+/// close (it closes as soon as its task runs) before it gets 503 instead.
+const SHED_WAIT: Duration = Duration::from_secs(1);
+
 /// Answers a connection over the limit with 503 and closes it.
 async fn refuse(mut socket: tokio::net::TcpStream) {
-    let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        let _ = socket.write_all(answer).await;
+        let _ = socket.write_all(REFUSAL).await;
         let _ = socket.shutdown().await;
     })
     .await;

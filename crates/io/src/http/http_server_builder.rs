@@ -82,6 +82,18 @@ impl HttpServerBuilder {
 
     /// How long a write to a client may wait without the client taking any
     /// byte. `None`: no limit. The connection is then closed.
+    ///
+    /// On Linux the server's sockets queue at most 16 KiB unsent
+    /// (`TCP_NOTSENT_LOWAT`), so a write waits only until the client has
+    /// taken what was queued, not until megabytes of send buffer drain.
+    /// The client's receive window still reopens in steps (half its
+    /// receive buffer), so with a [minimum rate](Self::min_rate) one wait
+    /// may last as long as the previous step takes at that rate, twice
+    /// over, and at most four write timeouts: a client reading steadily at
+    /// the minimum rate is not cut, one that stops is cut after the write
+    /// timeout (longer only if its last step was large: a client that
+    /// never reads, through a large receive window, is cut after up to four
+    /// write timeouts, as it cannot be told from one reading slowly).
     pub fn write_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.write_timeout = timeout;
         self
@@ -93,19 +105,30 @@ impl HttpServerBuilder {
     /// time, else the connection is closed. `0` turns the check off.
     ///
     /// The server cannot see the client between two wake-ups of the socket,
-    /// so the check is an average over the connection: the bytes that first
-    /// filled the kernel's socket buffer (a few MiB on loopback) count as
-    /// progress, which gives a client that drips from the start that much
-    /// credit. A client that stops taking data altogether is cut by the
-    /// [`write_timeout`](Self::write_timeout) instead.
+    /// so the check is an average over the connection of the bytes the
+    /// kernel accepted. On Linux the unsent queue is bounded (16 KiB,
+    /// `TCP_NOTSENT_LOWAT`), so those run ahead of what the client took by
+    /// at most its receive window, that bound and one segment (28 KiB for
+    /// a client with a 16 KiB receive buffer, ~160 KiB with Linux's default
+    /// one), not the few MiB a send buffer grows to: that much is the
+    /// credit of a client that drips from the start. Elsewhere the whole
+    /// send buffer counts. A client that stops taking data altogether is cut
+    /// by the [`write_timeout`](Self::write_timeout) instead.
     pub fn min_rate(&mut self, bytes_per_sec: u64, grace: Duration) -> &mut Self {
         self.min_rate = bytes_per_sec;
         self.min_rate_grace = grace;
         self
     }
 
-    /// The most connections open at once (at least 1); one more gets
-    /// `503 Service Unavailable` and is closed.
+    /// The most connections open at once (at least 1). When all are open,
+    /// a new connection takes the place of the one that has waited longest
+    /// for a request's headers (a new connection, or a kept-alive one
+    /// between requests), which is closed (counted as
+    /// [`shed`](super::ServerStats::shed)): clients dripping their headers
+    /// slowly cannot hold every connection for a whole
+    /// [`header_read_timeout`](Self::header_read_timeout). When every open
+    /// connection is answering a request, the new one gets
+    /// `503 Service Unavailable` with `Retry-After: 1` and is closed.
     pub fn max_connections(&mut self, n: usize) -> &mut Self {
         self.max_connections = n.max(1);
         self

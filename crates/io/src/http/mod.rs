@@ -10,7 +10,8 @@
 //!   error, 413) and a minimum data rate.
 //! - [`HttpServer`]: connections on tasks, with a header-read timeout, an
 //!   idle write timeout, a minimum response data rate, a maximum header size
-//!   and a maximum number of connections.
+//!   and a maximum number of connections (shedding those still waiting for
+//!   headers first; 503 with `Retry-After` past it or out of descriptors).
 //! - [`FileServer`]: the static file handler behind `weir serve`: streaming,
 //!   `Range`, `HEAD`, gzip negotiation, and no way out of its root.
 //! - [`get`], [`fetch`] and [`fetch_with`]: a client whose response body is
@@ -29,10 +30,14 @@
 //!
 //! # Slow and stalled clients
 //! A client that never finishes its headers is cut by the header-read
-//! timeout (the connection is closed). A client that stops reading the response is cut by the
+//! timeout (the connection is closed), and sooner when the server is at its
+//! connection cap: the connection that has waited longest for its headers
+//! is shed for each new one. A client that stops reading the response is cut by the
 //! write timeout; one that reads, but slower than the minimum rate (240
 //! bytes/s once 5 s have been spent waiting on it, by default), is cut too.
-//! Both close the connection: the client sees a truncated body.
+//! Both close the connection: the client sees a truncated body. On Linux
+//! both are judged by what the client took, not by what filled the
+//! kernel's send buffer (see [`HttpServerBuilder::min_rate`]).
 #[cfg(unix)]
 mod beneath;
 #[cfg(not(unix))]
@@ -40,6 +45,8 @@ mod beneath;
 mod beneath;
 mod body_reader;
 mod client;
+mod conn_table;
+mod fd_limit;
 mod file_server;
 mod file_server_builder;
 mod file_server_stats;
@@ -50,6 +57,7 @@ mod pooled_encode;
 mod rate_guard;
 mod resolve;
 mod response_body;
+mod send_queue;
 mod server_stats;
 mod server_stats_handle;
 

@@ -43,6 +43,8 @@ pub(crate) fn io_status(e: &io::Error, path: &str) -> StatusCode {
             StatusCode::NOT_FOUND
         }
         io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+        // Out of descriptors: passes (the server adds Retry-After).
+        _ if super::fd_limit::is_out_of_fds(e) => StatusCode::SERVICE_UNAVAILABLE,
         _ => {
             io_error!(path = %path, error = %e, "file server: 500 Internal Server Error");
             let _ = path;

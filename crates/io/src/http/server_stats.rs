@@ -20,6 +20,10 @@ pub struct ServerStats {
     pub accepted: u64,
     /// Connections turned away (503) because `max_connections` were open.
     pub refused: u64,
+    /// Connections closed while they waited for a request's headers, to
+    /// make room for a new one at `max_connections` (the oldest waiting
+    /// first: the slowloris defence).
+    pub shed: u64,
     /// Connections open now.
     pub active: u64,
     /// Requests handled.
@@ -41,6 +45,7 @@ pub struct ServerStats {
 pub(crate) struct Counters {
     pub(crate) accepted: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) shed: AtomicU64,
     pub(crate) active: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) too_slow: Arc<AtomicU64>,
@@ -54,6 +59,7 @@ impl Counters {
         ServerStats {
             accepted: self.accepted.load(Relaxed),
             refused: self.refused.load(Relaxed),
+            shed: self.shed.load(Relaxed),
             active: self.active.load(Relaxed),
             requests: self.requests.load(Relaxed),
             too_slow: self.too_slow.load(Relaxed),

@@ -2,6 +2,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -10,6 +11,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use weir_core::writable::poll_write_chunks;
 use weir_core::{
@@ -22,6 +24,21 @@ use crate::trace::io_debug;
 /// Where the task leaves the error that stopped it, for the writer to report
 /// instead of a bare "reader gone".
 type Failure = Arc<Mutex<Option<Error>>>;
+
+/// The cork a [`TcpWriter`] shares with its task: how many `cork()` calls
+/// are not undone yet (only the writer changes it), and the wake-up its
+/// last `uncork()` sends the task.
+#[derive(Debug, Default)]
+struct Cork {
+    depth: AtomicU32,
+    uncorked: Notify,
+}
+
+impl Cork {
+    fn is_corked(&self) -> bool {
+        self.depth.load(Ordering::Acquire) > 0
+    }
+}
 
 /// The writable half of a [`TcpStream`](super::TcpStream): a bounded weir
 /// buffer in front of the socket, drained into it by a task of its own
@@ -38,6 +55,14 @@ type Failure = Arc<Mutex<Option<Error>>>;
 /// The task takes what is buffered in batches of up to the high mark and
 /// writes each batch with vectored writes, so the bytes in memory are at
 /// most twice the high mark plus two chunks.
+///
+/// # Cork
+/// [`cork`](TcpWriter::cork) makes the task hold chunks back even when the
+/// socket is idle (Node's `socket.cork()`); [`uncork`](TcpWriter::uncork)
+/// lets them go, together, in one vectored write. While corked the task
+/// still writes once it holds a high mark's worth (backpressure holds, and
+/// a producer waiting for room never waits for an uncork), and the end of
+/// the stream sends what it holds.
 ///
 /// # Closing
 /// [`end`](TcpWriter::end) lets the task write what is buffered and then
@@ -79,6 +104,7 @@ pub struct TcpWriter {
     written: ByteCounter,
     hwm: usize,
     stage: Arc<str>,
+    cork: Arc<Cork>,
 }
 
 impl fmt::Debug for TcpWriter {
@@ -138,6 +164,7 @@ impl TcpWriter {
             .build();
         let failure = Failure::default();
         let written = ByteCounter::new();
+        let cork = Arc::new(Cork::default());
         let task = tokio::spawn(pump(
             reader,
             io,
@@ -146,6 +173,7 @@ impl TcpWriter {
             failure.clone(),
             stage.clone(),
             reset,
+            cork.clone(),
         ));
         TcpWriter {
             writer,
@@ -154,6 +182,7 @@ impl TcpWriter {
             written,
             hwm,
             stage,
+            cork,
         }
     }
 
@@ -246,6 +275,67 @@ impl TcpWriter {
         self.writer.abort(err);
     }
 
+    /// Holds chunks back until [`uncork`](TcpWriter::uncork) (Node's
+    /// `socket.cork()`): the task keeps the chunks written from now on
+    /// instead of sending each as the socket is free, and sends them
+    /// together, in one vectored write (up to 64 chunks per write), at the
+    /// last `uncork`. Calls nest, as in Node. A chunk the task is already
+    /// writing still goes out.
+    ///
+    /// Backpressure still holds: the task holds at most a high mark's worth
+    /// (it writes them as soon as it does), so memory stays within twice
+    /// the high mark plus two chunks and a producer waiting for room never
+    /// waits for an uncork. Held chunks count in neither
+    /// [`buffered`](TcpWriter::buffered) nor the buffer's stats (the task
+    /// has taken them), but [`bytes_written`](TcpWriter::bytes_written)
+    /// only counts them once written. [`end`](TcpWriter::end) and
+    /// [`finish`](TcpWriter::finish) send what is held (Node's `end()`
+    /// uncorks).
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+    /// let (near, mut far) = tokio::io::duplex(1024);
+    /// let mut w = weir_io::net::TcpWriter::from_async_write(near, 4096);
+    /// w.cork();
+    /// let _ = w.write(Bytes::from_static(b"HTTP/1.1 200 OK\r\n"))?;
+    /// let _ = w.write(Bytes::from_static(b"\r\n"))?;
+    /// w.uncork(); // both leave in one write
+    /// w.finish().await?;
+    /// let mut got = String::new();
+    /// tokio::io::AsyncReadExt::read_to_string(&mut far, &mut got).await?;
+    /// assert_eq!(got, "HTTP/1.1 200 OK\r\n\r\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn cork(&mut self) {
+        let depth = self.cork.depth.load(Ordering::Acquire);
+        self.cork
+            .depth
+            .store(depth.saturating_add(1), Ordering::Release);
+    }
+
+    /// Undoes one [`cork`](TcpWriter::cork) (Node's `socket.uncork()`);
+    /// after the last one, the task sends what it holds in one vectored
+    /// write. Does nothing if not corked.
+    pub fn uncork(&mut self) {
+        let depth = self.cork.depth.load(Ordering::Acquire);
+        if depth == 0 {
+            return;
+        }
+        self.cork.depth.store(depth - 1, Ordering::Release);
+        if depth == 1 {
+            // A permit if the task is not waiting yet: it cannot miss it.
+            self.cork.uncorked.notify_one();
+        }
+    }
+
+    /// Whether chunks are held back (see [`cork`](TcpWriter::cork)).
+    pub fn is_corked(&self) -> bool {
+        self.cork.is_corked()
+    }
+
     /// Bytes buffered and not yet taken by the task.
     pub fn buffered(&self) -> usize {
         self.writer.buffered()
@@ -285,6 +375,9 @@ impl TcpWriter {
     ///   was shut down.
     /// - `Poll::Ready(Err(e))`: the task stopped on `e`; polling again gives
     ///   a "reader gone" error.
+    ///
+    /// # Errors
+    /// The socket's error that stopped the task, as the return value says.
     pub fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, Error>> {
         self.writer.end();
         if let Some(task) = self.task.as_mut() {
@@ -353,7 +446,9 @@ impl Sink<Bytes> for TcpWriter {
 }
 
 /// The task: takes batches from the buffer and writes them, then shuts the
-/// write side down at the end.
+/// write side down at the end. While corked, it holds what it takes until
+/// the uncork, a high mark's worth, or the end.
+#[allow(clippy::too_many_arguments)]
 async fn pump<W>(
     mut rx: Reader<Bytes>,
     mut io: W,
@@ -362,6 +457,7 @@ async fn pump<W>(
     failure: Failure,
     stage: Arc<str>,
     reset: fn(W),
+    cork: Arc<Cork>,
 ) where
     W: AsyncWrite + Unpin,
 {
@@ -371,27 +467,58 @@ async fn pump<W>(
             *f = Some(e.with_stage(stage.clone()));
         }
     };
-    loop {
+    let mut ended = false;
+    while !ended {
         let first = std::future::poll_fn(|cx| Pin::new(&mut rx).poll_next(cx)).await;
-        match first {
-            Some(Ok(chunk)) => batch.push_back(chunk),
-            None => break,
-            Some(Err(e)) => {
-                // Aborted, or the writer dropped without ending: no clean end.
-                io_debug!(stage = %stage, "tcp write side reset");
-                fail(e);
-                drop(rx);
-                reset(io);
-                return;
-            }
-        }
-        let mut size = batch.iter().map(Bytes::len).sum::<usize>();
-        while size < batch_max {
-            match rx.try_next() {
-                Some(chunk) => {
+        let mut next = first;
+        let mut size = 0usize;
+        loop {
+            match next {
+                Some(Ok(chunk)) => {
                     size += chunk.len();
                     batch.push_back(chunk);
                 }
+                None => ended = true,
+                Some(Err(e)) => {
+                    // Aborted, or the writer dropped without ending: no clean end.
+                    io_debug!(stage = %stage, "tcp write side reset");
+                    fail(e);
+                    drop(rx);
+                    reset(io);
+                    return;
+                }
+            }
+            if ended {
+                break;
+            }
+            while size < batch_max {
+                match rx.try_next() {
+                    Some(chunk) => {
+                        size += chunk.len();
+                        batch.push_back(chunk);
+                    }
+                    None => break,
+                }
+            }
+            if size >= batch_max || !cork.is_corked() {
+                break;
+            }
+            // Corked, with room to hold more: wait for the uncork (a permit
+            // left by one that came meanwhile counts), or take the next chunk.
+            let got = loop {
+                tokio::select! {
+                    biased;
+                    () = cork.uncorked.notified() => {
+                        if !cork.is_corked() {
+                            break None;
+                        }
+                        // A permit from an uncork undone since: keep holding.
+                    }
+                    n = std::future::poll_fn(|cx| Pin::new(&mut rx).poll_next(cx)) => break Some(n),
+                }
+            };
+            match got {
+                Some(n) => next = n,
                 None => break,
             }
         }

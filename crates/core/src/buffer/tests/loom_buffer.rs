@@ -121,3 +121,68 @@ fn loom_abort_wakes_waiting_reader() {
         assert!(res.unwrap().unwrap_err().is_aborted());
     });
 }
+
+/// `finished()` racing the reads of a stream that ended while full: the
+/// read reaching the low mark ends the Full episode (without a drain: the
+/// writer ended) but must leave the reader reporting hand-outs, so the last
+/// one still wakes the waiting writer.
+#[test]
+fn loom_finished_races_the_last_reads() {
+    loom::model(|| {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u32>::items(2)).build();
+        assert_eq!(tx.write(1).map_err(|_| ()).unwrap(), Written::Ready);
+        assert_eq!(tx.write(2).map_err(|_| ()).unwrap(), Written::Full);
+        tx.end();
+        let reader = thread::spawn(move || {
+            let a = rx.try_next();
+            let b = rx.try_next();
+            (a, b, rx)
+        });
+        block_on(tx.finished()).unwrap();
+        let (a, b, rx) = reader.join().unwrap();
+        assert_eq!((a, b), (Some(1), Some(2)));
+        assert_eq!(rx.stats().drains, 0);
+    });
+}
+
+/// `finished()` while the reader takes one chunk and goes away: woken with
+/// the reader-gone error, never a hang and never a false finish.
+#[test]
+fn loom_finished_races_reader_drop() {
+    loom::model(|| {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u32>::items(4)).build();
+        assert_eq!(tx.write(1).map_err(|_| ()).unwrap(), Written::Ready);
+        assert_eq!(tx.write(2).map_err(|_| ()).unwrap(), Written::Ready);
+        tx.end();
+        let reader = thread::spawn(move || {
+            let a = rx.try_next();
+            drop(rx);
+            a
+        });
+        let res = block_on(tx.finished());
+        assert_eq!(reader.join().unwrap(), Some(1));
+        assert!(res.unwrap_err().is_reader_gone());
+    });
+}
+
+/// `finished()` racing a reader that takes the last chunk through its
+/// `Stream` side and then sees the end: resolves with `Ok`, woken by the
+/// hand-out (the reader stays alive, so its drop cannot be what wakes it).
+#[test]
+fn loom_finished_races_a_reader_reaching_the_end() {
+    loom::model(|| {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<u32>::items(1)).build();
+        assert_eq!(tx.write(7).map_err(|_| ()).unwrap(), Written::Full);
+        tx.end();
+        let reader = thread::spawn(move || {
+            block_on(async {
+                let first = poll_fn(|cx| rx.poll_recv(cx)).await;
+                let second = poll_fn(|cx| rx.poll_recv(cx)).await;
+                (first.map(|r| r.unwrap()), second.is_none(), rx)
+            })
+        });
+        block_on(tx.finished()).unwrap();
+        let (first, end, _rx) = reader.join().unwrap();
+        assert_eq!((first, end), (Some(7), true));
+    });
+}
