@@ -375,10 +375,15 @@ pub(crate) struct Serve {
     /// Size of the chunks files are sent in.
     #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]
     pub(crate) chunk: usize,
-    /// How much one read of a file moves (what each slow client makes the
-    /// server hold, twice).
+    /// The most one read of a file moves: what a fast client gets (reads
+    /// grow from --min-block to this as fast as the client takes the data).
     #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "256KiB")]
     pub(crate) block: usize,
+    /// The least one read of a file moves: where each response starts, and
+    /// what a slow client stays at (it then holds one such block, with no
+    /// read-ahead); --min-block equal to --block reads whole blocks always.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "16KiB")]
+    pub(crate) min_block: usize,
     /// The most response bytes queued per connection in the server's own
     /// write buffer.
     #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "64KiB")]

@@ -127,6 +127,7 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
     files
         .chunk_size(args.chunk)
         .block_size(args.block)
+        .min_block_size(args.min_block)
         .listing(!args.no_listing);
     if args.gzip_level > 0 {
         let level = args.gzip_level;

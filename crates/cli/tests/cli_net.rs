@@ -444,9 +444,11 @@ fn many_slow_clients_cost_bounded_memory_each() {
     eprintln!(
         "weir serve RSS: {before} KiB before, {during} KiB with {CLIENTS} slow clients of a 64 MiB file: {per_conn:.0} KiB per connection"
     );
-    // Two 256 KiB file blocks and a 64 KiB write buffer per connection, and
-    // nowhere near the 64 MiB file.
-    assert!(per_conn < 1024.0, "{per_conn:.0} KiB per connection");
+    // A 16 KiB file block (reads are sized by the client's pace, with no
+    // read-ahead for a slow one), hyper's 64 KiB write buffer and the
+    // connection's task: 123-128 KiB measured (two 256 KiB blocks, 519-586
+    // KiB, before reads were sized by pace). Nowhere near the 64 MiB file.
+    assert!(per_conn < 256.0, "{per_conn:.0} KiB per connection");
     drop(clients);
 }
 

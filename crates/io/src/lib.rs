@@ -54,6 +54,7 @@ mod blocking;
 mod context;
 mod counter;
 mod file;
+mod gauge;
 pub mod http;
 pub mod net;
 mod read_engine;

@@ -30,6 +30,21 @@ async fn source_in_fill_mode() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_with_adaptive_blocks() {
+    let input = support::random(5, 20_000);
+    check()
+        .reader(&input, |r| {
+            BlockingSource::builder()
+                .chunk_size(700)
+                .block_size(3000)
+                .adaptive(100)
+                .fill(true)
+                .build(SyncIoBridge::new(r))
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_in_read_once_mode() {
     let input = support::random(2, 20_000);
     check()

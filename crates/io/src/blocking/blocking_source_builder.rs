@@ -2,6 +2,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::context::IoContext;
+use crate::gauge::MemoryGauge;
 use crate::read_engine::{ReadConfig, ReadEngine};
 use crate::{BlockingSource, DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE};
 
@@ -33,7 +34,9 @@ pub struct BlockingSourceBuilder {
     chunk: usize,
     block: usize,
     fill: bool,
+    min_block: Option<usize>,
     name: Arc<str>,
+    gauge: Option<MemoryGauge>,
 }
 
 impl Default for BlockingSourceBuilder {
@@ -42,7 +45,9 @@ impl Default for BlockingSourceBuilder {
             chunk: DEFAULT_CHUNK_SIZE,
             block: DEFAULT_BLOCK_SIZE,
             fill: false,
+            min_block: None,
             name: Arc::from("reader"),
+            gauge: None,
         }
     }
 }
@@ -81,20 +86,51 @@ impl BlockingSourceBuilder {
         self
     }
 
+    /// Sizes each read by how fast the stream is consumed, from `min` bytes
+    /// up to the [block size](Self::block_size), instead of always reading
+    /// whole blocks.
+    ///
+    /// Reads start at `min`. Every 10 ms or so the source looks at how
+    /// many bytes were taken in that time and sizes the next reads to hold
+    /// about 10 ms of them (`min` times a power of two, at most the block
+    /// size): a fast consumer gets whole blocks after the first window,
+    /// one whose socket stays full drops back to `min`. A consumer taking
+    /// less than half of `min` per 10 ms also gets no read-ahead: the next
+    /// block is read when it asks for more. So a slow consumer makes the
+    /// source hold one `min`-sized block instead of two whole ones.
+    ///
+    /// Chunks are then at most the chunk size (a small block is one
+    /// smaller chunk). `min` at least the block size turns this off (the
+    /// default).
+    pub fn adaptive(&mut self, min: usize) -> &mut Self {
+        self.min_block = Some(min);
+        self
+    }
+
     /// The stage name errors carry ([`weir_core::Error::stage`]).
     pub fn name(&mut self, name: impl Into<Arc<str>>) -> &mut Self {
         self.name = name.into();
         self
     }
 
+    /// Counts the blocks the source reads (fill mode) on `gauge` while
+    /// they live.
+    pub(crate) fn gauge(&mut self, gauge: MemoryGauge) -> &mut Self {
+        self.gauge = Some(gauge);
+        self
+    }
+
     /// A source reading `reader`. No read starts until the stream is first
     /// polled.
     pub fn build<R: Read + Send + 'static>(&self, reader: R) -> BlockingSource<R> {
-        let cfg = ReadConfig::new(self.chunk, self.block, self.fill);
-        BlockingSource::from_engine(ReadEngine::new(
-            reader,
-            cfg,
-            IoContext::new(self.name.clone(), None),
-        ))
+        let mut cfg = ReadConfig::new(self.chunk, self.block, self.fill);
+        if let Some(min) = self.min_block {
+            cfg = cfg.adaptive(min);
+        }
+        let engine = ReadEngine::new(reader, cfg, IoContext::new(self.name.clone(), None));
+        BlockingSource::from_engine(match &self.gauge {
+            Some(g) => engine.with_gauge(g.clone()),
+            None => engine,
+        })
     }
 }

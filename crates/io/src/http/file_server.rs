@@ -7,13 +7,14 @@ use std::time::{Duration, SystemTime};
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use weir_core::transform::Through;
 
-use super::ResponseBody;
 use super::beneath::{Kind, Root};
 use super::file_server_builder::{EncoderFactory, FileServerBuilder};
+use super::pooled_encode::{CompressPermits, PooledEncode};
 use super::resolve::{io_status, segments};
+use super::{FileServerStats, ResponseBody};
 use crate::BlockingSource;
+use crate::gauge::{HolderGuard, MemoryGauge};
 use crate::trace::io_error;
 
 /// Files smaller than this are never compressed: the gzip framing would
@@ -26,8 +27,13 @@ pub(crate) struct Inner {
     pub(crate) handle: Root,
     pub(crate) chunk_size: usize,
     pub(crate) block_size: usize,
+    pub(crate) min_block_size: usize,
     pub(crate) gzip: Option<EncoderFactory>,
+    /// What compressions wait for: at most this many run at once.
+    pub(crate) compress_permits: CompressPermits,
     pub(crate) listing: bool,
+    /// The file blocks of every response, and the responses open.
+    pub(crate) gauge: MemoryGauge,
 }
 
 /// A static file server over one folder: what `weir serve` runs, and a
@@ -129,6 +135,18 @@ impl FileServer {
     /// The canonical root folder.
     pub fn root(&self) -> &Path {
         &self.inner.root
+    }
+
+    /// What the responses being sent hold in memory now: their file blocks
+    /// (read, read ahead, or queued in hyper's write buffer) and how many
+    /// there are.
+    pub fn stats(&self) -> FileServerStats {
+        let g = &self.inner.gauge;
+        FileServerStats {
+            bodies: g.holders(),
+            buffered: g.held(),
+            peak_buffered: g.peak(),
+        }
     }
 
     /// Answers one request. Its body, if any, is not read.
@@ -285,9 +303,11 @@ impl FileServer {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 let mut r = Response::new(ResponseBody::empty());
                 if !head {
-                    let source = self.source(req, file, 0, len)?;
-                    let encoded = Through::new(source, make()).with_name("gzip");
-                    *r.body_mut() = ResponseBody::from_readable(encoded);
+                    // A slice read and compressed per job, on the
+                    // blocking pool (see `PooledEncode`).
+                    let encoded =
+                        PooledEncode::new(file.take(len), make(), &self.inner.compress_permits);
+                    *r.body_mut() = ResponseBody::from_readable(self.held(encoded));
                 }
                 *r.headers_mut() = headers;
                 return Ok(r);
@@ -315,7 +335,7 @@ impl FileServer {
             ResponseBody::empty()
         } else {
             let source = self.source(req, file, part.start, part.len)?;
-            ResponseBody::from_readable(source).with_len(part.len)
+            ResponseBody::from_readable(self.held(source)).with_len(part.len)
         };
         let mut r = Response::new(body);
         *r.status_mut() = part.status;
@@ -340,9 +360,39 @@ impl FileServer {
         Ok(BlockingSource::builder()
             .chunk_size(self.inner.chunk_size)
             .block_size(self.inner.block_size)
+            .adaptive(self.inner.min_block_size)
             .fill(true)
             .name("file")
+            .gauge(self.inner.gauge.clone())
             .build(file.take(len)))
+    }
+
+    /// `body`, counted as an open response until it is dropped.
+    fn held<S>(&self, body: S) -> Held<S> {
+        Held {
+            body,
+            _guard: self.inner.gauge.holder(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body counted on the server's gauge while it lives.
+    struct Held<S> {
+        #[pin]
+        body: S,
+        _guard: HolderGuard,
+    }
+}
+
+impl<S: futures_core::Stream> futures_core::Stream for Held<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        self.project().body.poll_next(cx)
     }
 }
 

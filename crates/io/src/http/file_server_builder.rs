@@ -8,6 +8,8 @@ use weir_core::{Error, Transform};
 use super::FileServer;
 use super::beneath::Root;
 use super::file_server::Inner;
+use super::pooled_encode::CompressPermits;
+use crate::gauge::MemoryGauge;
 
 /// A byte transform a [`FileServer`] compresses responses with.
 pub type BoxEncoder = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
@@ -17,10 +19,12 @@ pub(crate) type EncoderFactory = Arc<dyn Fn() -> BoxEncoder + Send + Sync>;
 
 /// Options of a [`FileServer`].
 ///
-/// Defaults (not part of the semver contract): 64 KiB chunks read in
-/// 256 KiB blocks (what a slow client makes the server hold per
-/// connection, besides hyper's write buffer, is two blocks), no
-/// compression, directory listings on.
+/// Defaults (not part of the semver contract): 64 KiB chunks, files read
+/// in blocks of 16 KiB to 256 KiB sized by how fast each client takes
+/// them (a slow client makes the server hold one 16 KiB block besides
+/// hyper's write buffer; a fast one gets two 256 KiB blocks), no
+/// compression (when on: 64 KiB slices, as many compressions at once as
+/// cores), directory listings on.
 ///
 /// # Examples
 /// ```
@@ -42,7 +46,9 @@ pub struct FileServerBuilder {
     root: PathBuf,
     chunk_size: usize,
     block_size: usize,
+    min_block_size: usize,
     gzip: Option<EncoderFactory>,
+    max_compressions: usize,
     listing: bool,
 }
 
@@ -52,7 +58,9 @@ impl fmt::Debug for FileServerBuilder {
             .field("root", &self.root)
             .field("chunk_size", &self.chunk_size)
             .field("block_size", &self.block_size)
+            .field("min_block_size", &self.min_block_size)
             .field("gzip", &self.gzip.is_some())
+            .field("max_compressions", &self.max_compressions)
             .field("listing", &self.listing)
             .finish()
     }
@@ -64,7 +72,9 @@ impl FileServerBuilder {
             root: root.to_path_buf(),
             chunk_size: weir_core::DEFAULT_BYTES,
             block_size: 256 * 1024,
+            min_block_size: 16 * 1024,
             gzip: None,
+            max_compressions: std::thread::available_parallelism().map_or(1, |n| n.get()),
             listing: true,
         }
     }
@@ -75,9 +85,21 @@ impl FileServerBuilder {
         self
     }
 
-    /// How much one blocking read of a file moves (at least the chunk size).
+    /// The most one blocking read of a file moves (at least the chunk
+    /// size): what a fast client gets.
     pub fn block_size(&mut self, bytes: usize) -> &mut Self {
         self.block_size = bytes.max(1);
+        self
+    }
+
+    /// The least one blocking read of a file moves (at least 1): where
+    /// every response starts, and what a slow client stays at. Reads grow
+    /// from here to the [block size](Self::block_size) as fast as the
+    /// client takes the data (see [`BlockingSourceBuilder::adaptive`](crate::BlockingSourceBuilder::adaptive)),
+    /// so a slow client holds one such block rather than two whole ones.
+    /// At least the block size: every read is a whole block.
+    pub fn min_block_size(&mut self, bytes: usize) -> &mut Self {
+        self.min_block_size = bytes.max(1);
         self
     }
 
@@ -90,6 +112,19 @@ impl FileServerBuilder {
         F: Fn() -> BoxEncoder + Send + Sync + 'static,
     {
         self.gzip = Some(Arc::new(make));
+        self
+    }
+
+    /// How many responses may be compressed at the same moment (at least 1;
+    /// default: the number of cores). Compression never runs on Tokio's
+    /// workers: each response reads and compresses one slice of its file
+    /// (64 KiB of input, about a millisecond) at a time on the blocking
+    /// pool, holding one of these permits, which waiting responses get in
+    /// the order they asked. So however many clients pull compressed
+    /// files, the workers stay free to accept connections and answer other
+    /// requests, and the compressing responses take turns.
+    pub fn max_compressions(&mut self, n: usize) -> &mut Self {
+        self.max_compressions = n.max(1);
         self
     }
 
@@ -138,8 +173,11 @@ impl FileServerBuilder {
             handle,
             chunk_size: self.chunk_size,
             block_size: self.block_size.max(self.chunk_size),
+            min_block_size: self.min_block_size,
             gzip: self.gzip.clone(),
+            compress_permits: CompressPermits::new(self.max_compressions),
             listing: self.listing,
+            gauge: MemoryGauge::new(),
         }))
     }
 }
