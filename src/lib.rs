@@ -49,7 +49,7 @@
 //!
 //! - `testing`: the conformance kit, `weir::testing`.
 //! - `isal`: decode gzip with Intel ISA-L's inflate instead of zlib-rs
-//!   (about 1.14 times as fast for a whole `weir gunzip` here). Its build
+//!   (1.09–1.14 times as fast for a whole `weir gunzip` here). Its build
 //!   compiles ISA-L from source and needs nasm, autoconf, automake, libtool
 //!   and make; the default build needs only Cargo and a C compiler.
 //!
