@@ -41,25 +41,33 @@ pub(crate) struct Cli {
 /// - in `weir gzip|zstd|brotli`, `-d`/`--decompress` means the decoder:
 ///   `weir gzip -d` is `weir gunzip`, `weir zstd -d` is `weir unzstd`,
 ///   `weir brotli -d` is `weir unbrotli`;
-/// - in those, an argument `-N` (one or two digits) means `--level N`; the
-///   last one wins, and levels are ignored when decompressing, as gzip
-///   does;
+/// - in those and in `weir gunzip|unzstd|unbrotli`, an argument `-N` (one
+///   or two digits) means `--level N`; the last one wins, and levels are
+///   ignored when decompressing, as gzip does;
 /// - short flags may be combined as gzip's are: `-9c`, `-dc`, `-19cf`
-///   (digits, `c`, `d` and `f`; `f` is ignored when decompressing);
+///   (digits and the letters below);
+/// - `-c` is standard output, `-f` forces compressed output to a terminal
+///   (ignored when decompressing), `-k` (keep the input) and `-n` (store no
+///   name) are what weir always does, and `-t` tests: it decompresses and
+///   writes nothing (`-o /dev/null`), so the exit status says whether the
+///   input is intact;
 /// - `--stats` followed by anything but `table` or `json` is `--stats`
 ///   alone, so `weir gzip --stats big.log` reads `big.log`.
 pub(crate) fn habits(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Vec<std::ffi::OsString> {
     let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    let decoder = match args.get(1).and_then(|a| a.to_str()) {
-        Some("gzip") => Some("gunzip"),
-        Some("zstd") => Some("unzstd"),
-        Some("brotli") => Some("unbrotli"),
-        _ => None,
+    // The decoder of an encoding command; a decoding command decodes already.
+    let (codec, decoder) = match args.get(1).and_then(|a| a.to_str()) {
+        Some("gzip") => (true, Some("gunzip")),
+        Some("zstd") => (true, Some("unzstd")),
+        Some("brotli") => (true, Some("unbrotli")),
+        Some("gunzip" | "unzstd" | "unbrotli") => (true, None),
+        _ => (false, None),
     };
     let mut out: Vec<std::ffi::OsString> = args.iter().take(2).cloned().collect();
-    let (mut decoding, mut stdout, mut force, mut level) = (false, false, false, None);
+    let mut decoding = codec && decoder.is_none();
+    let (mut stdout, mut force, mut test, mut level) = (false, false, false, None);
     let mut verbatim = false;
     for (i, arg) in args.iter().enumerate().skip(2) {
         let text = match arg.to_str() {
@@ -80,15 +88,16 @@ pub(crate) fn habits(
                 out.push("--stats=table".into());
                 continue;
             }
-        } else if decoder.is_some() {
+        } else if codec {
             if text == "--decompress" {
                 decoding = true;
                 continue;
             }
             if let Some(c) = short_cluster(text) {
-                decoding |= c.decompress;
+                decoding |= c.decompress || c.test;
                 stdout |= c.stdout;
                 force |= c.force;
+                test |= c.test;
                 level = c.level.or(level);
                 continue;
             }
@@ -99,15 +108,19 @@ pub(crate) fn habits(
     if stdout {
         front.push("-c".into());
     }
-    match (decoding, decoder) {
-        (true, Some(name)) => out[1] = name.into(),
-        _ => {
-            if force {
-                front.push("-f".into());
-            }
-            if let Some(level) = level {
-                front.push(format!("--level={level}").into());
-            }
+    if test {
+        front.extend(["-o".into(), "/dev/null".into()]);
+    }
+    if decoding {
+        if let Some(name) = decoder {
+            out[1] = name.into();
+        }
+    } else {
+        if force {
+            front.push("-f".into());
+        }
+        if let Some(level) = level {
+            front.push(format!("--level={level}").into());
         }
     }
     let at = out.len().min(2);
@@ -121,10 +134,11 @@ struct ShortCluster<'a> {
     decompress: bool,
     stdout: bool,
     force: bool,
+    test: bool,
 }
 
 /// Reads `-` followed by digits (one run of one or two) and the letters
-/// `c`, `d`, `f`; anything else is not such a cluster.
+/// `c`, `d`, `f`, `k`, `n`, `t`; anything else is not such a cluster.
 fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
     let body = text.strip_prefix('-')?;
     if body.is_empty() || body.starts_with('-') {
@@ -135,6 +149,7 @@ fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
         decompress: false,
         stdout: false,
         force: false,
+        test: false,
     };
     let bytes = body.as_bytes();
     let mut i = 0;
@@ -152,6 +167,9 @@ fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
             b'c' => c.stdout = true,
             b'd' => c.decompress = true,
             b'f' => c.force = true,
+            b't' => c.test = true,
+            // Keep the input, store no name: what weir always does.
+            b'k' | b'n' => {}
             _ => return None,
         }
         i += 1;

@@ -488,3 +488,45 @@ fn gzip_habits_combined_flags_last_level_and_same_file() {
     }
     assert_eq!(files_in(dir.path()).len(), 2, "{:?}", files_in(dir.path()));
 }
+
+/// gzip's `-t` tests an archive (exit status only, nothing written), `-k`
+/// and `-n` are accepted (weir never removes its input and stores no name),
+/// and a decoding command takes the same clusters, a level included
+/// (ignored), as `gunzip -9` does.
+#[test]
+fn gzip_habits_test_keep_and_levels_on_decoders() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(50_000);
+    let plain = dir.path().join("in.log");
+    std::fs::write(&plain, &data).unwrap();
+    let gz = dir.path().join("in.log.gz");
+    let o = run(weir().args(["gzip", "-kn9"]).arg(&plain).arg("-o").arg(&gz));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(plain.exists());
+    let bad = dir.path().join("bad.gz");
+    let bytes = std::fs::read(&gz).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    for cmd in [
+        &["gzip", "-t"][..],
+        &["gunzip", "-t"],
+        &["gzip", "-dt"],
+        &["gunzip", "-9t"],
+    ] {
+        let o = run(weir().args(cmd).arg(&gz));
+        assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{cmd:?} wrote to standard output");
+        let o = run(weir().args(cmd).arg(&bad));
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("truncated"), "{cmd:?}: {}", stderr(&o));
+    }
+    for cmd in [
+        &["gunzip", "-9c"][..],
+        &["gunzip", "-dkc"],
+        &["gunzip", "-c", "-1"],
+    ] {
+        let o = run(weir().args(cmd).arg(&gz));
+        assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
+        assert_eq!(o.stdout, data, "{cmd:?}");
+    }
+    assert_eq!(files_in(dir.path()).len(), 3, "{:?}", files_in(dir.path()));
+}
