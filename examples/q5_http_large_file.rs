@@ -80,10 +80,14 @@ async fn main() -> Result<(), weir::Error> {
         "time", "generated", "received", "read ahead", "buffered", "full", "rss"
     );
     let received = Arc::new(AtomicU64::new(0));
+    // The most the table showed, so that the summary agrees with it (the
+    // kernel updates VmHWM lazily, so it can lag behind a VmRSS sample).
+    let (table_ahead, table_rss) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let start = Instant::now();
     let monitor = {
         let (generated, received, buffer_stats) =
             (generated.clone(), received.clone(), buffer_stats.clone());
+        let (table_ahead, table_rss) = (table_ahead.clone(), table_rss.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -92,6 +96,9 @@ async fn main() -> Result<(), weir::Error> {
                     .lock()
                     .ok()
                     .and_then(|s| s.as_ref().map(|h| h.stats()));
+                let rss = common::rss().map_or(0, |r| r.0);
+                table_ahead.fetch_max(g.saturating_sub(r), Relaxed);
+                table_rss.fetch_max(rss, Relaxed);
                 println!(
                     "{:>5.1}s  {:>10}  {:>10}  {:>10}  {:>10}  {:>6}  {:>9}",
                     start.elapsed().as_secs_f64(),
@@ -100,7 +107,7 @@ async fn main() -> Result<(), weir::Error> {
                     common::human(g.saturating_sub(r)),
                     common::human(s.as_ref().map_or(0, |s| s.buffered as u64)),
                     s.as_ref().map_or(0, |s| s.full_events),
-                    common::human(common::rss().map_or(0, |r| r.0)),
+                    common::human(rss),
                 );
             }
         })
@@ -112,7 +119,8 @@ async fn main() -> Result<(), weir::Error> {
     let mut body = std::pin::pin!(body);
     let mut max_ahead = 0u64;
     while let Some(chunk) = body.next().await {
-        let r = received.fetch_add(chunk?.len() as u64, Relaxed) + CHUNK as u64;
+        let n = chunk?.len() as u64;
+        let r = received.fetch_add(n, Relaxed) + n;
         max_ahead = max_ahead.max(generated.load(Relaxed).saturating_sub(r));
     }
     monitor.abort();
@@ -125,10 +133,14 @@ async fn main() -> Result<(), weir::Error> {
         "\nreceived {} in {:.1}s; the server read at most {} ahead of the client; its buffer peaked at {} (mark {}); peak RSS {}",
         common::human(received.load(Relaxed)),
         start.elapsed().as_secs_f64(),
-        common::human(max_ahead),
+        common::human(max_ahead.max(table_ahead.load(Relaxed))),
         common::human(peak as u64),
         common::human(HWM as u64),
-        common::human(common::rss().map_or(0, |r| r.1)),
+        common::human(
+            common::rss()
+                .map_or(0, |r| r.1)
+                .max(table_rss.load(Relaxed))
+        ),
     );
     Ok(())
 }
