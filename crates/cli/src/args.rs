@@ -288,12 +288,14 @@ pub(crate) struct Encode {
     /// Write compressed data to standard output even when it is a terminal.
     #[arg(short, long)]
     pub(crate) force: bool,
-    /// Compress on this many threads (gzip only), like `pigz -p`: the
-    /// output is still one gzip stream any `gzip -d` reads. Default: one per
-    /// available core (as pigz does); `-p 1` compresses as one stream on
-    /// one thread, the least CPU per byte.
-    #[arg(short = 'p', long, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Compress on this many threads, 0 for one per available core (gzip
+    /// and zstd; `-T N` as zstd spells it). gzip, like `pigz -p`: the output
+    /// is still one gzip stream any `gzip -d` reads; default one per core,
+    /// and `-p 1` compresses as one stream on one thread, the least CPU per
+    /// byte. zstd: libzstd's own workers, as `zstd -T N`; default 1, as
+    /// zstd's.
+    #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,
 }
 

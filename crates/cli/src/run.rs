@@ -65,7 +65,12 @@ impl Format {
                     .threads(threads as usize)
                     .build(),
             ),
-            Format::Zstd => Box::new(ZstdEncoder::with_level(level as i32)),
+            Format::Zstd => Box::new(
+                ZstdEncoder::builder()
+                    .level(level as i32)
+                    .threads(threads as usize)
+                    .build(),
+            ),
             Format::Brotli => Box::new(BrotliEncoder::with_quality(level)),
         }
     }
@@ -229,8 +234,11 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
             format.name()
         ));
     }
-    if !matches!(format, Format::Gzip) && args.threads.is_some_and(|n| n > 1) {
-        return Err(format!("{}: --threads is only for gzip", format.name()));
+    if matches!(format, Format::Brotli) && args.threads.is_some_and(|n| n != 1) {
+        return Err(format!(
+            "{}: --threads is only for gzip and zstd",
+            format.name()
+        ));
     }
     Ok(())
 }
@@ -248,12 +256,16 @@ pub(crate) async fn encode(
             format.name()
         )));
     }
+    // Every core the process may use: pigz's default, and `zstd -T0`.
+    let cores = || {
+        std::thread::available_parallelism()
+            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64))
+    };
     let threads = match (format, args.threads) {
-        (Format::Gzip, Some(n)) => n,
-        // pigz's default: every core the process may use.
-        (Format::Gzip, None) => std::thread::available_parallelism()
-            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64)),
-        _ => 1,
+        (Format::Brotli, _) => 1,
+        (_, Some(0)) | (Format::Gzip, None) => cores(),
+        (_, Some(n)) => n,
+        (Format::Zstd, None) => 1,
     };
     let transform = format.encoder(args.level, threads);
     run(&args.common, Some((format.name(), transform)), None, token).await

@@ -182,7 +182,7 @@ fn usage_errors_are_exit_2() {
         vec!["copy", "--rate", "fast"],
         vec!["copy", "--hwm", "0"],
         vec!["gunzip", "--max-output", "12 parsecs"],
-        vec!["gzip", "-p", "0"],
+        vec!["gzip", "-p", "65"],
     ] {
         let o = run(weir().args(&args));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -195,7 +195,10 @@ fn usage_errors_are_exit_2() {
             vec!["brotli", "-l", "12"],
             "level 12 is out of range (0-11)",
         ),
-        (vec!["zstd", "-p", "2"], "--threads is only for gzip"),
+        (
+            vec!["brotli", "-p", "2"],
+            "--threads is only for gzip and zstd",
+        ),
     ] {
         let o = run(weir().args(&args).arg("-f").stdin(Stdio::null()));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -529,4 +532,28 @@ fn gzip_habits_test_keep_and_levels_on_decoders() {
         assert_eq!(o.stdout, data, "{cmd:?}");
     }
     assert_eq!(files_in(dir.path()).len(), 3, "{:?}", files_in(dir.path()));
+}
+
+/// `weir zstd -T N` / `-p N` compresses on libzstd's workers into one
+/// ordinary frame that `zstd -d` reads; `-T0` is one per core.
+#[test]
+fn zstd_on_several_threads_is_one_frame_zstd_reads() {
+    // Several MiB, so that libzstd cuts it into more than one job.
+    let data: Vec<u8> = (0..6_000_000u32)
+        .flat_map(|i| format!("{} ", i % 7919).into_bytes())
+        .take(24 << 20)
+        .collect();
+    for args in [
+        &["zstd", "-T2"][..],
+        &["zstd", "-p", "3"],
+        &["zstd", "-T0", "-19"],
+    ] {
+        let o = run_with_stdin(weir().args(args), &data);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let back = run_with_stdin(Command::new("zstd").arg("-dc"), &o.stdout);
+        assert!(back.status.success(), "{args:?}");
+        assert_eq!(back.stdout, data, "{args:?}");
+        let back = run_with_stdin(weir().arg("unzstd"), &o.stdout);
+        assert_eq!(back.stdout, data, "{args:?}");
+    }
 }

@@ -52,6 +52,7 @@ impl ZstdEncoder {
             level: DEFAULT_LEVEL,
             checksum: true,
             window_log: None,
+            threads: 1,
             sync: SyncFlush::Never,
             flush_on_empty: false,
         }
@@ -72,6 +73,7 @@ pub struct ZstdEncoderBuilder {
     level: i32,
     checksum: bool,
     window_log: Option<u32>,
+    threads: u32,
     sync: SyncFlush,
     flush_on_empty: bool,
 }
@@ -98,11 +100,36 @@ impl ZstdEncoderBuilder {
         self
     }
 
+    /// Compresses on `n` of libzstd's own worker threads (`zstd -T n`; at
+    /// most 64). With 1, the default, the transform compresses in the thread
+    /// that runs it. With more, libzstd cuts the input into jobs of several
+    /// windows each and compresses them in parallel into one ordinary frame,
+    /// holding a few jobs per worker: memory grows with `n` and the level,
+    /// but stays bounded. The calling thread then mostly hands input over
+    /// and collects output.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::ZstdEncoder;
+    ///
+    /// let enc = ZstdEncoder::builder().level(3).threads(2).build();
+    /// # let _ = enc;
+    /// ```
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = u32::try_from(n.clamp(1, 64)).unwrap_or(1);
+        self
+    }
+
     /// The encoder.
     pub fn build(&self) -> ZstdEncoder {
         ZstdEncoder {
             engine: EncodeEngine::new(
-                ZstdRawEncoder::new(self.level, self.checksum, self.window_log),
+                ZstdRawEncoder::new(
+                    self.level,
+                    self.checksum,
+                    self.window_log,
+                    if self.threads > 1 { self.threads } else { 0 },
+                ),
                 self.sync,
                 self.flush_on_empty,
             ),

@@ -23,10 +23,15 @@ pub(crate) struct ZstdRawEncoder {
 }
 
 impl ZstdRawEncoder {
-    pub(crate) fn new(level: i32, checksum: bool, window_log: Option<u32>) -> Self {
+    /// `workers`: libzstd's worker threads (0: compress in the calling
+    /// thread).
+    pub(crate) fn new(level: i32, checksum: bool, window_log: Option<u32>, workers: u32) -> Self {
         let make = || -> std::io::Result<Encoder<'static>> {
             let mut enc = Encoder::new(level.clamp(MIN_LEVEL, MAX_LEVEL))?;
             enc.set_parameter(CParameter::ChecksumFlag(checksum))?;
+            if workers > 0 {
+                enc.set_parameter(CParameter::NbWorkers(workers))?;
+            }
             if let Some(w) = window_log {
                 enc.set_parameter(CParameter::WindowLog(w.clamp(10, 31)))?;
             }
