@@ -97,3 +97,17 @@ fn finished_before_end_fails_at_once() {
     assert!(!e.is_reader_gone() && !e.is_aborted(), "{e}");
     assert!(e.to_string().contains("end()"), "{e}");
 }
+
+/// Once finished, a late `abort()` changes nothing: `finished()` stays `Ok`.
+#[tokio::test]
+async fn finished_stays_finished_after_a_late_abort() {
+    let (mut tx, mut rx) = buffer::<u32>(Limit::items(4));
+    tx.write(1).unwrap();
+    tx.end();
+    assert_eq!(rx.next().await.unwrap().unwrap(), 1);
+    assert!(rx.next().await.is_none());
+    tx.finished().await.unwrap();
+    tx.abort(Error::msg("late"));
+    let again = tx.finished().await;
+    assert!(again.is_ok(), "finished() after a late abort: {again:?}");
+}

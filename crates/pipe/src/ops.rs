@@ -176,6 +176,9 @@ pin_project! {
         in_flight: InFlight<Fut>,
         limit: usize,
         upstream_done: bool,
+        // Upstream's error, handed on once the calls started before it have
+        // handed on their results.
+        upstream_error: Option<Error>,
         failed: bool,
         peak: usize,
         gauge: Option<Arc<AtomicUsize>>,
@@ -199,6 +202,7 @@ where
             in_flight: InFlight::new(ordered),
             limit,
             upstream_done: false,
+            upstream_error: None,
             failed: false,
             peak: 0,
             gauge: None,
@@ -235,9 +239,9 @@ where
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    this.in_flight.clear();
-                    *this.failed = true;
-                    return Poll::Ready(Some(Err(e)));
+                    // No more calls start; those before it finish first.
+                    *this.upstream_done = true;
+                    *this.upstream_error = Some(e);
                 }
                 Poll::Ready(None) => *this.upstream_done = true,
                 Poll::Pending => break,
@@ -256,7 +260,13 @@ where
                 this.name,
                 payload,
             )))),
-            Poll::Ready(None) if *this.upstream_done => Poll::Ready(None),
+            Poll::Ready(None) if *this.upstream_done => match this.upstream_error.take() {
+                Some(e) => {
+                    *this.failed = true;
+                    Poll::Ready(Some(Err(e)))
+                }
+                None => Poll::Ready(None),
+            },
             // Empty, and upstream has registered the wake-up.
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
@@ -522,7 +532,12 @@ where
                         // through here and set one), so now is when its
                         // first item came.
                         let now = Instant::now();
-                        let deadline = *this.deadline.get_or_insert(now + *this.max_wait);
+                        // A `max_wait` too long to add to the clock (as
+                        // `Duration::MAX`) is a year: in effect, never.
+                        let deadline = *this.deadline.get_or_insert_with(|| {
+                            now.checked_add(*this.max_wait)
+                                .unwrap_or(now + Duration::from_secs(365 * 24 * 3600))
+                        });
                         if now < deadline {
                             let sleep = this.sleep.get_or_insert_with(|| {
                                 Box::pin(tokio::time::sleep_until(deadline))
@@ -642,8 +657,9 @@ pub trait ReadableOps: Stream + Sized {
     /// # Errors
     /// An error if `concurrency` is 0. The stream yields the first error of a
     /// call (named `"map_async"`; in input order, so after the results of the
-    /// calls before it) or of upstream, drops every call still in flight and
-    /// then ends. A call that panics (in `f` or in its future)
+    /// calls before it), drops every call still in flight and then ends. An
+    /// error from upstream comes after the results of the calls already
+    /// started (they are items before it), then the stream ends. A call that panics (in `f` or in its future)
     /// is an error for which [`Error::is_panic`] is true.
     ///
     /// # Examples

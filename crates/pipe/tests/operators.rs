@@ -635,3 +635,47 @@ async fn a_slow_first_call_holds_back_at_most_concurrency_items() {
     assert_eq!(rest, (1..1000).collect::<Vec<_>>());
     assert_eq!(pulled.load(SeqCst), 1000);
 }
+
+/// A `max_wait` too long to add to the clock (`Duration::MAX`) is "no time
+/// limit", not a panic: batches go on when full or at the end.
+#[tokio::test]
+async fn batch_with_duration_max_waits_for_the_end() {
+    let (mut tx, rx) = weir::buffer::<u32>(weir::Limit::items(8));
+    let mut b = rx.batch(4, Duration::MAX).unwrap();
+    let _ = tx.write(1).unwrap();
+    let got = tokio::time::timeout(Duration::from_millis(50), b.next()).await;
+    assert!(got.is_err(), "no batch before max_items or the end");
+    tx.end();
+    assert_eq!(b.next().await.unwrap().unwrap(), vec![1]);
+}
+
+/// An upstream error comes after the results of the calls started before
+/// it (they are the items before it), in both orders.
+#[tokio::test]
+async fn map_async_hands_on_earlier_results_before_an_upstream_error() {
+    for ordered in [true, false] {
+        let items: Vec<Result<u32, weir::Error>> =
+            vec![Ok(1), Ok(2), Err(weir::Error::msg("boom"))];
+        let f = |n: u32| async move {
+            tokio::task::yield_now().await;
+            Ok::<_, weir::Error>(n * 10)
+        };
+        let up = futures::stream::iter(items);
+        let out: Vec<Result<u32, weir::Error>> = if ordered {
+            up.map_async(4, f).unwrap().collect().await
+        } else {
+            up.map_async_unordered(4, f).unwrap().collect().await
+        };
+        let mut oks: Vec<u32> = out
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        oks.sort_unstable();
+        assert_eq!(oks, vec![10, 20], "ordered {ordered}: {out:?}");
+        assert!(
+            out.last().is_some_and(Result::is_err),
+            "ordered {ordered}: {out:?}"
+        );
+        assert_eq!(out.len(), 3, "ordered {ordered}: {out:?}");
+    }
+}

@@ -631,6 +631,11 @@ impl<T> Shared<T> {
             return;
         }
         let _ = self.fold(&mut st);
+        // Ended and every chunk handed out: the stream is finished, and
+        // stays so (the reader sees its end, `finished()` stays `Ok`).
+        if matches!(st.end, End::Ended) && st.queue.is_empty() && st.buffered == 0 {
+            return;
+        }
         st.end = End::Aborted(Some(err));
         self.aborted
             .store(true, std::sync::atomic::Ordering::Release);

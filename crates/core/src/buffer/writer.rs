@@ -408,7 +408,8 @@ impl<T> Writer<T> {
 
     /// Aborts the stream (Node's `destroy(err)`): what is buffered is
     /// discarded and the reader sees `err` on its next read. Later writes fail.
-    /// Aborting after the reader has seen the end, or twice, does nothing.
+    /// Aborting once the stream is finished (ended, and every chunk handed
+    /// to the reader), or twice, does nothing.
     pub fn abort(&mut self, err: Error) {
         self.gathered.clear();
         self.gathered_size = 0;

@@ -22,6 +22,10 @@ const HEAD: u8 = 0;
 const BUSY: u8 = 1;
 /// Chosen to be shed.
 const SHED: u8 = 2;
+/// The response's body has been taken, but hyper may still hold its end in
+/// its write buffer: not sheddable until the connection's writes have been
+/// flushed.
+const DRAINING: u8 = 3;
 
 /// One connection's entry.
 #[derive(Debug)]
@@ -107,6 +111,14 @@ impl ConnTable {
 }
 
 impl Entry {
+    /// The hook its I/O calls once everything written has been flushed.
+    pub(crate) fn on_flush(&self) -> FlushHook {
+        FlushHook {
+            table: self.table.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+
     /// The connection's headers are in: it is answering a request until the
     /// returned guard (carried by the response body) is dropped.
     pub(crate) fn busy(&self) -> Busy {
@@ -140,8 +152,34 @@ impl Drop for Entry {
     }
 }
 
-/// Held while a request is answered; dropping it puts the connection back
-/// to waiting for headers (the next request on a kept-alive connection).
+/// Tells the table that a connection's writes have all been flushed: a
+/// response whose body has ended is then fully handed to the kernel, and
+/// the connection waits for its next request's headers.
+#[derive(Debug)]
+pub(crate) struct FlushHook {
+    table: Arc<ConnTable>,
+    slot: Arc<Slot>,
+}
+
+impl FlushHook {
+    /// Called after a flush of the connection's I/O completed.
+    pub(crate) fn flushed(&self) {
+        if self.slot.phase.load(Ordering::Acquire) == DRAINING {
+            self.slot.since.store(self.table.now(), Ordering::Relaxed);
+            let _ = self.slot.phase.compare_exchange(
+                DRAINING,
+                HEAD,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+}
+
+/// Held while a request is answered; dropping it (hyper drops the body once
+/// it has taken its end) marks the connection as draining: it waits for its
+/// next request's headers, and may be shed, only once hyper has flushed
+/// what it still holds ([`FlushHook`]).
 #[derive(Debug)]
 pub(crate) struct Busy {
     table: Arc<ConnTable>,
@@ -151,10 +189,10 @@ pub(crate) struct Busy {
 impl Drop for Busy {
     fn drop(&mut self) {
         self.slot.since.store(self.table.now(), Ordering::Relaxed);
-        let _ = self
-            .slot
-            .phase
-            .compare_exchange(BUSY, HEAD, Ordering::AcqRel, Ordering::Acquire);
+        let _ =
+            self.slot
+                .phase
+                .compare_exchange(BUSY, DRAINING, Ordering::AcqRel, Ordering::Acquire);
     }
 }
 

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::conn_table::FlushHook;
 use super::rate_guard::RateGuard;
 
 pin_project! {
@@ -24,6 +25,7 @@ pin_project! {
         sent: Arc<AtomicU64>,
         received: Arc<AtomicU64>,
         tripped: Arc<AtomicU64>,
+        on_flush: Option<FlushHook>,
     }
 }
 
@@ -41,7 +43,15 @@ impl<T> GuardedIo<T> {
             sent,
             received,
             tripped,
+            on_flush: None,
         }
+    }
+
+    /// Calls `hook` after every completed flush (the connection table learns
+    /// that a finished response has reached the kernel).
+    pub(crate) fn with_flush_hook(mut self, hook: FlushHook) -> Self {
+        self.on_flush = Some(hook);
+        self
     }
 }
 
@@ -117,7 +127,12 @@ impl<T: AsyncWrite> AsyncWrite for GuardedIo<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
+        let this = self.project();
+        let res = this.io.poll_flush(cx);
+        if let (Poll::Ready(Ok(())), Some(hook)) = (&res, this.on_flush.as_ref()) {
+            hook.flushed();
+        }
+        res
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -156,6 +156,8 @@ impl HttpServer {
     {
         let handler = Arc::new(handler);
         let max = self.options.max_connections;
+        // "No cap" (as `usize::MAX`) is as many as a semaphore can count.
+        let max = max.min(Semaphore::MAX_PERMITS);
         let permits = Arc::new(Semaphore::new(max));
         let conns = Arc::new(ConnTable::default());
         let mut reserve = Reserve::new();
@@ -233,14 +235,15 @@ impl HttpServer {
                 limit_unsent(&socket, UNSENT_LIMIT);
                 counters.accepted.fetch_add(1, Relaxed);
                 counters.active.fetch_add(1, Relaxed);
+                let entry = Arc::new(conns.register());
                 let io = GuardedIo::new(
                     socket,
                     guard,
                     counters.sent.clone(),
                     counters.received.clone(),
                     counters.too_slow.clone(),
-                );
-                let entry = Arc::new(conns.register());
+                )
+                .with_flush_hook(entry.on_flush());
                 let counters2 = counters.clone();
                 let entry2 = entry.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {

@@ -147,7 +147,8 @@ impl RateGuard {
                 if this_wait >= idle {
                     return Err(Trip::Idle(idle));
                 }
-                deadline = Some(since + idle);
+                // A limit too long to add to the clock is no deadline.
+                deadline = since.checked_add(idle);
             }
             if let Some(rate) = self.rate {
                 // Trips once the waiting time passes both the grace period
@@ -159,8 +160,9 @@ impl RateGuard {
                 if total >= allowed {
                     return Err(Trip::Slow(rate.bytes_per_sec));
                 }
-                let at = now + (allowed - total);
-                deadline = Some(deadline.map_or(at, |d| d.min(at)));
+                if let Some(at) = now.checked_add(allowed - total) {
+                    deadline = Some(deadline.map_or(at, |d| d.min(at)));
+                }
             }
             let Some(deadline) = deadline else {
                 return Ok(());
