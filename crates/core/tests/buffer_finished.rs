@@ -102,7 +102,7 @@ fn finished_before_end_fails_at_once() {
 #[tokio::test]
 async fn finished_stays_finished_after_a_late_abort() {
     let (mut tx, mut rx) = buffer::<u32>(Limit::items(4));
-    tx.write(1).unwrap();
+    let _ = tx.write(1).unwrap();
     tx.end();
     assert_eq!(rx.next().await.unwrap().unwrap(), 1);
     assert!(rx.next().await.is_none());
