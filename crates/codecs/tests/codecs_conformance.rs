@@ -68,8 +68,8 @@ async fn encoders_conform_through_a_round_trip() {
         .unwrap();
     assert_eq!(out, data);
     // The pipelined parallel encoder's bytes do not depend on delivery or
-    // on which worker took which block: the kit checks them directly, over
-    // enough blocks that the in-flight bound is reached.
+    // on timing (blocks go to the workers round-robin): the kit checks them
+    // directly, over enough blocks that the in-flight bound is reached.
     let many = text(400_000, 62);
     for threads in [2, 3] {
         let gz = check()

@@ -112,32 +112,35 @@ fn every_level_and_edge_size_is_read_back_by_gzip() {
     }
 }
 
-/// Blocks are compressed independently and emitted in order, so the bytes
-/// depend neither on the number of threads nor on how the input is cut.
+/// Blocks go to the workers round-robin and are emitted in order, so for a
+/// given number of threads the bytes depend neither on timing nor on how
+/// the input is cut; with other thread counts they decode to the same data.
 #[test]
-fn output_is_the_same_whatever_the_threads_and_the_chunking() {
+fn output_is_the_same_whatever_the_timing_and_the_chunking() {
     let data = text(2 << 20, 52);
-    let reference = run_sync(
-        parallel(6, 2, 128 * 1024, SyncFlush::Never),
-        &data,
-        &[65_536],
-    )
-    .out;
-    for (threads, sizes) in [
-        (3, &[1usize << 20][..]),
-        (4, &[7, 100_000, 3]),
-        (8, &[128 * 1024]),
-        (2, &[usize::MAX]),
-    ] {
-        let out = run_sync(
+    for threads in [2, 3, 4] {
+        let reference = run_sync(
             parallel(6, threads, 128 * 1024, SyncFlush::Never),
             &data,
-            sizes,
+            &[65_536],
         )
         .out;
-        assert!(out == reference, "threads {threads} sizes {sizes:?}");
+        for sizes in [
+            &[1usize << 20][..],
+            &[7, 100_000, 3],
+            &[128 * 1024],
+            &[usize::MAX],
+        ] {
+            let out = run_sync(
+                parallel(6, threads, 128 * 1024, SyncFlush::Never),
+                &data,
+                sizes,
+            )
+            .out;
+            assert!(out == reference, "threads {threads} sizes {sizes:?}");
+        }
+        assert_eq!(flate2_decode(&reference), data);
     }
-    assert_eq!(flate2_decode(&reference), data);
 }
 
 /// Output flows while input is taken: a call never returns more than the

@@ -59,9 +59,10 @@ impl RawEncoder for GzipRaw {
 /// bounded (a few MiB at most); the calling thread blocks, waiting for the
 /// oldest block, only when that many are in flight, and at a flush or the
 /// end of the stream. A worker's failure or panic is this stream's error.
-/// The output is a normal gzip file, a fraction of a percent larger; its
-/// bytes depend on the level and the block size (and sync flushes), not on
-/// the number of threads or how the input is cut.
+/// The output is a normal gzip file, a fraction of a percent larger. Blocks
+/// go to the workers round-robin and each worker reuses its compressor, so
+/// the exact bytes (never the data they decode to) depend on the number of
+/// threads, but not on timing or on how the input is cut.
 ///
 /// # Errors
 /// None from input (any bytes compress); a chunk after the end of the

@@ -7,8 +7,8 @@
 //! The blocks are compressed by a pool of persistent worker threads owned by
 //! the encoder (started on first use, stopped and joined when the encoder is
 //! finished or dropped), pipelined: the calling thread cuts blocks and hands
-//! them over, and emits the finished ones in order while later ones are
-//! still being compressed. Each worker also computes its block's CRC-32;
+//! them out round-robin (block `i` to worker `i mod threads`), and emits the
+//! finished ones in order while later ones are still being compressed. Each worker also computes its block's CRC-32;
 //! the calling thread combines them. At most `2 × threads` blocks are in
 //! flight, so memory is bounded by construction; the calling thread blocks
 //! (waiting for the oldest block) only when that bound is reached, or at a
@@ -17,7 +17,6 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crc32fast::Hasher;
@@ -58,18 +57,20 @@ struct Done {
 /// What a worker sends back for a job.
 type Outcome = (u64, Result<Done, Error>);
 
-/// Compresses one block primed with `dict` with a fresh compressor, ending
+/// Compresses one block primed with `dict` with `c` (reset first), ending
 /// with a sync flush.
 ///
-/// A fresh compressor per block (not one reset and reused: zlib-rs's output
-/// after a reset depends a little on what the compressor did before) keeps
-/// the output the same whatever the threads, the chunking and the order in
-/// which workers take blocks; it costs about 1% of the time.
-fn compress_block(level: Compression, dict: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
+/// Each worker keeps one compressor: a fresh one per block doubled the peak
+/// RSS (the allocator keeps what a few hundred KiB per block churned).
+/// zlib-rs's output after a reset depends a little on what the compressor
+/// did before, which is why blocks go to the workers round-robin rather than
+/// to whichever is free: the bytes then depend on the level, the block size
+/// and the number of threads, never on timing or on how the input is cut.
+fn compress_block(c: &mut Compress, dict: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
     let fail = |e: flate2::CompressError| {
         Error::msg(format!("gzip: parallel block compression failed: {e}"))
     };
-    let c = &mut Compress::new(level, false);
+    c.reset();
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(fail)?;
     }
@@ -93,7 +94,7 @@ fn compress_block(level: Compression, dict: &[u8], data: &[u8]) -> Result<Vec<u8
 }
 
 /// Compresses and checksums one job.
-fn run_job(level: Compression, job: &Job) -> Result<Done, Error> {
+fn run_job(c: &mut Compress, job: &Job) -> Result<Done, Error> {
     #[cfg(test)]
     if job.panic {
         #[allow(clippy::panic)]
@@ -103,24 +104,23 @@ fn run_job(level: Compression, job: &Job) -> Result<Done, Error> {
     }
     let dict = job.dict.min(job.data.len());
     let (dict, block) = job.data.split_at(dict);
-    let deflate = compress_block(level, dict, block)?;
+    let deflate = compress_block(c, dict, block)?;
     let mut crc = Hasher::new();
     crc.update(block);
     Ok(Done { deflate, crc })
 }
 
-/// A worker: takes jobs until the job channel closes. A panic while
+/// A worker: takes jobs until its job channel closes. A panic while
 /// compressing is reported as that block's error, never lost.
-fn worker(level: Compression, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Outcome>) {
-    loop {
-        // The lock is held only while waiting for the next job.
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        let result = catch_unwind(AssertUnwindSafe(|| run_job(level, &job)))
+fn worker(level: Compression, jobs: Receiver<Job>, done: Sender<Outcome>) {
+    let mut c = Compress::new(level, false);
+    while let Ok(job) = jobs.recv() {
+        let result = catch_unwind(AssertUnwindSafe(|| run_job(&mut c, &job)))
             .unwrap_or_else(|_| Err(Error::msg("gzip: a compression thread panicked")));
+        if result.is_err() {
+            // The compressor may be in any state after a failure.
+            c = Compress::new(level, false);
+        }
         if done.send((job.seq, result)).is_err() {
             return;
         }
@@ -129,7 +129,8 @@ fn worker(level: Compression, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Outc
 
 /// The worker threads and their channels.
 struct Pool {
-    jobs: Option<Sender<Job>>,
+    /// One job channel per worker; empty once stopped.
+    jobs: Vec<Sender<Job>>,
     done: Receiver<Outcome>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -137,20 +138,22 @@ struct Pool {
 impl Pool {
     /// Starts up to `threads` workers; an error only if none could start.
     fn start(threads: usize, level: u32) -> Result<Pool, Error> {
-        let (job_tx, job_rx) = channel::<Job>();
         let (done_tx, done_rx) = channel::<Outcome>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
         let level = Compression::new(level);
         let mut workers = Vec::with_capacity(threads);
+        let mut jobs = Vec::with_capacity(threads);
         let mut failure = None;
         for _ in 0..threads {
-            let jobs = Arc::clone(&job_rx);
+            let (job_tx, job_rx) = channel::<Job>();
             let done = done_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(WORKER_NAME.into())
-                .spawn(move || worker(level, jobs, done));
+                .spawn(move || worker(level, job_rx, done));
             match spawned {
-                Ok(h) => workers.push(h),
+                Ok(h) => {
+                    workers.push(h);
+                    jobs.push(job_tx);
+                }
                 Err(e) => failure = Some(e),
             }
         }
@@ -161,16 +164,16 @@ impl Pool {
             )));
         }
         Ok(Pool {
-            jobs: Some(job_tx),
+            jobs,
             done: done_rx,
             workers,
         })
     }
 
-    /// Closes the job channel and joins the workers (each finishes the
+    /// Closes the job channels and joins the workers (each finishes the
     /// block it is compressing, if any).
     fn stop(&mut self) {
-        self.jobs = None;
+        self.jobs.clear();
         for h in self.workers.drain(..) {
             // A panic was already reported as an error (or the result was
             // not wanted any more).
@@ -286,12 +289,11 @@ impl ParallelGzipEncoder {
             panic: self.panic_at == Some(self.next_seq),
         };
         self.dict = keep;
-        let sent = self
-            .pool()?
-            .jobs
-            .as_ref()
-            .map(|tx| tx.send(job).is_ok())
-            .unwrap_or(false);
+        let pool = self.pool()?;
+        let sent = match pool.jobs.len() {
+            0 => false,
+            n => pool.jobs[(job.seq % n as u64) as usize].send(job).is_ok(),
+        };
         if !sent {
             return Err(lost());
         }
