@@ -67,6 +67,25 @@ async fn encoders_conform_through_a_round_trip() {
         .await
         .unwrap();
     assert_eq!(out, data);
+    // The pipelined parallel encoder's bytes do not depend on delivery or
+    // on timing (blocks go to the workers round-robin): the kit checks them
+    // directly, over enough blocks that the in-flight bound is reached.
+    let many = text(400_000, 62);
+    for threads in [2, 3] {
+        let gz = check()
+            .bytes(
+                || {
+                    GzipEncoder::builder()
+                        .threads(threads)
+                        .block_size(32 * 1024)
+                        .build()
+                },
+                &many,
+            )
+            .await
+            .unwrap();
+        assert_eq!(apply(GzipDecoder::new(), &gz).unwrap(), many);
+    }
     // At the levels where zlib-rs is chunking-independent, the compressed
     // bytes themselves are the same under every delivery.
     for f in [Format::Gzip, Format::Deflate, Format::Zlib] {

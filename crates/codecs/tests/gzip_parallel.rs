@@ -76,3 +76,114 @@ fn parallel_empty_input_is_a_valid_empty_member() {
     assert!(flate2_decode(&gz).is_empty());
     assert_eq!(apply(GzipDecoder::new(), &gz).unwrap(), b"");
 }
+
+/// Edge sizes at every level: empty, one byte, exact multiples of the block
+/// size and one byte either side, each read back by `gzip -d`.
+#[test]
+fn every_level_and_edge_size_is_read_back_by_gzip() {
+    assert!(have("gzip"), "`gzip` is needed on PATH");
+    let block = 32 * 1024;
+    let data = text(9 * block + 1, 51);
+    for level in 0..=9 {
+        for n in [
+            0,
+            1,
+            block - 1,
+            block,
+            block + 1,
+            2 * block,
+            8 * block,
+            9 * block + 1,
+        ] {
+            let input = &data[..n];
+            for sizes in [&[usize::MAX][..], &[block], &[1, 4095, 70_000]] {
+                let r = run_sync(parallel(level, 2, block, SyncFlush::Never), input, sizes);
+                assert!(r.error.is_none(), "level {level} n {n}: {:?}", r.error);
+                let (ok, out) = pipe_through("gzip", &["-dc"], &r.out);
+                assert!(ok, "level {level} n {n} sizes {sizes:?}");
+                assert_eq!(out, input, "level {level} n {n} sizes {sizes:?}");
+                assert_eq!(
+                    run_sync(GzipDecoder::new(), &r.out, &[65_536]).out,
+                    input,
+                    "level {level} n {n}"
+                );
+            }
+        }
+    }
+}
+
+/// Blocks go to the workers round-robin and are emitted in order, so for a
+/// given number of threads the bytes depend neither on timing nor on how
+/// the input is cut; with other thread counts they decode to the same data.
+#[test]
+fn output_is_the_same_whatever_the_timing_and_the_chunking() {
+    let data = text(2 << 20, 52);
+    for threads in [2, 3, 4] {
+        let reference = run_sync(
+            parallel(6, threads, 128 * 1024, SyncFlush::Never),
+            &data,
+            &[65_536],
+        )
+        .out;
+        for sizes in [
+            &[1usize << 20][..],
+            &[7, 100_000, 3],
+            &[128 * 1024],
+            &[usize::MAX],
+        ] {
+            let out = run_sync(
+                parallel(6, threads, 128 * 1024, SyncFlush::Never),
+                &data,
+                sizes,
+            )
+            .out;
+            assert!(out == reference, "threads {threads} sizes {sizes:?}");
+        }
+        assert_eq!(flate2_decode(&reference), data);
+    }
+}
+
+/// Output flows while input is taken: a call never returns more than the
+/// in-flight blocks' output (plus the chunk's own), and at most `2 × threads`
+/// blocks plus the one being filled are held back before the end.
+#[test]
+fn output_is_emitted_as_blocks_finish_and_memory_stays_bounded() {
+    use bytes::Bytes;
+    use weir::{Output, Transform};
+    // Incompressible input, so each block's output is about its size.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let data: Vec<u8> = (0..(16usize << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let block = 128 * 1024;
+    let threads = 2;
+    let mut enc = parallel(6, threads, block, SyncFlush::Never);
+    let mut o = Output::new();
+    let mut gz = Vec::new();
+    let chunk = 64 * 1024;
+    let most = (2 * threads + 1) * (block + block / 8);
+    for (i, piece) in data.chunks(chunk).enumerate() {
+        enc.transform(Bytes::copy_from_slice(piece), &mut o)
+            .unwrap();
+        let before = gz.len();
+        o.drain().for_each(|b| gz.extend_from_slice(&b));
+        assert!(gz.len() - before <= most, "call {i}: {}", gz.len() - before);
+        let taken = (i + 1) * chunk;
+        let held = (2 * threads + 1) * block + chunk;
+        assert!(
+            gz.len() + held >= taken,
+            "call {i}: {} out for {taken} in",
+            gz.len()
+        );
+    }
+    enc.flush(&mut o).unwrap();
+    let before = gz.len();
+    o.drain().for_each(|b| gz.extend_from_slice(&b));
+    assert!(gz.len() - before <= most + 64);
+    assert_eq!(flate2_decode(&gz), data);
+}

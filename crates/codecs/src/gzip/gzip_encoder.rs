@@ -48,14 +48,21 @@ impl RawEncoder for GzipRaw {
 ///
 /// # Parallel compression
 /// With [`GzipEncoderBuilder::threads`] above 1, it compresses like `pigz`:
-/// the input is cut into blocks (128 KiB by default), `threads` blocks at a
-/// time are compressed on scoped threads, each primed with the 32 KiB before
-/// it, and their outputs are joined into one member. The output is a normal
-/// gzip file, a fraction of a percent larger; output comes one batch of
-/// blocks at a time; memory is one batch of input plus its output and one
-/// compressor per thread. The compressors are reset and reused from block
-/// to block, so the exact bytes (never the data they decode to) depend on
-/// the number of threads.
+/// the input is cut into blocks (128 KiB by default), each primed with the
+/// 32 KiB before it and ended with a sync flush, and their outputs are
+/// joined into one member. The blocks are compressed by `threads` worker
+/// threads that the encoder owns (started with its first input, joined at
+/// the end of the stream or when it is dropped), pipelined: while workers
+/// compress, the calling thread cuts the next blocks and emits finished ones
+/// in order; each worker computes its block's CRC-32 and the encoder
+/// combines them. At most `2 × threads` blocks are in flight, so memory is
+/// bounded (a few MiB at most); the calling thread blocks, waiting for the
+/// oldest block, only when that many are in flight, and at a flush or the
+/// end of the stream. A worker's failure or panic is this stream's error.
+/// The output is a normal gzip file, a fraction of a percent larger. Blocks
+/// go to the workers round-robin and each worker reuses its compressor, so
+/// the exact bytes (never the data they decode to) depend on the number of
+/// threads, but not on timing or on how the input is cut.
 ///
 /// # Errors
 /// None from input (any bytes compress); a chunk after the end of the
@@ -163,10 +170,11 @@ impl GzipEncoderBuilder {
         self
     }
 
-    /// Compresses on this many threads at once, `pigz`-style (see
-    /// "Parallel compression" on [`GzipEncoder`]); the calling thread is one
-    /// of them and blocks while a batch is compressed. Default 1: one
-    /// stream, compressed by the calling thread as its chunks arrive.
+    /// Compresses on this many worker threads at once, `pigz`-style (see
+    /// "Parallel compression" on [`GzipEncoder`]); the calling thread hands
+    /// blocks over and blocks only when `2 × threads` are in flight, or at
+    /// a flush or the end. Default 1: one stream, compressed by the calling
+    /// thread as its chunks arrive (no worker thread).
     pub fn threads(&mut self, threads: usize) -> &mut Self {
         self.threads = threads.max(1);
         self
