@@ -323,12 +323,7 @@ async fn corked_chunks_leave_in_one_vectored_write() {
     }
     assert!(rec.calls.lock().unwrap().is_empty(), "written while corked");
     w.uncork();
-    within(5, async {
-        while rec.calls.lock().unwrap().is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    first_write(&rec).await;
     assert_eq!(*rec.calls.lock().unwrap(), [(5, 50)]);
     // Uncorked, an idle writer sends each chunk at once again.
     assert_eq!(w.write(Bytes::from_static(b"x")).unwrap(), Written::Ready);
@@ -369,12 +364,17 @@ async fn an_uncork_undone_at_once_keeps_holding() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(rec.calls.lock().unwrap().is_empty(), "written while corked");
     w.uncork();
+    first_write(&rec).await;
+    assert_eq!(*rec.calls.lock().unwrap(), [(1, 2)]);
+    assert_eq!(within(5, w.finish()).await.unwrap(), 2);
+}
+
+/// Waits (5 s at most) until the recorder has seen its first write.
+async fn first_write(rec: &Recorder) {
     within(5, async {
         while rec.calls.lock().unwrap().is_empty() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
     .await;
-    assert_eq!(*rec.calls.lock().unwrap(), [(1, 2)]);
-    assert_eq!(within(5, w.finish()).await.unwrap(), 2);
 }
