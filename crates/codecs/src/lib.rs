@@ -74,8 +74,8 @@ mod trailing;
 mod zlib;
 mod zstd;
 
-pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
 pub use self::brotli::{BrotliDecoder, BrotliDecoderBuilder, BrotliEncoder, BrotliEncoderBuilder};
+pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
 pub use self::deflate::{
     DeflateDecoder, DeflateDecoderBuilder, DeflateEncoder, DeflateEncoderBuilder,
 };

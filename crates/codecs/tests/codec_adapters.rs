@@ -157,7 +157,11 @@ impl Decoder for ByteLen {
 
 #[test]
 fn a_custom_decoders_own_error_keeps_its_kind() {
-    let err = run(CodecDecoder::new(ByteLen), vec![Bytes::from_static(b"\x01a\xff")]).unwrap_err();
+    let err = run(
+        CodecDecoder::new(ByteLen),
+        vec![Bytes::from_static(b"\x01a\xff")],
+    )
+    .unwrap_err();
     assert!(err.is_corrupt());
     assert_eq!(err.stage(), Some("ByteLen"));
     assert!(err.to_string().contains("length 255 is reserved"), "{err}");
@@ -208,12 +212,21 @@ fn the_codecs_own_maximum_is_a_limit_too() {
     assert!(err.to_string().contains("byte offset 3 "), "{err}");
 
     let codec = AnyDelimiterCodec::new_with_max_length(b",".to_vec(), b",".to_vec(), 3);
-    let err = run(CodecDecoder::new(codec), vec![Bytes::from_static(b"ab,abcdef,")]).unwrap_err();
+    let err = run(
+        CodecDecoder::new(codec),
+        vec![Bytes::from_static(b"ab,abcdef,")],
+    )
+    .unwrap_err();
     assert!(err.is_limit(), "{err}");
 
-    let codec = LengthDelimitedCodec::builder().max_frame_length(4).new_codec();
-    let err = run(CodecDecoder::new(codec), vec![Bytes::from_static(b"\0\0\0\x09123456789")])
-        .unwrap_err();
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(4)
+        .new_codec();
+    let err = run(
+        CodecDecoder::new(codec),
+        vec![Bytes::from_static(b"\0\0\0\x09123456789")],
+    )
+    .unwrap_err();
     assert!(err.is_limit(), "{err}");
 }
 
@@ -289,7 +302,9 @@ fn encoders_write_one_chunk_per_item() {
 
 #[test]
 fn an_item_over_the_encoders_maximum_is_a_limit() {
-    let codec = LengthDelimitedCodec::builder().max_frame_length(4).new_codec();
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(4)
+        .new_codec();
     let items = vec![Bytes::from_static(b"ok"), Bytes::from_static(b"too long")];
     let err = run(CodecEncoder::new(codec), items).unwrap_err();
     assert!(err.is_limit(), "{err}");
@@ -306,7 +321,10 @@ impl Encoder<Bytes> for NoEmpty {
 
     fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
         if item.is_empty() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "empty item"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "empty item",
+            ));
         }
         dst.extend_from_slice(&item);
         Ok(())

@@ -39,10 +39,9 @@ fn codec_error(e: impl Into<BoxError>, what: &str, offset: u64) -> Error {
         e.downcast_ref::<LinesCodecError>(),
         Some(LinesCodecError::MaxLineLengthExceeded)
     ) || matches!(
-            e.downcast_ref::<AnyDelimiterCodecError>(),
-            Some(AnyDelimiterCodecError::MaxChunkLengthExceeded)
-        )
-        || e.is::<LengthDelimitedCodecError>()
+        e.downcast_ref::<AnyDelimiterCodecError>(),
+        Some(AnyDelimiterCodecError::MaxChunkLengthExceeded)
+    ) || e.is::<LengthDelimitedCodecError>()
         || e.downcast_ref::<std::io::Error>().is_some_and(|io| {
             io.get_ref()
                 .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
