@@ -66,7 +66,10 @@ async fn reader_wait_is_counted() {
 }
 
 #[derive(Default, Clone)]
-struct Captured(Arc<Mutex<Vec<(tracing::Level, String, String, String)>>>);
+struct Captured(Arc<Mutex<Vec<Seen>>>);
+
+/// An event's level, target, `buffer` field and message.
+type Seen = (tracing::Level, String, String, String);
 
 struct Fields(String, String);
 impl Visit for Fields {

@@ -493,8 +493,8 @@ impl Run {
     ///
     /// Needs a Tokio runtime; on a multi-thread runtime the stages run in
     /// parallel. With the `metrics` feature, the stages' figures reach the
-    /// `metrics` facade every second and at the end (see the
-    /// [`metrics` module](crate::metrics)).
+    /// `metrics` facade every second and at the end (see the `metrics`
+    /// module).
     ///
     /// # Cancel safety
     /// Dropping the future cancels the run: every stage task is aborted (a

@@ -109,6 +109,7 @@ struct Episode {
 }
 
 /// A finished episode to trace once the lock is released.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 struct EpisodeEnd {
     why: &'static str,
     elapsed: std::time::Duration,
@@ -270,6 +271,7 @@ impl<T> Shared<T> {
         }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     fn name_str(&self) -> &str {
         self.name.as_deref().unwrap_or("")
     }
