@@ -174,3 +174,55 @@ fn figures_are_published_while_the_run_goes() {
         Some(384 * 4096)
     );
 }
+
+#[test]
+fn a_buffer_outside_a_pipeline_is_published_from_its_stats() {
+    use futures::StreamExt;
+    use weir::pipe::metrics::BufferMetrics;
+    use weir::{BufferConfig, Limit, Written};
+
+    let rec = TextRecorder::new();
+    let labels = [("node", "a"), ("buffer", "uploads")];
+    let (stats, gauge_live) = metrics::with_local_recorder(&rec, || {
+        let (mut tx, mut rx) = BufferConfig::new(Limit::<Bytes>::bytes(8))
+            .name("uploads")
+            .build();
+        let mut published = BufferMetrics::with_labels(tx.stats_handle(), [("node", "a")]);
+        assert_eq!(
+            tx.write(Bytes::from_static(b"abcde")).unwrap(),
+            Written::Ready
+        );
+        assert_eq!(
+            tx.write(Bytes::from_static(b"fghij")).unwrap(),
+            Written::Full
+        );
+        published.publish();
+        let live = rec.gauge("weir_buffer_buffered_bytes", &labels);
+        for want in ["abcde", "fghij"] {
+            let got = futures::executor::block_on(rx.next()).unwrap().unwrap();
+            assert_eq!(got, want);
+        }
+        assert!(!tx.is_full()); // drained: counted when the writer looks
+        published.publish();
+        published.publish(); // nothing new: nothing added
+        let stats = rx.stats();
+        drop(published);
+        (stats, live)
+    });
+    assert_eq!(gauge_live, Some(10.0));
+    let c = |n: &str| rec.counter(n, &labels).unwrap();
+    assert_eq!(c("weir_buffer_writes_total"), stats.writes);
+    assert_eq!(c("weir_buffer_written_bytes_total"), 10);
+    assert_eq!(c("weir_buffer_reads_total"), 2);
+    assert_eq!(c("weir_buffer_read_bytes_total"), 10);
+    assert_eq!(
+        (
+            c("weir_buffer_full_events_total"),
+            c("weir_buffer_drains_total")
+        ),
+        (1, 1)
+    );
+    assert_eq!(c("weir_buffer_dropped_total"), 0);
+    // Dropped: its amount is taken back out of the gauge.
+    assert_eq!(rec.gauge("weir_buffer_buffered_bytes", &labels), Some(0.0));
+}

@@ -61,7 +61,7 @@ const FRAMES_PER_CALL: usize = 64;
 /// use weir::{readable, ReadableExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let wire = readable::from_iter(["one\ntw", "o\nthree"].map(Bytes::from_static));
+/// let wire = readable::from_iter([&b"one\ntw"[..], &b"o\nthree"[..]].map(Bytes::from_static));
 /// let lines: Vec<String> = wire.through(CodecDecoder::new(LinesCodec::new())).try_collect().await?;
 /// assert_eq!(lines, ["one", "two", "three"]);
 /// # Ok(()) }

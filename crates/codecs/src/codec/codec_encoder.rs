@@ -35,7 +35,7 @@ use super::{codec_error, short_type_name};
 /// use weir::{readable, ReadableExt};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
-/// let items = readable::from_iter(["hi", "there"].map(Bytes::from_static));
+/// let items = readable::from_iter([&b"hi"[..], &b"there"[..]].map(Bytes::from_static));
 /// let framed = CodecEncoder::new(LengthDelimitedCodec::new());
 /// let wire: Vec<Bytes> = items.through(framed).try_collect().await?;
 /// assert_eq!(wire.concat(), b"\0\0\0\x02hi\0\0\0\x05there");

@@ -25,11 +25,15 @@
 //! the counters have grown by exactly the figures of its report (times in
 //! whole microseconds).
 //!
-//! [`TextRecorder`] is a small recorder rendering Prometheus text, for
-//! programs (and tests) that have no exporter of their own.
+//! [`BufferMetrics`] publishes a buffer outside any pipeline the same way
+//! (its `Stats`, labelled `buffer`). [`TextRecorder`] is a small recorder
+//! rendering Prometheus text, for programs (and tests) that have no
+//! exporter of their own.
 
+mod buffer_metrics;
 mod text_recorder;
 
+pub use self::buffer_metrics::BufferMetrics;
 pub use self::text_recorder::TextRecorder;
 
 use std::time::Duration;
