@@ -32,6 +32,7 @@
 
 mod buffer_metrics;
 mod text_recorder;
+mod ticker;
 
 pub use self::buffer_metrics::BufferMetrics;
 pub use self::text_recorder::TextRecorder;
@@ -41,7 +42,17 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Label};
 use weir_core::Unit;
 
+use self::ticker::Ticker;
 use crate::report::{Figures, StageMeters};
+
+/// Takes a run's waker out of the ticker when the run ends or is dropped.
+struct Unregister(&'static Ticker, u64);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.0.unregister(self.1);
+    }
+}
 
 /// How often a running pipeline's figures are published.
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -222,18 +233,28 @@ impl Publisher {
     }
 
     /// Publishes every [`INTERVAL`] while `run` goes, and returns its
-    /// output.
+    /// output. The clock is the process's [`Ticker`], not Tokio's timer,
+    /// so this works on a runtime without one.
     pub(crate) async fn while_running<F: std::future::Future>(&mut self, run: F) -> F::Output {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + INTERVAL, INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ticker = Ticker::get(INTERVAL);
+        let id = ticker.id();
+        let _registered = Unregister(ticker, id);
+        let mut seen = ticker.ticks();
         let mut run = std::pin::pin!(run);
-        loop {
-            tokio::select! {
-                biased;
-                out = &mut run => return out,
-                _ = tick.tick() => self.publish(),
+        std::future::poll_fn(|cx| {
+            if let std::task::Poll::Ready(out) = run.as_mut().poll(cx) {
+                return std::task::Poll::Ready(out);
             }
-        }
+            // Register first, then look: a tick in between is not missed.
+            ticker.register(id, cx.waker());
+            let now = ticker.ticks();
+            if now != seen {
+                seen = now;
+                self.publish();
+            }
+            std::task::Poll::Pending
+        })
+        .await
     }
 
     /// Publishes the final figures and takes the run's amount back out of
