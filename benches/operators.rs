@@ -354,15 +354,21 @@ fn batch(c: &mut Criterion) {
 /// CPU time used by every thread of this process so far (the sum of
 /// `/proc/self/task/*/schedstat`'s first field, in ns), and their context
 /// switches (voluntary and involuntary, `/proc/self/task/*/status`). `None`
-/// where `/proc` has no such files.
+/// where `/proc` has no such files. The contenders start no thread of their
+/// own, so no thread's time is lost by ending between two readings.
 fn process_cpu() -> Option<(Duration, u64)> {
     let mut ns = 0u64;
     let mut switches = 0u64;
     for task in std::fs::read_dir("/proc/self/task").ok()? {
         let dir = task.ok()?.path();
-        let sched = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+        // A thread that ended since the listing is skipped.
+        let (Ok(sched), Ok(status)) = (
+            std::fs::read_to_string(dir.join("schedstat")),
+            std::fs::read_to_string(dir.join("status")),
+        ) else {
+            continue;
+        };
         ns += sched.split_whitespace().next()?.parse::<u64>().ok()?;
-        let status = std::fs::read_to_string(dir.join("status")).ok()?;
         for line in status.lines() {
             if line.starts_with("voluntary_ctxt_switches")
                 || line.starts_with("nonvoluntary_ctxt_switches")
