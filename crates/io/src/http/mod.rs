@@ -46,6 +46,7 @@ mod beneath;
 mod body_reader;
 mod client;
 mod conn_table;
+mod content_coding;
 mod fd_limit;
 mod file_server;
 mod file_server_builder;
@@ -53,21 +54,30 @@ mod file_server_stats;
 mod guarded_io;
 mod http_server;
 mod http_server_builder;
+#[cfg(feature = "pipe")]
+mod pipeline_body;
 mod pooled_encode;
 mod rate_guard;
+#[cfg(feature = "pipe")]
+mod report_handle;
 mod resolve;
 mod response_body;
 mod send_queue;
+mod served_body;
 mod server_stats;
 mod server_stats_handle;
 
 pub use self::body_reader::BodyReader;
 pub use self::client::{FetchOptions, fetch, fetch_with, get};
+pub use self::content_coding::{ContentCoding, negotiate_encoding};
 pub use self::file_server::FileServer;
 pub use self::file_server_builder::{BoxEncoder, FileServerBuilder};
 pub use self::file_server_stats::FileServerStats;
 pub use self::http_server::HttpServer;
 pub use self::http_server_builder::HttpServerBuilder;
+#[cfg(feature = "pipe")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipe")))]
+pub use self::report_handle::ReportHandle;
 pub use self::response_body::ResponseBody;
 pub use self::server_stats::ServerStats;
 pub use self::server_stats_handle::ServerStatsHandle;
