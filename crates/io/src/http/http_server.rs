@@ -299,9 +299,14 @@ impl HttpServer {
             tokio::spawn(conn.serve(permit, service.clone()));
         }
         let _ = stop_tx.send(true);
+        // Close the listening socket now, as Node's `server.close()` does: a
+        // client connecting while open connections finish is refused at
+        // once rather than left in the backlog until the grace ends.
+        let grace = self.options.shutdown_grace;
+        drop(self);
         // Every connection holds a permit until it ends.
         let all = u32::try_from(max).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(self.options.shutdown_grace, permits.acquire_many(all)).await;
+        let _ = tokio::time::timeout(grace, permits.acquire_many(all)).await;
         Ok(())
     }
 

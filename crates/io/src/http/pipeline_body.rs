@@ -25,8 +25,8 @@ pub(crate) struct PipelineStream {
     /// The run, until it has ended. Polling it the first time starts the
     /// stage tasks; dropping it aborts them.
     run: Option<RunFuture>,
-    /// The run's report once it has ended well.
-    report: Option<Report>,
+    /// The run's result once it has ended.
+    outcome: Option<Result<Report, Error>>,
     /// The end of the buffer the pipeline's sink writes into.
     reader: Reader<Bytes>,
     /// Where the report goes once the body has ended (taken then).
@@ -54,7 +54,7 @@ impl PipelineStream {
         let (report_tx, report_rx) = oneshot::channel();
         let stream = PipelineStream {
             run: Some(Box::pin(run.run())),
-            report: None,
+            outcome: None,
             reader,
             report_tx: Some(report_tx),
             output_end: None,
@@ -95,13 +95,11 @@ impl Stream for PipelineStream {
         if let Some(run) = this.run.as_mut()
             && let Poll::Ready(result) = run.as_mut().poll(cx)
         {
+            // On an error, what the pipeline produced before it is still
+            // sent (the reader sees it, then the sink's end): the body
+            // fails once that is out.
             this.run = None;
-            match result {
-                Ok(report) => this.report = Some(report),
-                // No need to send what is still buffered: the body fails
-                // either way.
-                Err(e) => return Poll::Ready(this.finish(Err(e))),
-            }
+            this.outcome = Some(result);
         }
         if this.output_end.is_none() {
             this.output_end = Some(match ready!(Pin::new(&mut this.reader).poll_next(cx)) {
@@ -117,10 +115,10 @@ impl Stream for PipelineStream {
             // registered with it (above), and the end waits for its verdict.
             return Poll::Pending;
         }
-        let result = match (this.output_end.take(), this.report.take()) {
-            (Some(Ok(())), Some(report)) => Ok(report),
-            (Some(Err(e)), _) => Err(e),
-            // Not reached: a run that ended well left its report.
+        let result = match (this.output_end.take(), this.outcome.take()) {
+            (Some(Ok(())), Some(Ok(report))) => Ok(report),
+            (_, Some(Err(e))) | (Some(Err(e)), _) => Err(e),
+            // Not reached: the run has ended and so has the output.
             _ => Err(Error::aborted("the pipeline ended without a report")),
         };
         Poll::Ready(this.finish(result))
