@@ -1,5 +1,6 @@
 //! `negotiate_encoding`: RFC 9110 §12.5.3's rules, edge case by edge case,
 //! and the file server following them.
+#![allow(clippy::expect_used)]
 
 use http::{HeaderMap, HeaderValue, Request};
 use weir_io::http::ContentCoding::{self, Brotli, Deflate, Gzip, Identity, Zstd};

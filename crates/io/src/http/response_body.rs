@@ -104,7 +104,7 @@ impl ResponseBody {
     ///   than a declared `Content-Length`), so the client sees an incomplete
     ///   response, never a clean end. The body ends cleanly only once the
     ///   run has succeeded.
-    /// - **The report** is handed to the [`ReportHandle`] once the body has
+    /// - **The report** is handed to the [`ReportHandle`](super::ReportHandle) once the body has
     ///   ended (before the client has read the end).
     /// - **Dropping the body** (the client went away) cancels the run: its
     ///   tasks are aborted, and the handle reports an
