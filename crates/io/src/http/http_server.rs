@@ -142,10 +142,11 @@ impl HttpServer {
             .await
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets each
-    /// open connection finish its current response, and returns when all
-    /// are closed or the [shutdown grace](HttpServerBuilder::shutdown_grace)
-    /// has passed.
+    /// Serves until `shutdown` completes, then stops accepting (the
+    /// listening socket is closed at once), lets each open connection
+    /// finish its current response (idle ones close at once), and returns
+    /// when all are closed or the
+    /// [shutdown grace](HttpServerBuilder::shutdown_grace) has passed.
     ///
     /// # Cancel safety
     /// As [`serve`](HttpServer::serve).
