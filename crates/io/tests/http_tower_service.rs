@@ -181,7 +181,8 @@ async fn the_connection_cap_holds_and_sheds_idle_connections_first() {
         // Two connections answering requests: a third gets 503.
         let a = big_request(addr).await;
         let b = big_request(addr).await;
-        wait_for(|| stats.stats().requests >= 4).await;
+        wait_for(|| stats.stats().requests == 3).await;
+        assert_eq!(stats.stats().requests, 3);
         let r = raw_http(addr, b"GET / HTTP/1.1\r\nhost: t\r\n\r\n").await;
         assert_eq!(status_of(&r), 503, "{r}");
         assert!(r.contains("retry-after: 1"), "{r}");
@@ -316,9 +317,12 @@ async fn a_plain_tower_service_is_polled_ready_and_its_failure_is_a_500() {
         }
         // Keep-alive is asked for, but a failed service closes the
         // connection after its 500.
+        let t = Instant::now();
         let r = raw_http(addr, b"GET /fail HTTP/1.1\r\nhost: t\r\n\r\n").await;
         assert_eq!(status_of(&r), 500, "{r}");
         assert!(r.contains("connection: close"), "{r}");
+        // Closed by the server (raw_http waits up to 5 s for the close).
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         assert_eq!(stats.stats().requests, 4);
     })
     .await;
