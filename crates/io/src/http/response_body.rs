@@ -115,6 +115,11 @@ impl ResponseBody {
     /// [`from_readable`](ResponseBody::from_readable), whose errors abort
     /// the response the same way.
     ///
+    /// # Panics
+    /// Polling the body outside a Tokio runtime panics, as
+    /// [`Run::run`](weir_pipe::Run::run) does: its stages are spawned as
+    /// tasks. (Hyper polls it on the connection's task.)
+    ///
     /// # Examples
     /// Compress a generated stream into a response:
     /// ```
