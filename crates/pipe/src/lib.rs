@@ -9,6 +9,8 @@
 //!   time busy, blocked on a full buffer downstream, starved by an empty one
 //!   upstream, peak buffered and Full episodes; and the bottleneck stage.
 //! - [`Throttle`] limits a stream's rate (a slow consumer on demand).
+//! - With the `metrics` feature, every run's stage figures reach the
+//!   `metrics` facade, labelled by stage (see `metrics`).
 //! - Async operators ([`ReadableOps`], and the [`Pipeline`] methods of the
 //!   same names): `map_async` with bounded concurrency, `filter_async`,
 //!   `batch` by count and time; and `take`, `inspect` on pipelines.
@@ -20,9 +22,13 @@
 //! sum whatever the input size.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod engine;
 mod memory;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 mod monitor;
 mod ops;
 mod pipe_fn;

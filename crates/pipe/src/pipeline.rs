@@ -285,6 +285,8 @@ impl<T: Send + 'static> Pipeline<T> {
             tasks: next.tasks,
             token: next.token,
             monitor: next.monitor,
+            #[cfg(feature = "metrics")]
+            metrics_labels: Vec::new(),
         }
     }
 
@@ -345,6 +347,8 @@ impl<T: Send + 'static> Pipeline<T> {
             tasks,
             token,
             monitor,
+            #[cfg(feature = "metrics")]
+            metrics_labels: Vec::new(),
         }
     }
 
@@ -424,6 +428,8 @@ pub struct Run {
     tasks: Vec<TaskSpec>,
     token: Option<CancellationToken>,
     monitor: Monitor,
+    #[cfg(feature = "metrics")]
+    metrics_labels: Vec<metrics::Label>,
 }
 
 impl fmt::Debug for Run {
@@ -454,10 +460,41 @@ impl Run {
         self
     }
 
+    /// Adds the label `key="value"` to every series this run publishes to
+    /// the `metrics` facade (say `pipeline="upload"`, to tell apart
+    /// pipelines whose stages have the same names). Every series already
+    /// has the label `stage`. See the [`metrics` module](crate::metrics).
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use weir::pipe::Pipeline;
+    /// use weir::{readable, writable::ChunkWriter};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let src = readable::from_iter([Bytes::from_static(b"abc")]);
+    /// let report = Pipeline::from(src)
+    ///     .into(ChunkWriter::new(tokio::io::sink()))
+    ///     .metrics_label("pipeline", "copy")
+    ///     .run()
+    ///     .await?;
+    /// assert_eq!(report.bytes_out, 3);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metrics_labels
+            .push(metrics::Label::new(key.into(), value.into()));
+        self
+    }
+
     /// Runs every stage to the end and returns the report.
     ///
     /// Needs a Tokio runtime; on a multi-thread runtime the stages run in
-    /// parallel.
+    /// parallel. With the `metrics` feature, the stages' figures reach the
+    /// `metrics` facade every second and at the end (see the `metrics`
+    /// module).
     ///
     /// # Cancel safety
     /// Dropping the future cancels the run: every stage task is aborted (a
@@ -472,6 +509,12 @@ impl Run {
     /// [`Error::is_panic`] is true if a stage panicked; an error for which
     /// [`Error::is_cancelled`] is true if the token was cancelled.
     pub async fn run(self) -> Result<Report, Error> {
-        engine::run(self.tasks, self.token).await
+        engine::run(
+            self.tasks,
+            self.token,
+            #[cfg(feature = "metrics")]
+            self.metrics_labels,
+        )
+        .await
     }
 }

@@ -20,7 +20,7 @@ use weir_core::{BoxError, Error};
 
 use super::conn_table::{ConnTable, TrackedBody};
 use super::fd_limit::{Reserve, is_out_of_fds, retry_after_on_503};
-use super::guarded_io::GuardedIo;
+use super::guarded_io::{GuardedIo, TripCounters};
 use super::rate_guard::{MinRate, RateGuard};
 use super::send_queue::{UNSENT_LIMIT, limit_unsent};
 use super::served_body::ServedBody;
@@ -393,11 +393,16 @@ impl Conn {
             counters.received.clone(),
             counters.too_slow.clone(),
         )
-        .with_flush_hook(entry.on_flush());
+        .with_flush_hook(entry.on_flush())
+        .with_trip_counters(TripCounters {
+            idle: counters.write_timeouts.clone(),
+            slow: counters.min_rate_cuts.clone(),
+        });
         let counters2 = counters.clone();
         let entry2 = entry.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             counters2.requests.fetch_add(1, Relaxed);
+            let counters3 = counters2.clone();
             let busy = entry2.busy();
             let bad_host = host_is_bad(&req);
             let service = service.clone();
@@ -416,6 +421,7 @@ impl Conn {
                     }
                 };
                 let response = retry_after_on_503(response);
+                counters3.statuses.count(response.status());
                 Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
             }
         });
@@ -435,6 +441,10 @@ impl Conn {
         };
         if let Err(e) = result {
             counters.failed.fetch_add(1, Relaxed);
+            if e.is_timeout() {
+                // hyper's only timeout: the header-read one.
+                counters.header_timeouts.fetch_add(1, Relaxed);
+            }
             io_debug!(peer = %peer, error = %e, "http connection ended with an error");
             let _ = e;
         }
