@@ -103,6 +103,8 @@ async fn an_axum_router_is_served_and_host_is_checked_before_it() {
             .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(stats.stats().requests, 4);
+        // Counted by status, the router's answers and the server's own.
+        assert_eq!(stats.stats().responses, [(200, 2), (400, 1), (404, 1)]);
     })
     .await;
 }
@@ -136,6 +138,8 @@ async fn a_slowloris_client_is_cut_by_the_header_timeout() {
             }
         }
         assert!(cut, "a drip-fed request head was never cut");
+        wait_for(|| stats.stats().header_timeouts == 1).await;
+        assert_eq!(stats.stats().header_timeouts, 1);
         let took = t.elapsed();
         assert!(
             took >= Duration::from_millis(250) && took < Duration::from_secs(2),
@@ -207,6 +211,7 @@ async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
         // Read nothing until the server gives up on us.
         wait_for(|| stats.stats().too_slow == 1).await;
         assert_eq!(stats.stats().too_slow, 1);
+        assert_eq!(stats.stats().write_timeouts, 1);
         // What we then read ends (a cut, not an endless body).
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0usize;
@@ -324,6 +329,7 @@ async fn a_plain_tower_service_is_polled_ready_and_its_failure_is_a_500() {
         // Closed by the server (raw_http waits up to 5 s for the close).
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         assert_eq!(stats.stats().requests, 4);
+        assert_eq!(stats.stats().responses, [(200, 3), (500, 1)]);
     })
     .await;
 }
