@@ -63,6 +63,7 @@ mod engine;
 mod flush_when_idle;
 mod frame;
 mod gzip;
+mod pool_impl;
 mod sync_flush;
 mod text;
 mod trailing;

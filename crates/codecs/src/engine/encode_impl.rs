@@ -69,6 +69,10 @@ impl<E: RawEncoder> EncodeEngine<E> {
         }
     }
 
+    pub(crate) fn raw(&self) -> &E {
+        &self.raw
+    }
+
     pub(crate) fn total_in(&self) -> u64 {
         self.total_in
     }

@@ -1,7 +1,39 @@
+use std::time::Duration;
+
+use weir_core::Error;
+
 use super::GzipHeader;
 use super::gzip_impl::GzipRawDecoder;
+use super::parallel_decoder_impl::ParallelGzipDecoder;
 use crate::Trailing;
-use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
+use crate::engine::{DecodeEngine, DecodeSettings, Progress, RawDecoder, decoder_common};
+
+/// Today's sequential decoder, or the one that decodes BGZF blocks on
+/// worker threads.
+#[derive(Debug)]
+enum GzipRaw {
+    Single(GzipRawDecoder),
+    Parallel(Box<ParallelGzipDecoder>),
+}
+
+impl RawDecoder for GzipRaw {
+    const FORMAT: &'static str = "gzip";
+    const ZERO_PADDING: bool = true;
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        match self {
+            GzipRaw::Single(d) => d.decode(input, out, offset),
+            GzipRaw::Parallel(d) => d.decode(input, out, offset),
+        }
+    }
+
+    fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        match self {
+            GzipRaw::Single(d) => d.finish(offset),
+            GzipRaw::Parallel(d) => d.finish(offset),
+        }
+    }
+}
 
 /// Decompresses a gzip stream (RFC 1952), as `gunzip` does: every member of
 /// a multi-member file (`cat a.gz b.gz`), checking each header, CRC-32 and
@@ -19,6 +51,34 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// [`Trailing::Ignore`].
 ///
 /// Memory: about 45 KiB of inflate state plus one output chunk.
+///
+/// # Parallel decoding
+/// Built with [`GzipDecoderBuilder::threads`] above 1 (or by
+/// [`GzipDecoder::parallel`]), it decodes BGZF files, the independent-block
+/// gzip that htslib's `bgzip` and `weir gzip --independent`
+/// ([`GzipEncoderBuilder::independent`](crate::GzipEncoderBuilder::independent))
+/// write, on that many worker threads. It needs no flag: a first member
+/// whose header carries BGZF's `BC` extra field (its compressed size) says
+/// so. The calling thread cuts the input at the recorded sizes and hands
+/// whole blocks to the workers, which inflate them and check each CRC-32 and
+/// length; the output comes out in order. At most `4 × threads` blocks (each
+/// at most 64 KiB in and out) are in flight, and the decoder takes input only
+/// while it may start more, so memory stays bounded and a slow consumer
+/// stops the reading. The threads start with the first BGZF block and stop
+/// when the decoder is dropped. When the input runs out, the decoder waits
+/// for the blocks in flight and hands their output on, so a live stream's
+/// data is not held back; it waits, too, when the most blocks are in
+/// flight: run it where blocking is fine (a pipeline stage of its own, as
+/// `weir gunzip` does, or `spawn_blocking`).
+///
+/// Every other gzip file decodes exactly as on one thread, with no thread
+/// started; a BGZF file followed by an ordinary member (`cat a.bgz b.gz`)
+/// is decoded in parallel up to that member and sequentially from there.
+/// A member that carries the `BC` field is held to BGZF's rules: a recorded
+/// size smaller than its header and trailer, one that ends before or after
+/// the member's DEFLATE data or past the end of the input, or more than
+/// 64 KiB of data in one block, is an error naming the block's byte
+/// offset (where a plain gunzip may read such a member as ordinary gzip).
 ///
 /// # Errors
 /// Each is an error for which `Error::is_corrupt` is true, naming gzip and
@@ -55,7 +115,7 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// ```
 #[derive(Debug)]
 pub struct GzipDecoder {
-    engine: DecodeEngine<GzipRawDecoder>,
+    engine: DecodeEngine<GzipRaw>,
 }
 
 impl GzipDecoder {
@@ -71,17 +131,52 @@ impl GzipDecoder {
         GzipDecoderBuilder {
             settings: DecodeSettings::default(),
             multi_member: true,
+            threads: 1,
         }
+    }
+
+    /// A decoder that decodes BGZF files (independent blocks, see
+    /// "Parallel decoding") on `threads` worker threads; other gzip files
+    /// it decodes as [`GzipDecoder::new`] does. Shorthand for
+    /// `GzipDecoder::builder().threads(threads).build()`.
+    pub fn parallel(threads: usize) -> Self {
+        GzipDecoder::builder().threads(threads).build()
     }
 
     /// The first member's header, once it has been read.
     pub fn header(&self) -> Option<&GzipHeader> {
-        self.engine.raw().first_header()
+        match self.engine.raw() {
+            GzipRaw::Single(d) => d.first_header(),
+            GzipRaw::Parallel(d) => d.first_header(),
+        }
     }
 
     /// How many members have been decoded and checked completely.
     pub fn members(&self) -> u64 {
-        self.engine.raw().members()
+        match self.engine.raw() {
+            GzipRaw::Single(d) => d.members(),
+            GzipRaw::Parallel(d) => d.members(),
+        }
+    }
+
+    /// How many BGZF blocks were decoded on the worker threads (see
+    /// "Parallel decoding"): 0 for a decoder with one thread, or for a
+    /// stream that is not BGZF.
+    pub fn parallel_blocks(&self) -> u64 {
+        match self.engine.raw() {
+            GzipRaw::Single(_) => 0,
+            GzipRaw::Parallel(d) => d.parallel_blocks(),
+        }
+    }
+
+    /// Each worker thread's time spent decoding blocks so far (one entry
+    /// per thread; empty for a decoder with one thread). Compared with the
+    /// stage's wall time, it shows how well the blocks kept the cores busy.
+    pub fn worker_busy(&self) -> Vec<Duration> {
+        match self.engine.raw() {
+            GzipRaw::Single(_) => Vec::new(),
+            GzipRaw::Parallel(d) => d.busy(),
+        }
     }
 }
 
@@ -99,6 +194,7 @@ impl GzipDecoder {
 pub struct GzipDecoderBuilder {
     settings: DecodeSettings,
     multi_member: bool,
+    threads: usize,
 }
 
 impl GzipDecoderBuilder {
@@ -117,13 +213,30 @@ impl GzipDecoderBuilder {
         self
     }
 
+    /// Decodes BGZF files on this many worker threads (see "Parallel
+    /// decoding" on [`GzipDecoder`]). Default 1: every file is decoded
+    /// sequentially on the calling thread, and no thread is started. With
+    /// [`multi_member(false)`](Self::multi_member), always 1.
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads.max(1);
+        self
+    }
+
     /// The decoder.
     pub fn build(&self) -> GzipDecoder {
+        let raw = if self.threads > 1 && self.multi_member {
+            GzipRaw::Parallel(Box::new(ParallelGzipDecoder::new(
+                self.threads,
+                self.settings.trailing,
+            )))
+        } else {
+            GzipRaw::Single(GzipRawDecoder::new(
+                self.multi_member,
+                self.settings.trailing,
+            ))
+        };
         GzipDecoder {
-            engine: DecodeEngine::new(
-                GzipRawDecoder::new(self.multi_member, self.settings.trailing),
-                self.settings,
-            ),
+            engine: DecodeEngine::new(raw, self.settings),
         }
     }
 }
