@@ -62,7 +62,7 @@ mod deflate;
 mod engine;
 mod flush_when_idle;
 mod frame;
-mod gzip;
+pub(crate) mod gzip;
 mod pool_impl;
 mod sync_flush;
 mod text;

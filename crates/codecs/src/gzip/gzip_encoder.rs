@@ -2,13 +2,10 @@ use weir_core::Error;
 
 use super::GzipHeader;
 use super::gzip_impl::GzipRawEncoder;
-use super::parallel_impl::{Framing, ParallelGzipEncoder};
+use super::parallel_impl::{DEFAULT_BLOCK, Framing, ParallelGzipEncoder};
 use crate::SyncFlush;
 use crate::deflate::flate_impl::{DEFAULT_LEVEL, MAX_LEVEL};
 use crate::engine::{EncodeEngine, EncodeOp, RawEncoder, encoder_common};
-
-/// The default block size of parallel compression (as `pigz`'s).
-const DEFAULT_BLOCK: usize = 128 * 1024;
 
 /// One stream, or blocks compressed on several threads.
 #[derive(Debug)]

@@ -35,6 +35,8 @@ use super::gzip_impl::write_header;
 use crate::engine::{EncodeOp, RawEncoder};
 use crate::pool_impl::{BusyMeters, InOrder, PoolNames, Work, WorkerPool, busy_meters};
 
+/// The default block size of parallel compression (as `pigz`'s).
+pub(crate) const DEFAULT_BLOCK: usize = 128 * 1024;
 /// DEFLATE's window: the most a block can refer back.
 const WINDOW: usize = 32 * 1024;
 /// A final, empty, fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block).
@@ -563,6 +565,57 @@ impl RawEncoder for ParallelGzipEncoder {
                 self.finished = true;
                 Ok((0, true))
             }
+        }
+    }
+}
+
+/// A one-stream encoder `E`, or the parallel one (zlib and raw DEFLATE
+/// encoders with `threads` above 1).
+#[derive(Debug)]
+pub(crate) enum MaybeParallel<E> {
+    Single(E),
+    Parallel(Box<ParallelGzipEncoder>),
+}
+
+impl<E: RawEncoder> MaybeParallel<E> {
+    /// `single` on one thread, else the parallel encoder in `framing`.
+    pub(crate) fn build(
+        threads: usize,
+        framing: Framing,
+        level: u32,
+        block: usize,
+        single: impl FnOnce() -> E,
+    ) -> Self {
+        if threads > 1 {
+            MaybeParallel::Parallel(Box::new(ParallelGzipEncoder::new(
+                framing, level, threads, block,
+            )))
+        } else {
+            MaybeParallel::Single(single())
+        }
+    }
+
+    /// Each worker's busy time (empty on one thread).
+    pub(crate) fn busy(&self) -> Vec<Duration> {
+        match self {
+            MaybeParallel::Single(_) => Vec::new(),
+            MaybeParallel::Parallel(e) => e.busy(),
+        }
+    }
+}
+
+impl<E: RawEncoder> RawEncoder for MaybeParallel<E> {
+    const FORMAT: &'static str = E::FORMAT;
+
+    fn encode(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        match self {
+            MaybeParallel::Single(e) => e.encode(input, out, op),
+            MaybeParallel::Parallel(e) => e.encode(input, out, op),
         }
     }
 }
