@@ -16,13 +16,11 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use weir_core::Error;
+use weir_core::{Error, WorkerBusy};
 
 /// What a worker does with a job; one value per worker thread.
 pub(crate) trait Work: Send + 'static {
@@ -56,9 +54,6 @@ pub(crate) struct PoolNames {
     pub(crate) role: &'static str,
 }
 
-/// Per-worker busy time, in nanoseconds; shared with the workers.
-pub(crate) type BusyMeters = Arc<[AtomicU64]>;
-
 /// Persistent worker threads and their channels.
 pub(crate) struct WorkerPool<J, R> {
     /// One job channel per worker; empty once stopped.
@@ -84,7 +79,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     pub(crate) fn start<W>(
         threads: usize,
         names: PoolNames,
-        busy: BusyMeters,
+        busy: WorkerBusy,
         mut make: impl FnMut() -> W,
     ) -> Result<Self, Error>
     where
@@ -94,7 +89,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         let mut workers = Vec::with_capacity(threads);
         let mut jobs = Vec::with_capacity(threads);
         let mut failure = None;
-        for _ in 0..threads.min(busy.len()) {
+        for _ in 0..threads.min(busy.workers()) {
             let (job_tx, job_rx) = channel::<(u64, J)>();
             let done = done_tx.clone();
             let state = make();
@@ -102,7 +97,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
             let index = workers.len();
             let spawned = std::thread::Builder::new()
                 .name(names.thread.into())
-                .spawn(move || worker(state, job_rx, done, names, &meters[index]));
+                .spawn(move || worker(state, job_rx, done, names, &meters, index));
             match spawned {
                 Ok(h) => {
                     workers.push(h);
@@ -178,19 +173,6 @@ impl<J, R> Drop for WorkerPool<J, R> {
     }
 }
 
-/// New busy meters for `threads` workers.
-pub(crate) fn busy_meters(threads: usize) -> BusyMeters {
-    (0..threads.max(1)).map(|_| AtomicU64::new(0)).collect()
-}
-
-/// The durations the meters hold.
-pub(crate) fn busy_times(meters: &[AtomicU64]) -> Vec<Duration> {
-    meters
-        .iter()
-        .map(|m| Duration::from_nanos(m.load(Ordering::Relaxed)))
-        .collect()
-}
-
 /// A worker: does jobs until its job channel closes. A panic in a job is
 /// reported as that job's error, never lost.
 fn worker<W: Work>(
@@ -198,7 +180,8 @@ fn worker<W: Work>(
     jobs: Receiver<(u64, W::Job)>,
     done: Sender<Outcome<W::Out>>,
     names: PoolNames,
-    busy: &AtomicU64,
+    busy: &WorkerBusy,
+    index: usize,
 ) {
     while let Ok((seq, job)) = jobs.recv() {
         let started = Instant::now();
@@ -208,8 +191,7 @@ fn worker<W: Work>(
                 names.format, names.role
             )))
         });
-        let spent = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        busy.fetch_add(spent, Ordering::Relaxed);
+        busy.add(index, started.elapsed());
         if result.is_err() {
             state.recover();
         }

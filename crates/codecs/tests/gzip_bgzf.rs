@@ -234,7 +234,7 @@ fn the_parallel_decoder_uses_its_threads_and_reports_them() {
     let blocks = blocks(&file).len() as u64;
     assert_eq!(dec.parallel_blocks(), blocks);
     assert_eq!(dec.members(), blocks);
-    let busy = dec.worker_busy();
+    let busy = dec.worker_busy().unwrap().times();
     assert_eq!(busy.len(), 2);
     assert!(busy.iter().all(|d| !d.is_zero()), "{busy:?}");
     let h = dec.header().unwrap();
@@ -242,6 +242,7 @@ fn the_parallel_decoder_uses_its_threads_and_reports_them() {
     // One thread: the sequential decoder, no block counted as parallel.
     let one = GzipDecoder::builder().threads(1).build();
     assert_eq!(one.parallel_blocks(), 0);
+    assert!(one.worker_busy().is_none());
     assert_eq!(apply(one, &file).unwrap(), data);
 }
 

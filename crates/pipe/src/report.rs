@@ -73,6 +73,17 @@ pub struct StageReport {
     /// running, or finished and waiting for their turn. Never more than its
     /// concurrency; 0 for a stage without one.
     pub in_flight_peak: usize,
+    /// The busy time of each worker thread of the stage's parallel
+    /// transform (a parallel codec, see
+    /// [`Transform::worker_busy`](weir_core::Transform::worker_busy)), in
+    /// the order of its workers; empty for a stage without one. Next to the
+    /// stage's wall time it shows how well the stage kept its threads busy.
+    #[serde(rename = "workers_busy_ms", serialize_with = "all_as_ms")]
+    pub workers_busy: Vec<Duration>,
+}
+
+fn all_as_ms<S: serde::Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| (d.as_secs_f64() * 1e6).round() / 1e3))
 }
 
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -94,6 +105,8 @@ pub(crate) struct StageMeters {
     pub(crate) delivered: Option<(Arc<Counter>, Unit)>,
     /// The peak of calls in flight of the task's async operator, if any.
     pub(crate) in_flight: Option<Arc<AtomicUsize>>,
+    /// The worker meters of the task's parallel transform, if any.
+    pub(crate) workers: Option<weir_core::WorkerBusy>,
 }
 
 impl StageMeters {
@@ -107,6 +120,7 @@ impl StageMeters {
             pulled,
             delivered,
             in_flight,
+            workers,
         } = self;
         let input = input.map(|h| h.stats());
         let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
@@ -158,6 +172,7 @@ impl StageMeters {
             buffer_high: high,
             full_events: full,
             in_flight_peak: in_flight.map_or(0, |g| g.load(Relaxed)),
+            workers_busy: workers.map_or_else(Vec::new, |w| w.times()),
         }
     }
 }
@@ -290,6 +305,16 @@ impl fmt::Display for Report {
                 },
                 s.full_events,
             )?;
+            if !s.workers_busy.is_empty() {
+                let each: Vec<String> = s.workers_busy.iter().map(|d| secs(*d)).collect();
+                writeln!(
+                    f,
+                    "{:<width$}  {} workers busy {}",
+                    "",
+                    s.workers_busy.len(),
+                    each.join(" ")
+                )?;
+            }
         }
         let secs_total = self.elapsed.as_secs_f64();
         write!(

@@ -54,12 +54,6 @@ impl DeflateEncoder {
             block: DEFAULT_BLOCK,
         }
     }
-
-    /// Each worker thread's time spent compressing so far, one entry per
-    /// thread (empty with one thread).
-    pub fn worker_busy(&self) -> Vec<std::time::Duration> {
-        self.engine.raw().busy()
-    }
 }
 
 /// Configures a [`DeflateEncoder`]. Made by [`DeflateEncoder::builder`].

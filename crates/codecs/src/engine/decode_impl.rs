@@ -51,6 +51,11 @@ pub(crate) trait RawDecoder {
     /// # Errors
     /// A truncated stream.
     fn finish(&mut self, offset: u64) -> Result<(), Error>;
+
+    /// The busy-time meters of the decoder's worker threads, if any.
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        None
+    }
 }
 
 /// The options every decoder has.

@@ -38,6 +38,11 @@ pub(crate) trait RawEncoder {
         out: &mut Vec<u8>,
         op: EncodeOp,
     ) -> Result<(usize, bool), Error>;
+
+    /// The busy-time meters of the encoder's worker threads, if any.
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        None
+    }
 }
 
 /// Drives a [`RawEncoder`] for the `Transform` protocol.
@@ -69,8 +74,8 @@ impl<E: RawEncoder> EncodeEngine<E> {
         }
     }
 
-    pub(crate) fn raw(&self) -> &E {
-        &self.raw
+    pub(crate) fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        self.raw.worker_busy()
     }
 
     pub(crate) fn total_in(&self) -> u64 {

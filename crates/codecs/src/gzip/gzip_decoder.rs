@@ -1,6 +1,4 @@
-use std::time::Duration;
-
-use weir_core::Error;
+use weir_core::{Error, WorkerBusy};
 
 use super::GzipHeader;
 use super::gzip_impl::GzipRawDecoder;
@@ -19,6 +17,13 @@ enum GzipRaw {
 impl RawDecoder for GzipRaw {
     const FORMAT: &'static str = "gzip";
     const ZERO_PADDING: bool = true;
+
+    fn worker_busy(&self) -> Option<WorkerBusy> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(d) => Some(d.busy()),
+        }
+    }
 
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
         match self {
@@ -166,16 +171,6 @@ impl GzipDecoder {
         match self.engine.raw() {
             GzipRaw::Single(_) => 0,
             GzipRaw::Parallel(d) => d.parallel_blocks(),
-        }
-    }
-
-    /// Each worker thread's time spent decoding blocks so far (one entry
-    /// per thread; empty for a decoder with one thread). Compared with the
-    /// stage's wall time, it shows how well the blocks kept the cores busy.
-    pub fn worker_busy(&self) -> Vec<Duration> {
-        match self.engine.raw() {
-            GzipRaw::Single(_) => Vec::new(),
-            GzipRaw::Parallel(d) => d.busy(),
         }
     }
 }

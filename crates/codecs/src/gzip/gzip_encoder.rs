@@ -17,6 +17,13 @@ enum GzipRaw {
 impl RawEncoder for GzipRaw {
     const FORMAT: &'static str = "gzip";
 
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(e) => e.worker_busy(),
+        }
+    }
+
     fn encode(
         &mut self,
         input: &[u8],
@@ -112,16 +119,6 @@ impl GzipEncoder {
     /// An encoder at `level`: 0 (stored) to 9 (smallest); above 9 means 9.
     pub fn with_level(level: u32) -> Self {
         GzipEncoder::builder().level(level).build()
-    }
-
-    /// Each worker thread's time spent compressing so far, one entry per
-    /// thread (with one thread and one stream: empty). Compared with the
-    /// stage's wall time, it shows how well the blocks kept the cores busy.
-    pub fn worker_busy(&self) -> Vec<std::time::Duration> {
-        match self.engine.raw() {
-            GzipRaw::Single(_) => Vec::new(),
-            GzipRaw::Parallel(e) => e.busy(),
-        }
     }
 
     /// A builder for the level, the header and sync flushes.

@@ -22,10 +22,8 @@
 //! member's DEFLATE data, or that runs past the end of the input, and more
 //! than 64 KiB of data in a block, are errors at the block's byte offset.
 
-use std::time::Duration;
-
 use crc32fast::Hasher;
-use weir_core::Error;
+use weir_core::{Error, WorkerBusy};
 
 use super::GzipHeader;
 use super::gzip_impl::{CM_DEFLATE, FEXTRA, FTEXT, GzipRawDecoder, ID1, ID2};
@@ -33,7 +31,7 @@ use super::inflater::Inflater;
 use super::parallel_impl::BGZF_MAX_SIZE;
 use crate::Trailing;
 use crate::engine::{Progress, RawDecoder, truncated};
-use crate::pool_impl::{BusyMeters, InOrder, PoolNames, Work, WorkerPool, busy_meters};
+use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
 
 /// Blocks in flight per worker.
 const IN_FLIGHT_PER_THREAD: usize = 4;
@@ -256,7 +254,7 @@ pub(crate) struct ParallelGzipDecoder {
     emit_pos: usize,
     stop: Option<Stop>,
     first_header: Option<GzipHeader>,
-    busy: BusyMeters,
+    busy: WorkerBusy,
 }
 
 impl std::fmt::Debug for ParallelGzipDecoder {
@@ -289,7 +287,7 @@ impl ParallelGzipDecoder {
             emit_pos: 0,
             stop: None,
             first_header: None,
-            busy: busy_meters(threads),
+            busy: WorkerBusy::new(threads),
         }
     }
 
@@ -315,13 +313,8 @@ impl ParallelGzipDecoder {
         self.emitted
     }
 
-    /// Each worker's time spent decoding so far.
-    pub(crate) fn busy(&self) -> Vec<Duration> {
-        crate::pool_impl::busy_times(&self.busy)
-    }
-
-    /// The shared busy meters (for a stats handle).
-    pub(crate) fn busy_meters(&self) -> BusyMeters {
+    /// The workers' busy-time meters.
+    pub(crate) fn busy(&self) -> WorkerBusy {
         self.busy.clone()
     }
 

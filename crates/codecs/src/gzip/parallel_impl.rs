@@ -24,16 +24,17 @@
 //! only when that bound is reached, or at a flush or the end of the stream.
 //! (BGZF on one thread compresses on the calling thread, with no pool.)
 
+#[cfg(test)]
 use std::time::Duration;
 
 use crc32fast::Hasher;
 use flate2::{Compress, Compression, FlushCompress, Status};
-use weir_core::Error;
+use weir_core::{Error, WorkerBusy};
 
 use super::GzipHeader;
 use super::gzip_impl::write_header;
 use crate::engine::{EncodeOp, RawEncoder};
-use crate::pool_impl::{BusyMeters, InOrder, PoolNames, Work, WorkerPool, busy_meters};
+use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
 
 /// The default block size of parallel compression (as `pigz`'s).
 pub(crate) const DEFAULT_BLOCK: usize = 128 * 1024;
@@ -298,7 +299,7 @@ pub(crate) struct ParallelGzipEncoder {
     local: Option<BlockCompressor>,
     /// Blocks in flight, and finished ones waiting for an older one.
     order: InOrder<Done>,
-    busy: BusyMeters,
+    busy: WorkerBusy,
     crc: Hasher,
     adler: u32,
     isize: u32,
@@ -359,7 +360,7 @@ impl ParallelGzipEncoder {
             pool: None,
             local: None,
             order: InOrder::new(),
-            busy: busy_meters(threads),
+            busy: WorkerBusy::new(threads),
             crc: Hasher::new(),
             adler: 1,
             isize: 0,
@@ -370,13 +371,9 @@ impl ParallelGzipEncoder {
     }
 
     /// Each worker's time spent compressing so far (one entry per thread).
-    pub(crate) fn busy(&self) -> Vec<Duration> {
-        crate::pool_impl::busy_times(&self.busy)
-    }
-
-    /// The shared busy meters (for a stats handle).
-    pub(crate) fn busy_meters(&self) -> BusyMeters {
-        self.busy.clone()
+    #[cfg(test)]
+    fn busy(&self) -> Vec<Duration> {
+        self.busy.times()
     }
 
     fn max_in_flight(&self) -> usize {
@@ -440,8 +437,7 @@ impl ParallelGzipEncoder {
                 .get_or_insert_with(|| BlockCompressor::new(level, Framing::Bgzf, mtime));
             let started = std::time::Instant::now();
             let done = local.run(job)?;
-            let spent = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            self.busy[0].fetch_add(spent, std::sync::atomic::Ordering::Relaxed);
+            self.busy.add(0, started.elapsed());
             self.order.put(seq, done);
             return self.emit_ready(out);
         }
@@ -525,6 +521,10 @@ impl ParallelGzipEncoder {
 impl RawEncoder for ParallelGzipEncoder {
     const FORMAT: &'static str = "gzip";
 
+    fn worker_busy(&self) -> Option<WorkerBusy> {
+        Some(self.busy.clone())
+    }
+
     fn encode(
         &mut self,
         input: &[u8],
@@ -594,18 +594,17 @@ impl<E: RawEncoder> MaybeParallel<E> {
             MaybeParallel::Single(single())
         }
     }
-
-    /// Each worker's busy time (empty on one thread).
-    pub(crate) fn busy(&self) -> Vec<Duration> {
-        match self {
-            MaybeParallel::Single(_) => Vec::new(),
-            MaybeParallel::Parallel(e) => e.busy(),
-        }
-    }
 }
 
 impl<E: RawEncoder> RawEncoder for MaybeParallel<E> {
     const FORMAT: &'static str = E::FORMAT;
+
+    fn worker_busy(&self) -> Option<WorkerBusy> {
+        match self {
+            MaybeParallel::Single(e) => e.worker_busy(),
+            MaybeParallel::Parallel(e) => e.worker_busy(),
+        }
+    }
 
     fn encode(
         &mut self,

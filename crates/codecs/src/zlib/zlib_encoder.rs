@@ -55,12 +55,6 @@ impl ZlibEncoder {
             block: DEFAULT_BLOCK,
         }
     }
-
-    /// Each worker thread's time spent compressing so far, one entry per
-    /// thread (empty with one thread).
-    pub fn worker_busy(&self) -> Vec<std::time::Duration> {
-        self.engine.raw().busy()
-    }
 }
 
 /// Configures a [`ZlibEncoder`]. Made by [`ZlibEncoder::builder`].
