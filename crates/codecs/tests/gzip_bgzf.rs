@@ -494,3 +494,33 @@ fn a_bc_member_with_more_than_64_kib_is_an_error_not_unbounded() {
     let e = bad_bgzf(&m);
     assert!(e.contains("more than 65536 bytes"), "{e}");
 }
+
+#[test]
+#[ignore = "needs htslib's bgzip (Debian package tabix): .ci/run installs it and runs this"]
+fn bgzip_reads_ours_and_we_decode_bgzips_in_parallel() {
+    assert!(have("bgzip"), "`bgzip` is needed on PATH");
+    let data = text(1 << 20, 12);
+    let ours = bgzf(6, 2, &data);
+    let (ok, out) = pipe_through("bgzip", &["-d", "-c"], &ours);
+    assert!(ok);
+    assert_eq!(out, data);
+    let (ok, theirs) = pipe_through("bgzip", &["-c", "-@", "2"], &data);
+    assert!(ok);
+    assert!(theirs.ends_with(&EOF));
+    let n = blocks(&theirs).len() as u64;
+    use weir::Transform;
+    let mut dec = GzipDecoder::parallel(2);
+    let mut o = weir::Output::new();
+    let mut out = Vec::new();
+    dec.transform(bytes::Bytes::from(theirs), &mut o).unwrap();
+    loop {
+        out.extend(o.drain().flat_map(|c| c.to_vec()));
+        if !dec.resume(&mut o).unwrap() {
+            break;
+        }
+    }
+    dec.flush(&mut o).unwrap();
+    out.extend(o.drain().flat_map(|c| c.to_vec()));
+    assert_eq!(out, data);
+    assert_eq!(dec.parallel_blocks(), n);
+}

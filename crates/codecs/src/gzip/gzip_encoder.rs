@@ -11,7 +11,7 @@ use crate::engine::{EncodeEngine, EncodeOp, RawEncoder, encoder_common};
 #[derive(Debug)]
 enum GzipRaw {
     Single(GzipRawEncoder),
-    Parallel(ParallelGzipEncoder),
+    Parallel(Box<ParallelGzipEncoder>),
 }
 
 impl RawEncoder for GzipRaw {
@@ -226,13 +226,13 @@ impl GzipEncoderBuilder {
             } else {
                 Framing::Gzip
             };
-            GzipRaw::Parallel(ParallelGzipEncoder::gzip(
+            GzipRaw::Parallel(Box::new(ParallelGzipEncoder::gzip(
                 self.level,
                 &self.header,
                 self.threads,
                 self.block,
                 framing,
-            ))
+            )))
         } else {
             GzipRaw::Single(GzipRawEncoder::new(self.level, &self.header))
         };

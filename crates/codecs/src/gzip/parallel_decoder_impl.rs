@@ -431,7 +431,7 @@ impl ParallelGzipDecoder {
 
     /// Hands the rest of the stream to the sequential decoder, starting with
     /// the header bytes gathered so far.
-    fn to_sequential(&mut self) {
+    fn hand_over(&mut self) {
         let mut dec = GzipRawDecoder::new(true, self.trailing);
         dec.continue_at(self.emitted + 1, self.block_start);
         if let Some(mut pool) = self.pool.take() {
@@ -526,7 +526,7 @@ impl RawDecoder for ParallelGzipDecoder {
                         });
                     }
                     Some(Stop::Sequential) | None => {
-                        self.to_sequential();
+                        self.hand_over();
                         continue;
                     }
                 }
@@ -618,7 +618,7 @@ impl RawDecoder for ParallelGzipDecoder {
         }
         if self.need == 0 {
             // Inside a header: the sequential decoder says where, as always.
-            self.to_sequential();
+            self.hand_over();
             let mut sink = Vec::new();
             let _ = self.sequential(&[], &mut sink, offset, 0)?;
             return self.finish(offset);
