@@ -88,6 +88,15 @@ impl DeflateEncoderBuilder {
     /// [`GzipEncoder`](crate::GzipEncoder)): blocks primed with the 32 KiB
     /// before them, joined into one stream. Default 1: one stream,
     /// compressed by the calling thread.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::DeflateEncoder;
+    ///
+    /// // Blocks of 256 KiB, on four threads.
+    /// let enc = DeflateEncoder::builder().threads(4).block_size(256 * 1024).build();
+    /// # let _ = enc;
+    /// ```
     pub fn threads(&mut self, threads: usize) -> &mut Self {
         self.threads = threads.max(1);
         self

@@ -146,6 +146,26 @@ impl GzipDecoder {
     /// "Parallel decoding") on `threads` worker threads; other gzip files
     /// it decodes as [`GzipDecoder::new`] does. Shorthand for
     /// `GzipDecoder::builder().threads(threads).build()`.
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::TryStreamExt;
+    /// use weir::codecs::{GzipDecoder, GzipEncoder};
+    /// use weir::{readable, ReadableExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let data = Bytes::from("GET /index.html 200\n".repeat(20_000));
+    /// // BGZF: independent blocks (what `bgzip` writes), compressed on two threads.
+    /// let enc = GzipEncoder::builder().independent(true).threads(2).build();
+    /// let src = readable::from_iter([data.clone()]);
+    /// let bgzf: Vec<Bytes> = src.through(enc).try_collect().await?;
+    /// // Its blocks decoded on two threads, in order.
+    /// let src = readable::from_iter(bgzf);
+    /// let back: Vec<Bytes> = src.through(GzipDecoder::parallel(2)).try_collect().await?;
+    /// assert_eq!(back.concat(), data);
+    /// # Ok(()) }
+    /// ```
     pub fn parallel(threads: usize) -> Self {
         GzipDecoder::builder().threads(threads).build()
     }

@@ -90,6 +90,15 @@ impl ZlibEncoderBuilder {
     /// before them, joined into one stream; each block's Adler-32 is computed by its worker and the encoder
     /// combines them. Default 1: one stream,
     /// compressed by the calling thread.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::ZlibEncoder;
+    ///
+    /// // Blocks of 256 KiB, on four threads.
+    /// let enc = ZlibEncoder::builder().threads(4).block_size(256 * 1024).build();
+    /// # let _ = enc;
+    /// ```
     pub fn threads(&mut self, threads: usize) -> &mut Self {
         self.threads = threads.max(1);
         self
