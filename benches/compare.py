@@ -211,6 +211,9 @@ def bgzf(args, out, base_out):
         pair(f"gunzip BGZF {size}: weir gunzip (threads = cores) vs weir gunzip -p 1",
              [WEIR, "gunzip", bgz, "-o", out], [WEIR, "gunzip", "-p", "1", bgz, "-o", base_out],
              args.runs, volume)
+        pair(f"gunzip BGZF {size} to /dev/null: weir gunzip (threads = cores) vs weir gunzip -p 1",
+             [WEIR, "gunzip", bgz, "-o", "/dev/null"], [WEIR, "gunzip", "-p", "1", bgz, "-o", "/dev/null"],
+             args.runs, volume)
         if shutil.which("bgzip"):
             pair(f"gunzip BGZF {size}: weir gunzip (threads = cores) vs bgzip -d -@2",
                  [WEIR, "gunzip", bgz, "-o", out],

@@ -66,6 +66,10 @@ fuzz_target!(|data: &[u8]| {
     for edit in ctl[2..].chunks(3) {
         let [kind, which, value] = [edit[0], edit.get(1).copied().unwrap_or(0), edit.get(2).copied().unwrap_or(0)];
         let at = starts[usize::from(which) % starts.len()];
+        if at + 18 > file.len() {
+            // An earlier edit cut this block off.
+            continue;
+        }
         match kind % 5 {
             // A block size that lies, a little or a lot.
             0 => {
