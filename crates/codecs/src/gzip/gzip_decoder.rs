@@ -40,6 +40,20 @@ impl RawDecoder for GzipRaw {
             GzipRaw::Parallel(d) => d.finish(offset),
         }
     }
+
+    fn held(&self) -> bool {
+        match self {
+            GzipRaw::Single(_) => false,
+            GzipRaw::Parallel(d) => d.held(),
+        }
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        match self {
+            GzipRaw::Single(_) => Ok(true),
+            GzipRaw::Parallel(d) => d.drain(out),
+        }
+    }
 }
 
 /// Decompresses a gzip stream (RFC 1952), as `gunzip` does: every member of
@@ -68,14 +82,19 @@ impl RawDecoder for GzipRaw {
 /// whose header carries BGZF's `BC` extra field (its compressed size) says
 /// so. The calling thread cuts the input at the recorded sizes and hands
 /// whole blocks to the workers, which inflate them and check each CRC-32 and
-/// length; the output comes out in order. At most `4 × threads` blocks (each
-/// at most 64 KiB in and out) are in flight, and the decoder takes input only
-/// while it may start more, so memory stays bounded and a slow consumer
+/// length; the output comes out in order. At most `8 × threads` blocks (each
+/// at most 64 KiB in and out) are with the workers; when they all have their
+/// fill, the calling thread decodes the next blocks itself (as many again at
+/// most) rather than sleep. The decoder takes input only while it may start
+/// a block, so memory stays bounded (a few MiB) and a slow consumer
 /// stops the reading. The threads start with the first BGZF block and stop
-/// when the decoder is dropped. When the input runs out, the decoder waits
-/// for the blocks in flight and hands their output on, so a live stream's
-/// data is not held back; it waits, too, when the most blocks are in
-/// flight: run it where blocking is fine (a pipeline stage of its own, as
+/// when the decoder is dropped. Blocks in flight when an input chunk runs out
+/// stay in flight (the next chunk usually follows at once); the end of the
+/// input, or an empty input chunk (what [`flush_when_idle`](crate::flush_when_idle)
+/// sends when the upstream has nothing ready), makes the decoder wait for
+/// them and hand their output on, so put `flush_when_idle` in front of it on
+/// a live stream. It waits, too, when the most blocks are in flight, so run
+/// it where blocking is fine (a pipeline stage of its own, as
 /// `weir gunzip` does, or `spawn_blocking`).
 ///
 /// Every other gzip file decodes exactly as on one thread, with no thread

@@ -8,8 +8,11 @@
 //! Workers inflate their blocks, check each CRC-32 and length, and the
 //! calling thread emits their output in order. At most
 //! `IN_FLIGHT_PER_THREAD × threads` blocks (each at most 64 KiB in and 64 KiB
-//! out) are in flight, and the calling thread takes input only while it may
-//! submit more, so memory is bounded and a slow output stops the reading.
+//! out) are with the workers; when they all have their fill, the calling
+//! thread decodes the next blocks itself, up to as many again, before it
+//! waits for the oldest. It takes input only while it may start a block, so
+//! memory is bounded (`2 × IN_FLIGHT_PER_THREAD × threads` blocks) and a
+//! slow output stops the reading.
 //!
 //! Anything else goes to the sequential decoder, with identical results: a
 //! first member that is not BGZF makes the whole stream sequential (no thread
@@ -34,7 +37,7 @@ use crate::engine::{Progress, RawDecoder, truncated};
 use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
 
 /// Blocks in flight per worker.
-const IN_FLIGHT_PER_THREAD: usize = 4;
+const IN_FLIGHT_PER_THREAD: usize = 8;
 /// The most data a BGZF block holds.
 pub(crate) const BGZF_MAX_DATA: usize = 1 << 16;
 /// The smallest DEFLATE stream (an empty fixed-Huffman final block).
@@ -248,6 +251,8 @@ pub(crate) struct ParallelGzipDecoder {
     /// Blocks emitted (checked) so far.
     emitted: u64,
     pool: Option<WorkerPool<BlockJob, Vec<u8>>>,
+    /// The calling thread's inflater, for blocks it decodes itself.
+    local: Option<Inflater>,
     order: InOrder<Result<Vec<u8>, Error>>,
     /// The output of the block being emitted, and how much is out.
     emitting: Vec<u8>,
@@ -282,6 +287,7 @@ impl ParallelGzipDecoder {
             submitted: 0,
             emitted: 0,
             pool: None,
+            local: None,
             order: InOrder::new(),
             emitting: Vec::new(),
             emit_pos: 0,
@@ -369,6 +375,31 @@ impl ParallelGzipDecoder {
         Ok(())
     }
 
+    /// The gathered block as a job, with its sequence number.
+    fn take_job(&mut self) -> (u64, BlockJob) {
+        let data = std::mem::replace(&mut self.block, Vec::with_capacity(BGZF_MAX_SIZE));
+        let job = BlockJob {
+            data,
+            header_len: self.header_len,
+            offset: self.block_start,
+            member: self.submitted + 1,
+        };
+        self.submitted += 1;
+        self.need = 0;
+        (self.order.take_seq(), job)
+    }
+
+    /// Decodes the gathered block on the calling thread.
+    fn decode_here(&mut self) {
+        let (seq, job) = self.take_job();
+        let inflater = self.local.get_or_insert_with(Inflater::new);
+        let result = inflate_block(inflater, &job);
+        if result.is_err() {
+            self.local = None;
+        }
+        self.order.put(seq, result);
+    }
+
     /// Hands the gathered block to a worker.
     fn submit(&mut self) -> Result<(), Error> {
         if self.pool.is_none() {
@@ -386,16 +417,7 @@ impl ParallelGzipDecoder {
                 },
             )?);
         }
-        let data = std::mem::replace(&mut self.block, Vec::with_capacity(BGZF_MAX_SIZE));
-        let job = BlockJob {
-            data,
-            header_len: self.header_len,
-            offset: self.block_start,
-            member: self.submitted + 1,
-        };
-        let seq = self.order.take_seq();
-        self.submitted += 1;
-        self.need = 0;
+        let (seq, job) = self.take_job();
         match &self.pool {
             Some(pool) => pool.send(seq, job),
             None => Err(Error::msg("gzip: no decompression threads")),
@@ -532,20 +554,25 @@ impl RawDecoder for ParallelGzipDecoder {
                 }
             }
             if self.need > 0 && self.block.len() == self.need {
-                if self.order.in_flight() >= self.max_in_flight() {
+                let in_flight = self.order.in_flight();
+                if in_flight < self.max_in_flight() {
+                    self.submit()?;
+                } else if in_flight < 2 * self.max_in_flight() {
+                    // Every worker has its fill: decode this block here
+                    // rather than sleep until one is done (a thread that
+                    // sleeps on a busy machine may wait long to run again).
+                    self.decode_here();
+                } else {
                     self.collect(true)?;
-                    continue;
                 }
-                self.submit()?;
+                continue;
             }
             let rest = &input[pos..];
             if rest.is_empty() {
-                // Everything taken: hand on what is in flight before asking
-                // for more (a live stream's blocks are not held back).
-                if self.order.in_flight() > 0 {
-                    self.collect(true)?;
-                    continue;
-                }
+                // Everything taken: more input may come at once, so the
+                // blocks in flight stay there (waiting for them here, at
+                // every chunk, left the workers idle); the end of input or
+                // an empty chunk drains them (`drain`).
                 break;
             }
             let at = offset + pos as u64;
@@ -595,6 +622,23 @@ impl RawDecoder for ParallelGzipDecoder {
         })
     }
 
+    fn held(&self) -> bool {
+        matches!(self.mode, Mode::Bgzf) && !self.idle()
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        loop {
+            self.emit(out)?;
+            if self.idle() {
+                return Ok(true);
+            }
+            if out.len() == out.capacity() {
+                return Ok(false);
+            }
+            self.collect(true)?;
+        }
+    }
+
     fn finish(&mut self, offset: u64) -> Result<(), Error> {
         if let Mode::Sequential { dec, prefix, .. } = &mut self.mode {
             if !prefix.is_empty() {
@@ -629,5 +673,108 @@ impl RawDecoder for ParallelGzipDecoder {
             self.block_start,
             self.need
         )))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::engine::{EncodeOp, RawEncoder};
+    use crate::gzip::parallel_impl::{Framing, ParallelGzipEncoder};
+
+    fn bgzf(data: &[u8]) -> Vec<u8> {
+        let mut e = ParallelGzipEncoder::gzip(1, &GzipHeader::default(), 2, 0, Framing::Bgzf);
+        let mut out = Vec::new();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (n, _) = e.encode(rest, &mut out, EncodeOp::Process).unwrap();
+            rest = &rest[n..];
+        }
+        e.encode(&[], &mut out, EncodeOp::Finish).unwrap();
+        out
+    }
+
+    #[test]
+    fn blocks_in_flight_and_held_stay_bounded() {
+        let data: Vec<u8> = (0..6_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let file = bgzf(&data);
+        let mut d = ParallelGzipDecoder::new(2, Trailing::Error);
+        let mut back = Vec::new();
+        let mut at = 0u64;
+        for piece in file.chunks(300_000) {
+            let mut rest = piece;
+            loop {
+                // A consumer that takes 10 KiB at a time.
+                let mut out = Vec::with_capacity(10 * 1024);
+                let p = d.decode(rest, &mut out, at).unwrap();
+                rest = &rest[p.consumed..];
+                at += p.consumed as u64;
+                assert!(d.order.in_flight() <= 2 * d.max_in_flight());
+                assert!(d.order.held() <= 2 * d.max_in_flight());
+                assert!(d.block.len() <= BGZF_MAX_SIZE);
+                let progress = p.consumed > 0 || !out.is_empty();
+                back.extend_from_slice(&out);
+                if rest.is_empty() && !progress {
+                    break;
+                }
+            }
+        }
+        // The end of input: what is still in flight comes out.
+        assert!(d.held());
+        loop {
+            let mut out = Vec::with_capacity(10 * 1024);
+            let done = d.drain(&mut out).unwrap();
+            back.extend_from_slice(&out);
+            if done {
+                break;
+            }
+        }
+        assert!(!d.held());
+        d.finish(at).unwrap();
+        assert_eq!(back, data);
+        assert!(d.parallel_blocks() > 90);
+    }
+
+    #[test]
+    fn the_probe_decides_on_header_bytes_only() {
+        let bc = [
+            0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0,
+        ];
+        for n in 0..bc.len() {
+            let want = match n {
+                0..=3 => Probe::More(n + 1),
+                4..=11 => Probe::More(12),
+                _ => Probe::More(18),
+            };
+            assert_eq!(probe(&bc[..n]), want, "{n} bytes");
+        }
+        assert_eq!(
+            probe(&bc),
+            Probe::Block {
+                header_len: 18,
+                size: 28
+            }
+        );
+        // No FEXTRA, other flags, another subfield only, a subfield that
+        // overruns XLEN: ordinary gzip.
+        assert_eq!(probe(&[0x1f, 0x8b, 8, 0]), Probe::NotBgzf);
+        assert_eq!(probe(&[0x1f, 0x8b, 8, 4 | 8]), Probe::NotBgzf);
+        let mut other = bc;
+        other[12] = b'X';
+        assert_eq!(probe(&other), Probe::NotBgzf);
+        let mut overrun = bc;
+        overrun[14] = 9;
+        assert_eq!(probe(&overrun), Probe::NotBgzf);
+        // BC after another subfield is found.
+        let mut two = vec![0x1f, 0x8b, 8, 5, 0, 0, 0, 0, 0, 3, 11, 0];
+        two.extend_from_slice(&[b'A', b'B', 1, 0, 7, b'B', b'C', 2, 0, 0x10, 0]);
+        assert_eq!(
+            probe(&two),
+            Probe::Block {
+                header_len: 23,
+                size: 17
+            }
+        );
     }
 }
