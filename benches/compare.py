@@ -14,8 +14,15 @@ Usage (from the repository root, after `cargo build --release -p weir-cli
 
     python3 benches/compare.py [GROUP ...] [--runs N] [--data DIR]
 
-Groups: copy, gzip, gunzip, objects, rss, writeback, inflate (default: all
-but inflate; writeback also needs `cargo build --release -p weir-io --example
+Groups: copy, gzip, gunzip, objects, rss, writeback, inflate, bgzf (default:
+all but inflate and bgzf; bgzf compares `weir gunzip` of a BGZF file made by
+`weir gzip --independent` on every core with `-p 1` and with htslib's `bgzip
+-d -@2` (if installed: Debian package tabix), prints the size cost of
+`--independent`, and compares `weir gunzip` of an ordinary gzip file with a
+baseline build of weir (--weir-base, e.g. main's, built into
+target/base: `git worktree add /tmp/base main && CARGO_TARGET_DIR=$PWD/target/base
+cargo build --release -p weir-cli --manifest-path /tmp/base/Cargo.toml`), at
+256 MiB and 1 GiB; writeback also needs `cargo build --release -p weir-io --example
 file_copy`; inflate compares `weir gunzip` built with the opt-in ISA-L inflate,
 `CARGO_TARGET_DIR=target/isal cargo build --release -p weir-cli --features
 isal` (or pass --weir-isal PATH), with the default build on zlib-rs). Inputs are made in
@@ -23,6 +30,7 @@ DIR (default /tmp/weir-bench) with ../shared/anchors/gen_corpus.py.
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,6 +107,9 @@ def main():
     ap.add_argument("--data", default="/tmp/weir-bench")
     ap.add_argument("--weir-isal", default=os.path.join(ROOT, "target", "isal", "release", "weir"),
                     help="a weir binary built with --features isal (gzip decoding on ISA-L)")
+    ap.add_argument("--weir-base", default=os.path.join(ROOT, "target", "base", "release", "weir"),
+                    help="a weir binary from before a change, for the bgzf group's no-regression pair")
+    ap.add_argument("--sizes", default="256M,1G", help="corpus sizes of the bgzf group")
     ap.add_argument("--baselines", default="/tmp/anchors-data",
                     help="target dirs of the anchors' rust-baselines (target/, target-zlibrs/)")
     args = ap.parse_args()
@@ -165,6 +176,55 @@ def main():
         pair("atomic file copy 1 GiB: early writeback every 8 MiB (default) vs off",
              [copy, src, out, "--atomic"], [copy, src, base_out, "--atomic", "--writeback", "0"],
              args.runs, gib)
+    if "bgzf" in args.groups:
+        bgzf(args, out, base_out)
+
+
+def bgzf_corpus(data, size):
+    """The corpus of `size`, as BGZF by `weir gzip --independent` (made once)."""
+    src = corpus(data, size)
+    path = src + ".bgz"
+    if not os.path.exists(path):
+        subprocess.run([WEIR, "gzip", "--independent", src, "-o", path], check=True)
+    return path
+
+
+def bgzf(args, out, base_out):
+    """Parallel gunzip of BGZF, its ratio cost, and ordinary gunzip unchanged."""
+    for size in args.sizes.split(","):
+        src = corpus(args.data, size)
+        volume = os.path.getsize(src)
+        bgz = bgzf_corpus(args.data, size)
+        gz = gzipped_corpus(args.data, size)
+        one = os.path.join(args.data, f"corpus_{size.lower()}.weir-p1.gz")
+        if not os.path.exists(one):
+            subprocess.run([WEIR, "gzip", "-p", "1", src, "-o", one], check=True)
+        many = os.path.join(args.data, f"corpus_{size.lower()}.weir.gz")
+        if not os.path.exists(many):
+            subprocess.run([WEIR, "gzip", src, "-o", many], check=True)
+        sizes = [(p, os.path.getsize(p)) for p in (one, many, bgz, gz)]
+        print(f"\nsizes, {size} corpus ({volume} bytes): " + "; ".join(
+            f"{os.path.basename(p)} {n} ({n / volume:.4f})" for p, n in sizes))
+        print(f"  --independent costs {os.path.getsize(bgz) / os.path.getsize(many) - 1:+.2%} "
+              f"against weir gzip (pipelined, one member), "
+              f"{os.path.getsize(bgz) / os.path.getsize(one) - 1:+.2%} against weir gzip -p 1")
+        pair(f"gunzip BGZF {size}: weir gunzip (threads = cores) vs weir gunzip -p 1",
+             [WEIR, "gunzip", bgz, "-o", out], [WEIR, "gunzip", "-p", "1", bgz, "-o", base_out],
+             args.runs, volume)
+        pair(f"gunzip BGZF {size} to /dev/null: weir gunzip (threads = cores) vs weir gunzip -p 1",
+             [WEIR, "gunzip", bgz, "-o", "/dev/null"], [WEIR, "gunzip", "-p", "1", bgz, "-o", "/dev/null"],
+             args.runs, volume)
+        if shutil.which("bgzip"):
+            pair(f"gunzip BGZF {size}: weir gunzip (threads = cores) vs bgzip -d -@2",
+                 [WEIR, "gunzip", bgz, "-o", out],
+                 ["sh", "-c", f'exec bgzip -d -@2 -c "$0" > "$1"', bgz, base_out],
+                 args.runs, volume)
+        if os.path.exists(args.weir_base):
+            pair(f"gunzip of an ordinary gzip -6 file {size}: weir gunzip (this build) vs --weir-base",
+                 [WEIR, "gunzip", gz, "-o", out], [args.weir_base, "gunzip", gz, "-o", base_out],
+                 args.runs, volume)
+        else:
+            print(f"\n(no {args.weir_base}: the ordinary-gunzip pair against a baseline build is skipped)")
 
 
 if __name__ == "__main__":

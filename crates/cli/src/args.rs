@@ -297,6 +297,12 @@ pub(crate) struct Encode {
     #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,
+    /// gzip: write independent blocks, BGZF-compatible (as `bgzip` does):
+    /// each block of up to 65,280 input bytes a complete gzip member that
+    /// records its own size, so `weir gunzip` can decode the file on every
+    /// core. Any gzip reads it; it is larger (about 11% on log text).
+    #[arg(long, visible_alias = "bgzf")]
+    pub(crate) independent: bool,
 }
 
 #[derive(Debug, Args)]
@@ -307,6 +313,12 @@ pub(crate) struct Decode {
     /// decompression bombs).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) max_output: Option<u64>,
+    /// gunzip: decode BGZF files (`weir gzip --independent`, `bgzip`) on
+    /// this many threads, 0 for one per available core (the default); `-p
+    /// 1` decodes on one. Other gzip files always decode on one thread.
+    #[arg(short = 'p', long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub(crate) threads: Option<u32>,
 }
 
 #[derive(Debug, Args)]

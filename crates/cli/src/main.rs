@@ -116,6 +116,9 @@ fn validate(command: &Command) -> Result<(), String> {
         Command::Gzip(a) => run::validate_encode(Format::Gzip, a),
         Command::Zstd(a) => run::validate_encode(Format::Zstd, a),
         Command::Brotli(a) => run::validate_encode(Format::Brotli, a),
+        Command::Gunzip(a) => run::validate_decode(Format::Gzip, a),
+        Command::Unzstd(a) => run::validate_decode(Format::Zstd, a),
+        Command::Unbrotli(a) => run::validate_decode(Format::Brotli, a),
         _ => Ok(()),
     }
 }

@@ -56,13 +56,14 @@ impl Format {
     }
 
     /// The encoder; `level` has been checked by [`validate_encode`].
-    fn encoder(self, level: Option<u32>, threads: u32) -> BoxTransform {
+    fn encoder(self, level: Option<u32>, threads: u32, independent: bool) -> BoxTransform {
         let level = level.unwrap_or(self.levels().1);
         match self {
             Format::Gzip => Box::new(
                 GzipEncoder::builder()
                     .level(level)
                     .threads(threads as usize)
+                    .independent(independent)
                     .build(),
             ),
             Format::Zstd => Box::new(
@@ -75,10 +76,11 @@ impl Format {
         }
     }
 
-    fn decoder(self, max_output: Option<u64>) -> BoxTransform {
+    fn decoder(self, max_output: Option<u64>, threads: u32) -> BoxTransform {
         match self {
             Format::Gzip => {
                 let mut b = GzipDecoder::builder();
+                b.threads(threads as usize);
                 if let Some(n) = max_output {
                     b.max_output(n);
                 }
@@ -240,7 +242,33 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
             format.name()
         ));
     }
+    if args.independent && !matches!(format, Format::Gzip) {
+        return Err(format!(
+            "{}: --independent (BGZF) is only for gzip",
+            format.name()
+        ));
+    }
     Ok(())
+}
+
+/// Checks a decoding command's options that clap cannot check alone: a
+/// usage error, exit status 2.
+///
+/// # Errors
+/// The message to print.
+pub(crate) fn validate_decode(format: Format, args: &Decode) -> Result<(), String> {
+    if !matches!(format, Format::Gzip) && args.threads.is_some_and(|n| n != 1) {
+        return Err(format!(
+            "{}: --threads is only for gunzip",
+            format.decoder_name()
+        ));
+    }
+    Ok(())
+}
+
+/// Every core the process may use: pigz's default, and `zstd -T0`.
+fn cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64))
 }
 
 /// Compresses with `format`; `args` have been checked by
@@ -256,18 +284,13 @@ pub(crate) async fn encode(
             format.name()
         )));
     }
-    // Every core the process may use: pigz's default, and `zstd -T0`.
-    let cores = || {
-        std::thread::available_parallelism()
-            .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1).min(64))
-    };
     let threads = match (format, args.threads) {
         (Format::Brotli, _) => 1,
         (_, Some(0)) | (Format::Gzip, None) => cores(),
         (_, Some(n)) => n,
         (Format::Zstd, None) => 1,
     };
-    let transform = format.encoder(args.level, threads);
+    let transform = format.encoder(args.level, threads, args.independent);
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 
@@ -283,7 +306,11 @@ pub(crate) async fn decode(
             format.decoder_name()
         )));
     }
-    let transform = format.decoder(args.max_output);
+    let threads = match args.threads {
+        None | Some(0) => cores(),
+        Some(n) => n,
+    };
+    let transform = format.decoder(args.max_output, threads);
     run(
         &args.common,
         Some((format.decoder_name(), transform)),

@@ -29,7 +29,9 @@ pin_project! {
 /// [`SyncFlush`](crate::SyncFlush)); this adapter yields such a chunk each
 /// time `upstream` returns `Pending` after having yielded data since the last
 /// one. While data keeps coming, nothing is added, so a busy stream
-/// compresses as well as ever. (Other transforms ignore empty chunks.)
+/// compresses as well as ever. A [`GzipDecoder`](crate::GzipDecoder)
+/// decoding BGZF on several threads hands on the blocks it has in flight.
+/// (Other transforms ignore empty chunks.)
 ///
 /// # Examples
 /// ```

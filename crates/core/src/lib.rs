@@ -35,6 +35,7 @@ mod stats;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod transform;
+mod worker_busy;
 pub mod writable;
 
 pub use buffer::{BufferConfig, Overflow, Reader, Writer, Written, buffer};
@@ -44,4 +45,5 @@ pub use limit::{DEFAULT_BYTES, DEFAULT_ITEMS, Limit, Unit};
 pub use readable::{Readable, ReadableExt};
 pub use stats::{Stats, StatsHandle};
 pub use transform::{Output, Transform, TransformExt};
+pub use worker_busy::WorkerBusy;
 pub use writable::Writable;

@@ -94,6 +94,8 @@ struct Base {
     monitor: Monitor,
     /// The in-flight gauge of the current task's async operator, if any.
     in_flight: Option<Arc<AtomicUsize>>,
+    /// The worker meters of the current task's parallel transform, if any.
+    workers: Option<weir_core::WorkerBusy>,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -131,6 +133,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 token: None,
                 monitor,
                 in_flight: None,
+                workers: None,
             },
             head: Box::pin(counted),
             head_stage: Some(Arc::from("source")),
@@ -203,6 +206,9 @@ impl<T: Send + 'static> Pipeline<T> {
         X::Out: Send + 'static,
     {
         let name = name.into();
+        if let Some(w) = transform.worker_busy() {
+            self.base.workers.get_or_insert(w);
+        }
         let upstream = Self::sealed_head(self.head, self.head_stage);
         let head: BoxStream<X::Out> =
             Box::pin(Through::new(upstream, transform).with_name(name.clone()));
@@ -221,8 +227,10 @@ impl<T: Send + 'static> Pipeline<T> {
         X::Out: Send + 'static,
     {
         let name = name.into();
+        let workers = transform.worker_busy();
         let (mut base, reader) = self.close_segment();
         base.names = vec![name.clone()];
+        base.workers = workers;
         Pipeline {
             base,
             head: Box::pin(Through::new(reader, transform).with_name(name)),
@@ -310,6 +318,7 @@ impl<T: Send + 'static> Pipeline<T> {
                     token,
                     mut monitor,
                     in_flight,
+                    workers,
                 },
             head,
             head_stage,
@@ -333,6 +342,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 pulled,
                 delivered: None,
                 in_flight,
+                workers,
             },
             fut: Box::pin(engine::pump_all(head, writers)),
         });
@@ -390,6 +400,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 pulled: base.pulled.take(),
                 delivered: None,
                 in_flight,
+                workers: base.workers.take(),
             },
             fut,
         });
@@ -417,6 +428,7 @@ where
             pulled: None,
             delivered: Some((counter.clone(), limit.unit())),
             in_flight: None,
+            workers: None,
         },
         fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }

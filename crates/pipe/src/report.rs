@@ -73,6 +73,17 @@ pub struct StageReport {
     /// running, or finished and waiting for their turn. Never more than its
     /// concurrency; 0 for a stage without one.
     pub in_flight_peak: usize,
+    /// The busy time of each worker thread of the stage's parallel
+    /// transform (a parallel codec, see
+    /// [`Transform::worker_busy`](weir_core::Transform::worker_busy)), in
+    /// the order of its workers; empty for a stage without one. Next to the
+    /// stage's wall time it shows how well the stage kept its threads busy.
+    #[serde(rename = "workers_busy_ms", serialize_with = "all_as_ms")]
+    pub workers_busy: Vec<Duration>,
+}
+
+fn all_as_ms<S: serde::Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| (d.as_secs_f64() * 1e6).round() / 1e3))
 }
 
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -95,6 +106,8 @@ pub(crate) struct StageMeters {
     pub(crate) delivered: Option<(Arc<Counter>, Unit)>,
     /// The peak of calls in flight of the task's async operator, if any.
     pub(crate) in_flight: Option<Arc<AtomicUsize>>,
+    /// The worker meters of the task's parallel transform, if any.
+    pub(crate) workers: Option<weir_core::WorkerBusy>,
 }
 
 /// A stage's figures so far, read from its meters (while it runs, or once
@@ -190,6 +203,7 @@ impl StageMeters {
             buffer_high: f.high,
             full_events: f.full,
             in_flight_peak: self.in_flight.map_or(0, |g| g.load(Relaxed)),
+            workers_busy: self.workers.map_or_else(Vec::new, |w| w.times()),
         }
     }
 }
@@ -322,6 +336,16 @@ impl fmt::Display for Report {
                 },
                 s.full_events,
             )?;
+            if !s.workers_busy.is_empty() {
+                let each: Vec<String> = s.workers_busy.iter().map(|d| secs(*d)).collect();
+                writeln!(
+                    f,
+                    "{:<width$}  {} workers busy {}",
+                    "",
+                    s.workers_busy.len(),
+                    each.join(" ")
+                )?;
+            }
         }
         let secs_total = self.elapsed.as_secs_f64();
         write!(

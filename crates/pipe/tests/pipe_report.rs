@@ -159,3 +159,55 @@ async fn object_pipelines_count_items() {
     assert_eq!(report.bytes_out, 5_000);
     assert_eq!(report.stages[0].name, "source+double+evens");
 }
+
+/// A transform that says it has two workers and bills them as it goes.
+struct TwoWorkers(weir::WorkerBusy);
+
+impl weir::Transform for TwoWorkers {
+    type In = bytes::Bytes;
+    type Out = bytes::Bytes;
+    fn transform(
+        &mut self,
+        chunk: bytes::Bytes,
+        out: &mut weir::Output<bytes::Bytes>,
+    ) -> Result<(), weir::Error> {
+        self.0.add(0, Duration::from_millis(2));
+        self.0.add(1, Duration::from_millis(1));
+        out.push(chunk);
+        Ok(())
+    }
+    fn heavy(&self) -> bool {
+        true
+    }
+    fn worker_busy(&self) -> Option<weir::WorkerBusy> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_stage_reports_its_workers_busy_time() {
+    use futures::SinkExt;
+    let chunks = (0..10).map(|_| Ok::<_, weir::Error>(bytes::Bytes::from_static(b"0123456789")));
+    let report = within(
+        20,
+        Pipeline::from(futures::stream::iter(chunks))
+            .through("par", TwoWorkers(weir::WorkerBusy::new(2)))
+            .into(futures::sink::drain().sink_map_err(|e| match e {}))
+            .run(),
+    )
+    .await
+    .unwrap();
+    let par = report.stage("par").unwrap();
+    assert_eq!(
+        par.workers_busy,
+        [Duration::from_millis(20), Duration::from_millis(10)]
+    );
+    assert!(report.stage("source").unwrap().workers_busy.is_empty());
+    let json = serde_json::to_value(&report).unwrap();
+    let stage = &json["stages"][1];
+    assert_eq!(stage["workers_busy_ms"], serde_json::json!([20.0, 10.0]));
+    assert!(
+        report.to_string().contains("2 workers busy 0.02s 0.01s"),
+        "{report}"
+    );
+}

@@ -1,6 +1,7 @@
 use crate::SyncFlush;
 use crate::deflate::flate_impl::{DEFAULT_LEVEL, Deflate, FlateEncode, MAX_LEVEL};
 use crate::engine::{EncodeEngine, encoder_common};
+use crate::gzip::parallel_impl::{DEFAULT_BLOCK, Framing, MaybeParallel};
 
 /// Compresses a byte stream to raw DEFLATE (RFC 1951): no header, no checksum.
 ///
@@ -29,7 +30,7 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// ```
 #[derive(Debug)]
 pub struct DeflateEncoder {
-    engine: EncodeEngine<FlateEncode<Deflate>>,
+    engine: EncodeEngine<MaybeParallel<FlateEncode<Deflate>>>,
 }
 
 impl DeflateEncoder {
@@ -49,6 +50,8 @@ impl DeflateEncoder {
             level: DEFAULT_LEVEL,
             sync: SyncFlush::Never,
             flush_on_empty: false,
+            threads: 1,
+            block: DEFAULT_BLOCK,
         }
     }
 }
@@ -67,6 +70,8 @@ pub struct DeflateEncoderBuilder {
     level: u32,
     sync: SyncFlush,
     flush_on_empty: bool,
+    threads: usize,
+    block: usize,
 }
 
 impl DeflateEncoderBuilder {
@@ -77,11 +82,41 @@ impl DeflateEncoderBuilder {
         self
     }
 
+    /// Compresses on this many worker threads at once, `pigz`-style, as
+    /// [`GzipEncoderBuilder::threads`](crate::GzipEncoderBuilder::threads)
+    /// does (see "Parallel compression" on
+    /// [`GzipEncoder`](crate::GzipEncoder)): blocks primed with the 32 KiB
+    /// before them, joined into one stream. Default 1: one stream,
+    /// compressed by the calling thread.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::DeflateEncoder;
+    ///
+    /// // Blocks of 256 KiB, on four threads.
+    /// let enc = DeflateEncoder::builder().threads(4).block_size(256 * 1024).build();
+    /// # let _ = enc;
+    /// ```
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// The block size of parallel compression, at least 32 KiB. Default
+    /// 128 KiB (not part of the semver contract).
+    pub fn block_size(&mut self, bytes: usize) -> &mut Self {
+        self.block = bytes;
+        self
+    }
+
     /// The encoder.
     pub fn build(&self) -> DeflateEncoder {
+        let level = self.level;
         DeflateEncoder {
             engine: EncodeEngine::new(
-                FlateEncode::<Deflate>::new(self.level),
+                MaybeParallel::build(self.threads, Framing::Raw, level, self.block, || {
+                    FlateEncode::<Deflate>::new(level)
+                }),
                 self.sync,
                 self.flush_on_empty,
             ),

@@ -51,6 +51,30 @@ pub(crate) trait RawDecoder {
     /// # Errors
     /// A truncated stream.
     fn finish(&mut self, offset: u64) -> Result<(), Error>;
+
+    /// Whether the decoder holds work that input is not needed for (blocks
+    /// decoding on other threads, or their output). Such a decoder is
+    /// drained ([`drain`](Self::drain)) at the end of input and when it is
+    /// given an empty chunk. The default holds nothing.
+    fn held(&self) -> bool {
+        false
+    }
+
+    /// Emits held output into `out`'s spare capacity, waiting for work in
+    /// progress: `Ok(true)` once nothing is held, `Ok(false)` when `out` is
+    /// full first.
+    ///
+    /// # Errors
+    /// Corrupt input found by the held work.
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        let _ = out;
+        Ok(true)
+    }
+
+    /// The busy-time meters of the decoder's worker threads, if any.
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        None
+    }
 }
 
 /// The options every decoder has.
@@ -99,6 +123,10 @@ pub(crate) struct DecodeEngine<D> {
     phase: Phase,
     /// More output may come without new input.
     more: bool,
+    /// Held work is to be drained before more input is taken.
+    draining: bool,
+    /// The input has ended: once drained, the stream is finished.
+    ending: bool,
     /// An error to report once the output before it has been taken.
     deferred: Option<Error>,
     /// A spare output buffer, kept when the last output was copied out.
@@ -118,6 +146,8 @@ impl<D: RawDecoder> DecodeEngine<D> {
             total_out: 0,
             phase: Phase::Stream,
             more: false,
+            draining: false,
+            ending: false,
             deferred: None,
             spare: Vec::new(),
         }
@@ -153,6 +183,11 @@ impl<D: RawDecoder> DecodeEngine<D> {
             self.input = chunk;
         }
         self.pos = 0;
+        if self.input.is_empty() && self.raw.held() {
+            // An empty chunk (what `flush_when_idle` sends): hand on
+            // everything held.
+            self.draining = true;
+        }
         self.step(out)
     }
 
@@ -165,15 +200,47 @@ impl<D: RawDecoder> DecodeEngine<D> {
             return Ok(false);
         }
         self.step(out)?;
+        if !self.more && self.ending {
+            self.ending = false;
+            self.end_stream_after(out)?;
+        }
         Ok(self.more)
     }
 
     pub(crate) fn flush(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
-        let _ = out;
         if let Some(e) = self.deferred.take() {
             self.phase = Phase::Done;
             return Err(e);
         }
+        if self.phase == Phase::Stream && self.raw.held() {
+            // Emit what is held first; `resume` finishes the stream.
+            self.draining = true;
+            self.ending = true;
+            self.step(out)?;
+            if self.more {
+                return Ok(());
+            }
+            self.ending = false;
+            return self.end_stream_after(out);
+        }
+        self.end_stream()
+    }
+
+    /// [`end_stream`](Self::end_stream) after a step that may have emitted
+    /// output: an error then waits until that output has been taken.
+    fn end_stream_after(&mut self, out: &Output<Bytes>) -> Result<(), Error> {
+        match self.end_stream() {
+            Err(e) if !out.is_empty() => {
+                self.deferred = Some(e);
+                self.more = true;
+                Ok(())
+            }
+            res => res,
+        }
+    }
+
+    /// The input has ended and nothing is held: checks the stream is whole.
+    fn end_stream(&mut self) -> Result<(), Error> {
         let res = match self.phase {
             Phase::Stream => self.raw.finish(self.total_in),
             Phase::Padding | Phase::Skipping | Phase::Done => Ok(()),
@@ -214,7 +281,17 @@ impl<D: RawDecoder> DecodeEngine<D> {
             match self.phase {
                 Phase::Stream => {
                     if !self.decode_some(buf)? {
-                        return Ok(false);
+                        if !self.draining {
+                            return Ok(false);
+                        }
+                        let limit = self.settings.chunk_size;
+                        if self.within(buf, limit, |raw, w| raw.drain(w))? {
+                            self.draining = false;
+                            return Ok(false);
+                        }
+                        if buf.len() < limit {
+                            return Ok(true);
+                        }
                     }
                 }
                 Phase::Padding => {
@@ -238,15 +315,14 @@ impl<D: RawDecoder> DecodeEngine<D> {
         let before = buf.len();
         // Never let the codec write past the chunk limit, even if the
         // allocation is larger.
-        let progress = if buf.capacity() > limit {
+        let p = if buf.capacity() > limit {
             let mut window = Vec::with_capacity(limit - buf.len());
             let p = self.raw.decode(input, &mut window, self.total_in);
             buf.extend_from_slice(&window);
             p
         } else {
             self.raw.decode(input, buf, self.total_in)
-        };
-        let p = progress?;
+        }?;
         let consumed = p.consumed.min(input.len());
         let input_was_empty = input.is_empty();
         self.pos += consumed;
@@ -270,6 +346,24 @@ impl<D: RawDecoder> DecodeEngine<D> {
             )));
         }
         Ok(true)
+    }
+
+    /// Runs `f` on the codec and `buf`, never letting it write past `limit`
+    /// bytes even if `buf`'s allocation is larger.
+    fn within<R>(
+        &mut self,
+        buf: &mut Vec<u8>,
+        limit: usize,
+        f: impl FnOnce(&mut D, &mut Vec<u8>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        if buf.capacity() > limit {
+            let mut window = Vec::with_capacity(limit.saturating_sub(buf.len()));
+            let r = f(&mut self.raw, &mut window);
+            buf.extend_from_slice(&window);
+            r
+        } else {
+            f(&mut self.raw, buf)
+        }
     }
 
     /// After the end of the stream: zero bytes may pad a gzip file; anything

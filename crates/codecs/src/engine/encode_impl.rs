@@ -38,6 +38,11 @@ pub(crate) trait RawEncoder {
         out: &mut Vec<u8>,
         op: EncodeOp,
     ) -> Result<(usize, bool), Error>;
+
+    /// The busy-time meters of the encoder's worker threads, if any.
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        None
+    }
 }
 
 /// Drives a [`RawEncoder`] for the `Transform` protocol.
@@ -67,6 +72,10 @@ impl<E: RawEncoder> EncodeEngine<E> {
             total_out: 0,
             finished: false,
         }
+    }
+
+    pub(crate) fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        self.raw.worker_busy()
     }
 
     pub(crate) fn total_in(&self) -> u64 {

@@ -58,6 +58,10 @@ macro_rules! decoder_common {
             fn heavy(&self) -> bool {
                 true
             }
+
+            fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+                crate::engine::RawDecoder::worker_busy(self.engine.raw())
+            }
         }
 
         impl $builder {
@@ -141,6 +145,10 @@ macro_rules! encoder_common {
             /// its own, on another core than the I/O around it.
             fn heavy(&self) -> bool {
                 true
+            }
+
+            fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+                self.engine.worker_busy()
             }
         }
 

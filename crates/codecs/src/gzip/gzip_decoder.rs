@@ -1,7 +1,60 @@
+use weir_core::{Error, WorkerBusy};
+
 use super::GzipHeader;
 use super::gzip_impl::GzipRawDecoder;
+use super::parallel_decoder_impl::ParallelGzipDecoder;
 use crate::Trailing;
-use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
+use crate::engine::{DecodeEngine, DecodeSettings, Progress, RawDecoder, decoder_common};
+
+/// Today's sequential decoder, or the one that decodes BGZF blocks on
+/// worker threads. (One per decoder, so its size does not matter; the
+/// sequential decoder stays inline, as before.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum GzipRaw {
+    Single(GzipRawDecoder),
+    Parallel(Box<ParallelGzipDecoder>),
+}
+
+impl RawDecoder for GzipRaw {
+    const FORMAT: &'static str = "gzip";
+    const ZERO_PADDING: bool = true;
+
+    fn worker_busy(&self) -> Option<WorkerBusy> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(d) => Some(d.busy()),
+        }
+    }
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        match self {
+            GzipRaw::Single(d) => d.decode(input, out, offset),
+            GzipRaw::Parallel(d) => d.decode(input, out, offset),
+        }
+    }
+
+    fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        match self {
+            GzipRaw::Single(d) => d.finish(offset),
+            GzipRaw::Parallel(d) => d.finish(offset),
+        }
+    }
+
+    fn held(&self) -> bool {
+        match self {
+            GzipRaw::Single(_) => false,
+            GzipRaw::Parallel(d) => d.held(),
+        }
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        match self {
+            GzipRaw::Single(_) => Ok(true),
+            GzipRaw::Parallel(d) => d.drain(out),
+        }
+    }
+}
 
 /// Decompresses a gzip stream (RFC 1952), as `gunzip` does: every member of
 /// a multi-member file (`cat a.gz b.gz`), checking each header, CRC-32 and
@@ -19,6 +72,39 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// [`Trailing::Ignore`].
 ///
 /// Memory: about 45 KiB of inflate state plus one output chunk.
+///
+/// # Parallel decoding
+/// Built with [`GzipDecoderBuilder::threads`] above 1 (or by
+/// [`GzipDecoder::parallel`]), it decodes BGZF files, the independent-block
+/// gzip that htslib's `bgzip` and `weir gzip --independent`
+/// ([`GzipEncoderBuilder::independent`](crate::GzipEncoderBuilder::independent))
+/// write, on that many worker threads. It needs no flag: a first member
+/// whose header carries BGZF's `BC` extra field (its compressed size) says
+/// so. The calling thread cuts the input at the recorded sizes and hands
+/// whole blocks to the workers, which inflate them and check each CRC-32 and
+/// length; the output comes out in order. At most `8 × threads` blocks (each
+/// at most 64 KiB in and out) are with the workers; when they all have their
+/// fill, the calling thread decodes the next blocks itself (as many again at
+/// most) rather than sleep. The decoder takes input only while it may start
+/// a block, so memory stays bounded (a few MiB) and a slow consumer
+/// stops the reading. The threads start with the first BGZF block and stop
+/// when the decoder is dropped. Blocks in flight when an input chunk runs out
+/// stay in flight (the next chunk usually follows at once); the end of the
+/// input, or an empty input chunk (what [`flush_when_idle`](crate::flush_when_idle)
+/// sends when the upstream has nothing ready), makes the decoder wait for
+/// them and hand their output on, so put `flush_when_idle` in front of it on
+/// a live stream. It waits, too, when the most blocks are in flight, so run
+/// it where blocking is fine (a pipeline stage of its own, as
+/// `weir gunzip` does, or `spawn_blocking`).
+///
+/// Every other gzip file decodes exactly as on one thread, with no thread
+/// started; a BGZF file followed by an ordinary member (`cat a.bgz b.gz`)
+/// is decoded in parallel up to that member and sequentially from there.
+/// A member that carries the `BC` field is held to BGZF's rules: a recorded
+/// size smaller than its header and trailer, one that ends before or after
+/// the member's DEFLATE data or past the end of the input, or more than
+/// 64 KiB of data in one block, is an error naming the block's byte
+/// offset (where a plain gunzip may read such a member as ordinary gzip).
 ///
 /// # Errors
 /// Each is an error for which `Error::is_corrupt` is true, naming gzip and
@@ -55,7 +141,7 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// ```
 #[derive(Debug)]
 pub struct GzipDecoder {
-    engine: DecodeEngine<GzipRawDecoder>,
+    engine: DecodeEngine<GzipRaw>,
 }
 
 impl GzipDecoder {
@@ -71,17 +157,62 @@ impl GzipDecoder {
         GzipDecoderBuilder {
             settings: DecodeSettings::default(),
             multi_member: true,
+            threads: 1,
         }
+    }
+
+    /// A decoder that decodes BGZF files (independent blocks, see
+    /// "Parallel decoding") on `threads` worker threads; other gzip files
+    /// it decodes as [`GzipDecoder::new`] does. Shorthand for
+    /// `GzipDecoder::builder().threads(threads).build()`.
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::TryStreamExt;
+    /// use weir::codecs::{GzipDecoder, GzipEncoder};
+    /// use weir::{readable, ReadableExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+    /// let data = Bytes::from("GET /index.html 200\n".repeat(20_000));
+    /// // BGZF: independent blocks (what `bgzip` writes), compressed on two threads.
+    /// let enc = GzipEncoder::builder().independent(true).threads(2).build();
+    /// let src = readable::from_iter([data.clone()]);
+    /// let bgzf: Vec<Bytes> = src.through(enc).try_collect().await?;
+    /// // Its blocks decoded on two threads, in order.
+    /// let src = readable::from_iter(bgzf);
+    /// let back: Vec<Bytes> = src.through(GzipDecoder::parallel(2)).try_collect().await?;
+    /// assert_eq!(back.concat(), data);
+    /// # Ok(()) }
+    /// ```
+    pub fn parallel(threads: usize) -> Self {
+        GzipDecoder::builder().threads(threads).build()
     }
 
     /// The first member's header, once it has been read.
     pub fn header(&self) -> Option<&GzipHeader> {
-        self.engine.raw().first_header()
+        match self.engine.raw() {
+            GzipRaw::Single(d) => d.first_header(),
+            GzipRaw::Parallel(d) => d.first_header(),
+        }
     }
 
     /// How many members have been decoded and checked completely.
     pub fn members(&self) -> u64 {
-        self.engine.raw().members()
+        match self.engine.raw() {
+            GzipRaw::Single(d) => d.members(),
+            GzipRaw::Parallel(d) => d.members(),
+        }
+    }
+
+    /// How many BGZF blocks were decoded on the worker threads (see
+    /// "Parallel decoding"): 0 for a decoder with one thread, or for a
+    /// stream that is not BGZF.
+    pub fn parallel_blocks(&self) -> u64 {
+        match self.engine.raw() {
+            GzipRaw::Single(_) => 0,
+            GzipRaw::Parallel(d) => d.parallel_blocks(),
+        }
     }
 }
 
@@ -99,6 +230,7 @@ impl GzipDecoder {
 pub struct GzipDecoderBuilder {
     settings: DecodeSettings,
     multi_member: bool,
+    threads: usize,
 }
 
 impl GzipDecoderBuilder {
@@ -117,13 +249,30 @@ impl GzipDecoderBuilder {
         self
     }
 
+    /// Decodes BGZF files on this many worker threads (see "Parallel
+    /// decoding" on [`GzipDecoder`]). Default 1: every file is decoded
+    /// sequentially on the calling thread, and no thread is started. With
+    /// [`multi_member(false)`](Self::multi_member), always 1.
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads.max(1);
+        self
+    }
+
     /// The decoder.
     pub fn build(&self) -> GzipDecoder {
+        let raw = if self.threads > 1 && self.multi_member {
+            GzipRaw::Parallel(Box::new(ParallelGzipDecoder::new(
+                self.threads,
+                self.settings.trailing,
+            )))
+        } else {
+            GzipRaw::Single(GzipRawDecoder::new(
+                self.multi_member,
+                self.settings.trailing,
+            ))
+        };
         GzipDecoder {
-            engine: DecodeEngine::new(
-                GzipRawDecoder::new(self.multi_member, self.settings.trailing),
-                self.settings,
-            ),
+            engine: DecodeEngine::new(raw, self.settings),
         }
     }
 }

@@ -2,23 +2,27 @@ use weir_core::Error;
 
 use super::GzipHeader;
 use super::gzip_impl::GzipRawEncoder;
-use super::parallel_impl::ParallelGzipEncoder;
+use super::parallel_impl::{DEFAULT_BLOCK, Framing, ParallelGzipEncoder};
 use crate::SyncFlush;
 use crate::deflate::flate_impl::{DEFAULT_LEVEL, MAX_LEVEL};
 use crate::engine::{EncodeEngine, EncodeOp, RawEncoder, encoder_common};
-
-/// The default block size of parallel compression (as `pigz`'s).
-const DEFAULT_BLOCK: usize = 128 * 1024;
 
 /// One stream, or blocks compressed on several threads.
 #[derive(Debug)]
 enum GzipRaw {
     Single(GzipRawEncoder),
-    Parallel(ParallelGzipEncoder),
+    Parallel(Box<ParallelGzipEncoder>),
 }
 
 impl RawEncoder for GzipRaw {
     const FORMAT: &'static str = "gzip";
+
+    fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(e) => e.worker_busy(),
+        }
+    }
 
     fn encode(
         &mut self,
@@ -63,6 +67,23 @@ impl RawEncoder for GzipRaw {
 /// go to the workers round-robin and each worker reuses its compressor, so
 /// the exact bytes (never the data they decode to) depend on the number of
 /// threads, but not on timing or on how the input is cut.
+///
+/// # Independent blocks (BGZF)
+/// With [`GzipEncoderBuilder::independent`], the output is cut the way
+/// htslib's `bgzip` cuts it: every block of at most 65,280 bytes of input
+/// becomes a complete gzip member of at most 64 KiB, compressed without
+/// reference to the others, whose header carries an extra field (`BC`,
+/// 2 bytes) recording the member's size; the file ends with BGZF's
+/// standard empty member. Every gunzip reads it as a multi-member file,
+/// `bgzip -d` and htslib read it as BGZF, and a
+/// [`GzipDecoder`](crate::GzipDecoder) built with
+/// [`threads`](crate::GzipDecoderBuilder::threads) above 1 decodes its
+/// blocks on several threads. The cost is ratio: each block starts with an
+/// empty window and pays its own header and trailer (26 bytes). The blocks
+/// are compressed on the same worker threads as above (`threads`; with one
+/// thread, on the calling thread). The header's file name, comment and extra
+/// field are not written (BGZF's header is fixed); the modification time is.
+/// `block_size` does not apply.
 ///
 /// # Errors
 /// None from input (any bytes compress); a chunk after the end of the
@@ -109,6 +130,7 @@ impl GzipEncoder {
             flush_on_empty: false,
             threads: 1,
             block: DEFAULT_BLOCK,
+            independent: false,
         }
     }
 }
@@ -134,6 +156,7 @@ pub struct GzipEncoderBuilder {
     flush_on_empty: bool,
     threads: usize,
     block: usize,
+    independent: bool,
 }
 
 impl GzipEncoderBuilder {
@@ -187,15 +210,29 @@ impl GzipEncoderBuilder {
         self
     }
 
+    /// Writes independent blocks, BGZF-compatible (`bgzip`'s format, as
+    /// `weir gzip --independent` does), instead of one member: see
+    /// "Independent blocks (BGZF)" on [`GzipEncoder`]. Default `false`.
+    pub fn independent(&mut self, yes: bool) -> &mut Self {
+        self.independent = yes;
+        self
+    }
+
     /// The encoder.
     pub fn build(&self) -> GzipEncoder {
-        let raw = if self.threads > 1 {
-            GzipRaw::Parallel(ParallelGzipEncoder::new(
+        let raw = if self.independent || self.threads > 1 {
+            let framing = if self.independent {
+                Framing::Bgzf
+            } else {
+                Framing::Gzip
+            };
+            GzipRaw::Parallel(Box::new(ParallelGzipEncoder::gzip(
                 self.level,
                 &self.header,
                 self.threads,
                 self.block,
-            ))
+                framing,
+            )))
         } else {
             GzipRaw::Single(GzipRawEncoder::new(self.level, &self.header))
         };

@@ -11,12 +11,12 @@ use crate::deflate::flate_impl::FlateEncoder;
 use crate::engine::truncated;
 use crate::engine::{EncodeOp, Progress, RawDecoder, RawEncoder};
 
-const ID1: u8 = 0x1f;
-const ID2: u8 = 0x8b;
-const CM_DEFLATE: u8 = 8;
-const FTEXT: u8 = 0x01;
+pub(crate) const ID1: u8 = 0x1f;
+pub(crate) const ID2: u8 = 0x8b;
+pub(crate) const CM_DEFLATE: u8 = 8;
+pub(crate) const FTEXT: u8 = 0x01;
 const FHCRC: u8 = 0x02;
-const FEXTRA: u8 = 0x04;
+pub(crate) const FEXTRA: u8 = 0x04;
 const FNAME: u8 = 0x08;
 const FCOMMENT: u8 = 0x10;
 const RESERVED: u8 = 0xe0;
@@ -187,6 +187,14 @@ impl GzipRawDecoder {
             multi_member,
             trailing,
         }
+    }
+
+    /// Starts as if `member - 1` members had been decoded, the next one
+    /// starting at stream offset `offset` (the parallel decoder hands the
+    /// rest of a stream over this way).
+    pub(crate) fn continue_at(&mut self, member: u64, offset: u64) {
+        self.member = member.max(1);
+        self.start_member(offset, 0);
     }
 
     /// The header of the first member, once it has been read.

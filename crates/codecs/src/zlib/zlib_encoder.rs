@@ -1,6 +1,7 @@
 use crate::SyncFlush;
 use crate::deflate::flate_impl::{DEFAULT_LEVEL, FlateEncode, MAX_LEVEL};
 use crate::engine::{EncodeEngine, encoder_common};
+use crate::gzip::parallel_impl::{DEFAULT_BLOCK, Framing, MaybeParallel};
 use crate::zlib::zlib_impl::Zlib;
 
 /// Compresses a byte stream to zlib (RFC 1950): a 2-byte header, DEFLATE data, an Adler-32 trailer.
@@ -30,7 +31,7 @@ use crate::zlib::zlib_impl::Zlib;
 /// ```
 #[derive(Debug)]
 pub struct ZlibEncoder {
-    engine: EncodeEngine<FlateEncode<Zlib>>,
+    engine: EncodeEngine<MaybeParallel<FlateEncode<Zlib>>>,
 }
 
 impl ZlibEncoder {
@@ -50,6 +51,8 @@ impl ZlibEncoder {
             level: DEFAULT_LEVEL,
             sync: SyncFlush::Never,
             flush_on_empty: false,
+            threads: 1,
+            block: DEFAULT_BLOCK,
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct ZlibEncoderBuilder {
     level: u32,
     sync: SyncFlush,
     flush_on_empty: bool,
+    threads: usize,
+    block: usize,
 }
 
 impl ZlibEncoderBuilder {
@@ -78,11 +83,42 @@ impl ZlibEncoderBuilder {
         self
     }
 
+    /// Compresses on this many worker threads at once, `pigz`-style, as
+    /// [`GzipEncoderBuilder::threads`](crate::GzipEncoderBuilder::threads)
+    /// does (see "Parallel compression" on
+    /// [`GzipEncoder`](crate::GzipEncoder)): blocks primed with the 32 KiB
+    /// before them, joined into one stream; each block's Adler-32 is computed by its worker and the encoder
+    /// combines them. Default 1: one stream,
+    /// compressed by the calling thread.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::ZlibEncoder;
+    ///
+    /// // Blocks of 256 KiB, on four threads.
+    /// let enc = ZlibEncoder::builder().threads(4).block_size(256 * 1024).build();
+    /// # let _ = enc;
+    /// ```
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// The block size of parallel compression, at least 32 KiB. Default
+    /// 128 KiB (not part of the semver contract).
+    pub fn block_size(&mut self, bytes: usize) -> &mut Self {
+        self.block = bytes;
+        self
+    }
+
     /// The encoder.
     pub fn build(&self) -> ZlibEncoder {
+        let level = self.level;
         ZlibEncoder {
             engine: EncodeEngine::new(
-                FlateEncode::<Zlib>::new(self.level),
+                MaybeParallel::build(self.threads, Framing::Zlib, level, self.block, || {
+                    FlateEncode::<Zlib>::new(level)
+                }),
                 self.sync,
                 self.flush_on_empty,
             ),

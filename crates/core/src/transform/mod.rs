@@ -129,6 +129,13 @@ pub trait Transform {
     fn heavy(&self) -> bool {
         false
     }
+
+    /// The busy-time meters of the worker threads the transform runs its
+    /// work on, if it has any (a parallel codec): a pipeline stage running
+    /// it puts their figures in its run report. The default has none.
+    fn worker_busy(&self) -> Option<crate::WorkerBusy> {
+        None
+    }
 }
 
 /// Combinators on every [`Transform`].
@@ -181,6 +188,9 @@ impl<T: Transform + ?Sized> Transform for Box<T> {
     }
     fn heavy(&self) -> bool {
         (**self).heavy()
+    }
+    fn worker_busy(&self) -> Option<crate::WorkerBusy> {
+        (**self).worker_busy()
     }
 }
 

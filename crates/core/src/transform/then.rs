@@ -130,6 +130,10 @@ where
     fn heavy(&self) -> bool {
         self.a.heavy() || self.b.heavy()
     }
+
+    fn worker_busy(&self) -> Option<crate::WorkerBusy> {
+        self.a.worker_busy().or_else(|| self.b.worker_busy())
+    }
 }
 
 impl<A: Transform, B> fmt::Debug for Then<A, B> {
@@ -175,6 +179,9 @@ impl<T: Transform> Transform for Named<T> {
     }
     fn heavy(&self) -> bool {
         self.inner.heavy()
+    }
+    fn worker_busy(&self) -> Option<crate::WorkerBusy> {
+        self.inner.worker_busy()
     }
 }
 
