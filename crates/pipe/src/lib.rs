@@ -23,12 +23,17 @@
 
 mod engine;
 mod memory;
+mod meter;
 mod monitor;
 mod ops;
 mod pipe_fn;
 mod pipeline;
 mod report;
 mod throttle;
+mod timeline;
+#[cfg(feature = "svg")]
+mod timeline_svg;
+mod watch;
 
 pub use self::memory::{ProcessMemory, human_bytes, process_memory};
 pub use self::monitor::Monitor;
@@ -37,4 +42,8 @@ pub use self::pipe_fn::pipe;
 pub use self::pipeline::{Pipeline, Run};
 pub use self::report::{Report, StageKind, StageReport};
 pub use self::throttle::Throttle;
+pub use self::timeline::{
+    MAX_SAMPLES, Sample, StageSample, StageState, Timeline, TimelineRecorder, TimelineStage,
+};
+pub use self::watch::OnStall;
 pub use tokio_util::sync::CancellationToken;
