@@ -36,7 +36,7 @@ mod timeline_svg;
 mod watch;
 
 pub use self::memory::{ProcessMemory, human_bytes, process_memory};
-pub use self::monitor::Monitor;
+pub use self::monitor::{LiveStage, Monitor};
 pub use self::ops::{Batch, FilterAsync, MapAsync, ReadableOps, Take};
 pub use self::pipe_fn::pipe;
 pub use self::pipeline::{Pipeline, Run};

@@ -468,9 +468,11 @@ impl fmt::Debug for Run {
 
 impl Run {
     /// A handle that watches the run while it goes (bytes pulled from the
-    /// source, each buffer's stats): for progress bars and live tables.
+    /// source, each buffer's stats, each stage's state): for progress bars
+    /// and live tables; after the run, its timeline if one was recorded.
     pub fn monitor(&self) -> Monitor {
-        self.monitor.clone()
+        let stages = self.tasks.iter().map(|t| t.meters.clone()).collect();
+        self.monitor.clone().with_stages(stages)
     }
 
     /// The names of the stages (one per task), source first.
@@ -588,6 +590,7 @@ impl Run {
     /// [`Error::is_cancelled`] is true if the token was cancelled; one for
     /// which [`Error::is_stalled`] is true if the stall watchdog ended it.
     pub async fn run(self) -> Result<Report, Error> {
-        crate::watch::run(self.tasks, self.token, self.watch).await
+        let slot = self.monitor.timeline_slot();
+        crate::watch::run(self.tasks, self.token, self.watch, slot).await
     }
 }

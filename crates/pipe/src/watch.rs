@@ -8,6 +8,7 @@ use weir_core::Error;
 
 use crate::engine::{self, TaskSpec};
 use crate::meter::track;
+use crate::monitor::TimelineSlot;
 use crate::report::{Report, Snapshot, StageKind, StageMeters};
 use crate::timeline::Sampler;
 
@@ -48,15 +49,18 @@ pub(crate) async fn run(
     mut tasks: Vec<TaskSpec>,
     token: Option<CancellationToken>,
     watch: Watch,
+    slot: TimelineSlot,
 ) -> Result<Report, Error> {
-    if watch.timeline.is_none() && watch.stall.is_none() {
-        return engine::run(tasks, token).await;
-    }
-    let meters: Vec<StageMeters> = tasks.iter().map(|t| t.meters.clone()).collect();
+    // Each stage's start and end, for monitors and the watchers: one
+    // wrapper per task, two clock reads per run.
     for t in &mut tasks {
         let fut = std::mem::replace(&mut t.fut, Box::pin(async { Ok(()) }));
         t.fut = Box::pin(track(fut, t.meters.life.clone()));
     }
+    if watch.timeline.is_none() && watch.stall.is_none() {
+        return engine::run(tasks, token).await;
+    }
+    let meters: Vec<StageMeters> = tasks.iter().map(|t| t.meters.clone()).collect();
     let stop = match &token {
         Some(t) => t.child_token(),
         None => CancellationToken::new(),
@@ -104,16 +108,28 @@ pub(crate) async fn run(
             }
         }
     };
-    match (result, stalled) {
-        (Ok(mut report), _) => {
-            if let Some(s) = sampler {
-                report.timeline = Some(s.finish(Instant::now(), report.bottleneck.clone()));
-            }
-            Ok(report)
-        }
+    let result = match (result, stalled) {
+        (Ok(report), _) => Ok(report),
         (Err(_), Some(e)) => Err(e),
         (Err(e), None) => Err(e),
+    };
+    let Some(sampler) = sampler else {
+        return result;
+    };
+    let bottleneck = match &result {
+        Ok(r) => r.bottleneck.clone(),
+        // A stalled run: the stage that held it.
+        Err(e) if e.is_stalled() => e.stage().map(str::to_string),
+        Err(_) => None,
+    };
+    let timeline = sampler.finish(Instant::now(), bottleneck);
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(timeline.clone());
     }
+    result.map(|mut report| {
+        report.timeline = Some(timeline);
+        report
+    })
 }
 
 fn grace(stall: Option<Duration>) -> Duration {
