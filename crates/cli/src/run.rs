@@ -344,7 +344,10 @@ pub(crate) async fn finish(
     }
     if let (Some(path), Some(timeline)) = (&opts.timeline, monitor.timeline()) {
         if let Err(e) = timeline.save(path) {
-            let e = Error::msg(format!("cannot write the timeline to {}: {e}", path.display()));
+            let e = Error::msg(format!(
+                "cannot write the timeline to {}: {e}",
+                path.display()
+            ));
             // The run's own error, if any, is the one to report.
             result.as_ref().map_err(Error::duplicate)?;
             return Err(e);
