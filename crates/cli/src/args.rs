@@ -337,6 +337,11 @@ pub(crate) struct Demo {
     /// Run only one part: 1 (with backpressure), 2 (without), 3 (gzip).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
     pub(crate) part: Option<u8>,
+    /// Where to write each part's timeline as an SVG chart
+    /// (demo-1-backpressure.svg, demo-2-ignored.svg, demo-3-gzip.svg);
+    /// default: a weir-demo folder in the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) timelines: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -342,18 +342,18 @@ pub(crate) async fn finish(
     if let Some(p) = progress {
         p.finish(result.as_ref().ok().map(|r| r.bytes_in)).await;
     }
-    if let (Some(path), Some(timeline)) = (&opts.timeline, monitor.timeline()) {
-        if let Err(e) = timeline.save(path) {
-            let e = Error::msg(format!(
+    let saved = match (&opts.timeline, monitor.timeline()) {
+        (Some(path), Some(timeline)) => timeline.save(path).map_err(|e| {
+            Error::msg(format!(
                 "cannot write the timeline to {}: {e}",
                 path.display()
-            ));
-            // The run's own error, if any, is the one to report.
-            result.as_ref().map_err(Error::duplicate)?;
-            return Err(e);
-        }
-    }
+            ))
+        }),
+        _ => Ok(()),
+    };
+    // The run's own error, if any, is the one to report.
     let report = result?;
+    saved?;
     match opts.stats {
         Some(StatsFormat::Table) => eprintln!("{report}"),
         Some(StatsFormat::Json) => match serde_json::to_string(&report) {

@@ -188,6 +188,7 @@ impl Timeline {
             .build_cartesian_2d(0f64..t_end, y_low..y_top)
             .map_err(fail)?
             .set_secondary_coord(0f64..t_end, r_low..r_top);
+        let no_label = |_: &f64| String::new();
         let hide_negative = |v: &f64| {
             if *v < 0.0 {
                 String::new()
@@ -202,8 +203,16 @@ impl Timeline {
             .disable_x_mesh()
             .light_line_style(RGBColor(235, 235, 235))
             .x_desc("time (s)")
-            .y_desc(format!("buffered ({unit})"))
-            .y_label_formatter(&hide_negative)
+            .y_desc(if stage.kind == StageKind::Sink {
+                "(no output buffer)".to_string()
+            } else {
+                format!("buffered ({unit})")
+            })
+            .y_label_formatter(if stage.kind == StageKind::Sink {
+                &no_label
+            } else {
+                &hide_negative
+            })
             .y_labels(5)
             .x_labels(10)
             .label_style(("sans-serif", 11))
