@@ -169,9 +169,9 @@ fn a_slow_copy_is_not_stalled() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.bin");
     std::fs::write(&input, vec![b'z'; 1 << 20]).unwrap();
-    // 1 MiB at 2 MB/s, in 256 KiB chunks: a chunk every ~130 ms.
+    // 1 MiB at 1 MB/s, in 256 KiB chunks: a chunk every ~260 ms.
     let o = weir()
-        .args(["copy", "--rate", "2M", "--stall-timeout", "400ms"])
+        .args(["copy", "--rate", "1M", "--stall-timeout", "1s"])
         .arg(&input)
         .arg("-o")
         .arg(dir.path().join("out.bin"))

@@ -8,6 +8,11 @@
 //! - [`Run::run`] returns a [`Report`]: per stage, what went in and out,
 //!   time busy, blocked on a full buffer downstream, starved by an empty one
 //!   upstream, peak buffered and Full episodes; and the bottleneck stage.
+//!   Each stage's busy time is split into *working* and *waiting on I/O*.
+//! - [`Run::timeline`] records a [`Timeline`] of the run (buffers,
+//!   throughput, states; bounded in size), as JSON or, with the `svg`
+//!   feature, an SVG chart; [`Run::stall_timeout`] arms a watchdog that names
+//!   the stage holding a run that no longer moves ([`Error::is_stalled`]).
 //! - [`Throttle`] limits a stream's rate (a slow consumer on demand).
 //! - Async operators ([`ReadableOps`], and the [`Pipeline`] methods of the
 //!   same names): `map_async` with bounded concurrency, `filter_async`,
@@ -18,6 +23,8 @@
 //! (its time counts as *blocked*), so no stage runs further ahead of a slow
 //! one than the buffers between them allow, and memory stays bounded by their
 //! sum whatever the input size.
+//!
+//! [`Error::is_stalled`]: weir_core::Error::is_stalled
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -496,6 +496,8 @@ impl Run {
     /// the interval doubles when full), so a long run costs no more memory
     /// than a short one. Sampling reads the stages' counters (atomics) on
     /// the task that awaits the run: the stages themselves do no more work.
+    /// Needs the Tokio time driver (`#[tokio::main]` has it; a runtime
+    /// built by hand needs `enable_time`).
     ///
     /// # Examples
     /// ```
@@ -538,6 +540,7 @@ impl Run {
     /// A stage stuck in synchronous code cannot be aborted: after a grace
     /// of the timeout (at least a second) `run()` returns the stall error
     /// without waiting for it, and its task ends when that code returns.
+    /// Needs the Tokio time driver, as [`timeline`](Run::timeline) does.
     ///
     /// # Examples
     /// ```

@@ -13,8 +13,8 @@ async fn a_timeline_counts_everything_and_shows_the_states() {
     let census = Census::default();
     let report = within(
         20,
-        Pipeline::from(source(&census, 100, 1000, None))
-            .throttle(250_000) // 100 KB at 250 KB/s: about 0.4 s
+        Pipeline::from(source(&census, 300, 1000, None))
+            .throttle(500_000) // 300 KB at 500 KB/s: about 0.6 s
             .into(collect(&census))
             .timeline(Duration::from_millis(20))
             .run(),
@@ -28,9 +28,10 @@ async fn a_timeline_counts_everything_and_shows_the_states() {
     assert!(tl.samples.len() >= 10, "{} samples", tl.samples.len());
     // Amounts add up to the report's, sample by sample.
     let sum = |i: usize| -> u64 { tl.samples.iter().map(|s| s.stages[i].amount_in).sum() };
-    assert_eq!(sum(0), 100_000);
-    assert_eq!(sum(2), 100_000);
-    // The source spends the run blocked on the throttle's full buffer.
+    assert_eq!(sum(0), 300_000);
+    assert_eq!(sum(2), 300_000);
+    // The source spends most of the run (until the last 64 KiB fit in the
+    // buffer, about 0.45 s of 0.6 s) blocked on the throttle's full buffer.
     let blocked = tl
         .samples
         .iter()

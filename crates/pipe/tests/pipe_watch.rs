@@ -199,8 +199,9 @@ async fn a_slow_but_moving_stage_is_not_stalled() {
     );
 }
 
-/// A sink that takes nothing for `hold`, then everything.
+/// A sink that takes nothing for `hold` from its first poll, then everything.
 struct Late {
+    hold: Option<Duration>,
     until: Option<Pin<Box<tokio::time::Sleep>>>,
     got: usize,
 }
@@ -208,6 +209,9 @@ struct Late {
 impl Sink<Bytes> for Late {
     type Error = Error;
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(d) = self.hold.take() {
+            self.until = Some(Box::pin(tokio::time::sleep(d)));
+        }
         if let Some(s) = self.until.as_mut() {
             futures::ready!(s.as_mut().poll(cx));
             self.until = None;
@@ -232,7 +236,8 @@ use std::future::Future;
 async fn on_stall_warn_keeps_waiting() {
     let census = Census::default();
     let late = Late {
-        until: Some(Box::pin(tokio::time::sleep(Duration::from_millis(700)))),
+        hold: Some(Duration::from_millis(700)),
+        until: None,
         got: 0,
     };
     let report = within(
