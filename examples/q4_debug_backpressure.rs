@@ -6,9 +6,13 @@
 //! A pipeline of three stages over 100 000 records, one of which is secretly
 //! slow. Node's advice is to watch `write()`'s return value and the `'drain'`
 //! events; weir does that for you:
-//! - with `RUST_LOG=weir=debug`, every buffer logs `buffer full` (Node's
-//!   `write()` returning `false`) and `buffer drained` (`'drain'`) with its
-//!   name: the buffer *before* the slow stage is the one that keeps filling;
+//! - with `RUST_LOG=weir=debug`, a buffer logs `backpressure started` when
+//!   it turns full (Node's `write()` returning `false`) and `backpressure
+//!   ended` with the episode's duration (`elapsed.ms`) and Full count once
+//!   its reader has caught up: the buffers *before* the slow stage spend
+//!   the whole run in such episodes, those after it a few milliseconds in
+//!   all. `RUST_LOG=weir::backpressure=trace` also shows every
+//!   `buffer full` / `buffer drained` turn (`'drain'`);
 //! - the run's report shows, per stage, time busy, blocked on a full buffer
 //!   downstream and starved by an empty one upstream, and names the
 //!   bottleneck: the stage that is busy while the others wait.
@@ -119,8 +123,9 @@ async fn main() -> Result<(), weir::Error> {
     println!(
         "Diagnosis: '{}' was busy {:.0}% of the run. The stages before it were blocked \
          (their buffers stayed full; the report's 'blocked' column shows it, and with \
-         RUST_LOG=weir=debug so do the 'buffer full' events on stderr, most of them from \
-         the buffer in front of '{}'); the stages after it were starved. It is a backpressure \
+         RUST_LOG=weir=debug so do the 'backpressure ended' events on stderr: the \
+         episodes of the buffers in front of '{}' add up to the whole run); the stages \
+         after it were starved. It is a backpressure \
          situation working as intended: memory stays bounded while the slow stage sets the pace. \
          The fix is to make '{}' faster (or run it on more cores), not to buffer more.",
         b.name,

@@ -34,7 +34,9 @@
 //!   [`writable::from_fn`] makes a writable of an async function.
 //! - **Codecs** ([`codecs`], from `weir-codecs`): gzip, raw DEFLATE, zlib,
 //!   zstd and brotli encoders and decoders, with decompression limits, and
-//!   lines, UTF-8 and length-delimited framing, all as [`Transform`]s.
+//!   lines, UTF-8 and length-delimited framing, all as [`Transform`]s;
+//!   any `tokio-util` codec as one (`codecs::CodecDecoder`,
+//!   `codecs::CodecEncoder`).
 //! - **I/O** ([`io`], from `weir-io`): files (an atomic, optionally
 //!   `fsync`ed sink), standard streams, TCP sockets as duplexes ([`io::net`])
 //!   and HTTP/1.1 on hyper 1 ([`io::http`]: bodies, a guarded server, a
@@ -52,6 +54,10 @@
 //!   (1.09–1.14 times as fast for a whole `weir gunzip` here). Its build
 //!   compiles ISA-L from source and needs nasm, autoconf, automake, libtool
 //!   and make; the default build needs only Cargo and a C compiler.
+//! - `metrics`: every pipeline run publishes its stages' figures to the
+//!   `metrics` facade, labelled by stage (`weir::pipe::metrics`: the
+//!   series, `BufferMetrics` for a lone buffer, `TextRecorder` to render
+//!   Prometheus text).
 //!
 //! # Example
 //!

@@ -430,6 +430,12 @@ pub(crate) struct Serve {
     /// Answer folders without index.html with 403 instead of a listing.
     #[arg(long)]
     pub(crate) no_listing: bool,
+    /// Also listen on HOST:PORT for Prometheus scrapes (GET /metrics): the
+    /// server's counters (connections, cuts by each guard, requests,
+    /// responses by status, bytes) and any pipeline's stage figures, as
+    /// Prometheus text. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<String>,
     /// On exit, print the server's counters on stderr: a table (`table`, the
     /// default), or one JSON object (`json`).
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",

@@ -11,6 +11,7 @@ mod fmt;
 mod net;
 mod progress;
 mod run;
+mod serve_metrics;
 mod signals;
 mod size;
 

@@ -157,6 +157,20 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
     }
     let stats = server.stats_handle();
     let files = Arc::new(files);
+    let metrics_stop = CancellationToken::new();
+    let metrics = match &args.metrics {
+        Some(at) => {
+            let sources = crate::serve_metrics::Sources {
+                server: stats.clone(),
+                files: files.clone(),
+            };
+            let (local, task) =
+                crate::serve_metrics::start(at, sources, metrics_stop.clone()).await?;
+            eprintln!("weir serve: metrics on http://{local}/metrics");
+            Some(task)
+        }
+        None => None,
+    };
     let handler = move |req: http::Request<hyper::body::Incoming>| {
         let files = files.clone();
         async move {
@@ -185,6 +199,10 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
             }
         })
         .await?;
+    metrics_stop.cancel();
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     let s = stats.stats();
     match args.stats {
         Some(StatsFormat::Table) => eprintln!(
@@ -209,6 +227,12 @@ pub(crate) async fn serve(args: Serve, token: CancellationToken) -> Result<(), E
                 "requests": s.requests,
                 "bytes_sent": s.bytes_sent,
                 "bytes_received": s.bytes_received,
+                "header_timeouts": s.header_timeouts,
+                "write_timeouts": s.write_timeouts,
+                "min_rate_cuts": s.min_rate_cuts,
+                "responses": s.responses.iter()
+                    .map(|(code, n)| (code.to_string(), serde_json::json!(n)))
+                    .collect::<serde_json::Map<_, _>>(),
             })
         ),
         None => {}

@@ -53,11 +53,16 @@
 //!   with invalid sequences an error or replaced (Node's `setEncoding`).
 //! - [`FrameDecoder`] / [`FrameEncoder`]: length-delimited frames, over
 //!   `tokio-util`'s `LengthDelimitedCodec`.
+//! - [`CodecDecoder`] / [`CodecEncoder`]: any `tokio-util` `Decoder` as a
+//!   transform from bytes to frames, any `Encoder` as one from items to
+//!   bytes (`LinesCodec`, `AnyDelimiterCodec`, your own), with a bound on
+//!   the frame being read.
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod brotli;
+mod codec;
 mod deflate;
 mod engine;
 mod flush_when_idle;
@@ -70,6 +75,7 @@ mod zlib;
 mod zstd;
 
 pub use self::brotli::{BrotliDecoder, BrotliDecoderBuilder, BrotliEncoder, BrotliEncoderBuilder};
+pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
 pub use self::deflate::{
     DeflateDecoder, DeflateDecoderBuilder, DeflateEncoder, DeflateEncoderBuilder,
 };

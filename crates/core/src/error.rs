@@ -373,6 +373,32 @@ impl From<io::Error> for Error {
     }
 }
 
+/// Takes back whatever error a box holds: a boxed [`Error`] comes out as
+/// itself, a boxed `io::Error` as [`From<io::Error>`](#impl-From%3CError%3E-for-Error)
+/// makes it, and anything else becomes an error of kind "other" (none of
+/// the `is_*` methods is true) holding the box, its text as the `Display`.
+///
+/// # Examples
+/// ```
+/// use weir::{BoxError, Error};
+///
+/// let boxed: BoxError = Error::corrupt("bad crc32").into();
+/// assert!(Error::from(boxed).is_corrupt());
+/// let boxed: BoxError = "no such user".into();
+/// assert_eq!(Error::from(boxed).to_string(), "no such user");
+/// ```
+impl From<BoxError> for Error {
+    fn from(e: BoxError) -> Self {
+        match e.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(e) => match e.downcast::<io::Error>() {
+                Ok(io) => Error::from(*io),
+                Err(other) => Error::with_source(Kind::Other, other),
+            },
+        }
+    }
+}
+
 impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
         if e.inner.kind == Kind::Io && e.inner.stage.is_none() {

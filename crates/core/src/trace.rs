@@ -11,6 +11,15 @@ macro_rules! bp_debug {
 }
 
 #[cfg(feature = "tracing")]
+macro_rules! bp_trace {
+    ($($arg:tt)*) => { ::tracing::trace!(target: "weir::backpressure", $($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! bp_trace {
+    ($($arg:tt)*) => {};
+}
+
+#[cfg(feature = "tracing")]
 macro_rules! bp_warn {
     ($($arg:tt)*) => { ::tracing::warn!(target: "weir::backpressure", $($arg)*) };
 }
@@ -20,4 +29,5 @@ macro_rules! bp_warn {
 }
 
 pub(crate) use bp_debug;
+pub(crate) use bp_trace;
 pub(crate) use bp_warn;

@@ -76,6 +76,36 @@ async fn from_try_stream_stops_at_the_first_error() {
 }
 
 #[tokio::test]
+async fn from_try_stream_takes_any_boxable_error_without_map_err() {
+    use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+    // A FramedRead's errors are the codec's own (`LinesCodecError`).
+    let input = &b"ok\nmuch too long\n"[..];
+    let mut s = from_try_stream(FramedRead::new(input, LinesCodec::new_with_max_length(5)));
+    assert_eq!(s.next().await.unwrap().unwrap(), "ok");
+    let e = s.next().await.unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "max line length exceeded");
+    assert!(!e.is_io() && !e.is_corrupt() && !e.is_limit());
+    assert_eq!(
+        e.to_string(),
+        LinesCodecError::MaxLineLengthExceeded.to_string()
+    );
+    assert!(s.next().await.is_none());
+
+    // An io::Error keeps its kind; a weir Error keeps its kind and stage.
+    let io = futures::stream::iter([Err::<u8, _>(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "reset",
+    ))]);
+    let e = from_try_stream(io).next().await.unwrap().unwrap_err();
+    assert!(e.is_io());
+    assert_eq!(e.io_kind(), std::io::ErrorKind::ConnectionReset);
+    let ours = futures::stream::iter([Err::<u8, _>(Error::limit("big").with_stage("s"))]);
+    let e = from_try_stream(ours).next().await.unwrap().unwrap_err();
+    assert!(e.is_limit());
+    assert_eq!(e.stage(), Some("s"));
+}
+
+#[tokio::test]
 async fn into_byte_reader_round_trips_through_chaos() {
     let input = data(50_000);
     for seed in 0..4 {

@@ -1,5 +1,6 @@
-//! Stats on every buffer, and the `tracing` events at DEBUG when a buffer
-//! turns full and when it drains (target `weir::backpressure`).
+//! Stats on every buffer, and the `tracing` events (target
+//! `weir::backpressure`): DEBUG when a backpressure episode starts and ends,
+//! TRACE at each Full/drain turn (see also `buffer_tracing.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // The loom build (`--cfg loom`) runs only the models in the library.
 #![cfg(not(loom))]
@@ -65,7 +66,10 @@ async fn reader_wait_is_counted() {
 }
 
 #[derive(Default, Clone)]
-struct Captured(Arc<Mutex<Vec<(String, String, String)>>>);
+struct Captured(Arc<Mutex<Vec<Seen>>>);
+
+/// An event's level, target, `buffer` field and message.
+type Seen = (tracing::Level, String, String, String);
 
 struct Fields(String, String);
 impl Visit for Fields {
@@ -90,17 +94,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
         let mut f = Fields(String::new(), String::new());
         event.record(&mut f);
         let meta = event.metadata();
-        if *meta.level() == tracing::Level::DEBUG {
-            self.0
-                .lock()
-                .unwrap()
-                .push((meta.target().to_string(), f.1, f.0));
-        }
+        self.0
+            .lock()
+            .unwrap()
+            .push((*meta.level(), meta.target().to_string(), f.1, f.0));
     }
 }
 
 #[test]
 fn full_and_drained_are_traced_with_the_buffer_name() {
+    use tracing::Level;
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry().with(captured.clone());
     tracing::subscriber::with_default(subscriber, || {
@@ -114,17 +117,33 @@ fn full_and_drained_are_traced_with_the_buffer_name() {
         // waiting in drained()).
         assert!(!tx.is_full());
         tx.end();
+        // The reader takes the rest and finds the end: the episode is over.
+        assert_eq!(rx.try_next(), Some(2));
+        assert_eq!(rx.try_next(), None);
     });
     let events = captured.0.lock().unwrap().clone();
-    assert_eq!(events.len(), 3, "{events:?}");
     assert!(
         events
             .iter()
-            .all(|(target, buffer, _)| target == "weir::backpressure" && buffer == "gzip")
+            .all(|(_, target, buffer, _)| target == "weir::backpressure" && buffer == "gzip"),
+        "{events:?}"
     );
-    assert!(events[0].2.contains("full"), "{events:?}");
-    assert!(events[1].2.contains("drained"), "{events:?}");
-    assert!(events[2].2.contains("ended"), "{events:?}");
+    let seen: Vec<(Level, &str)> = events
+        .iter()
+        .map(|(level, _, _, msg)| (*level, msg.split(':').next().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Level::DEBUG, "backpressure started"),
+            (Level::TRACE, "buffer full"),
+            (Level::TRACE, "buffer drained"),
+            (Level::DEBUG, "buffer ended"),
+            (Level::DEBUG, "backpressure ended"),
+        ],
+        "{events:?}"
+    );
+    assert!(events[4].3.ends_with("the stream is over"), "{events:?}");
 }
 
 /// Node emits no `'drain'` once `end()` was called: a writer that got `Full`
@@ -149,11 +168,11 @@ fn no_drain_is_counted_or_traced_after_end() {
     assert_eq!((stats.full_events, stats.drains), (1, 0), "{stats:?}");
     let events = captured.0.lock().unwrap().clone();
     assert!(
-        events.iter().all(|(_, _, msg)| !msg.contains("drained")),
+        events.iter().all(|(_, _, _, msg)| !msg.contains("drained")),
         "{events:?}"
     );
     assert!(
-        events.iter().any(|(_, _, msg)| msg.contains("ended")),
+        events.iter().any(|(_, _, _, msg)| msg.contains("ended")),
         "{events:?}"
     );
 }

@@ -118,6 +118,9 @@ async fn http11_without_one_host_gets_400_and_http10_without_host_is_served() {
         assert_eq!(status_of(&r), 200, "{r}");
         still_serving(addr).await;
         assert_eq!(stats.stats().requests, 7);
+        // Responses by status: the four 400s for a bad Host, and three
+        // 200s (HTTP/1.0, the empty Host, `still_serving`).
+        assert_eq!(stats.stats().responses, [(200, 3), (400, 4)]);
     })
     .await;
 }
@@ -173,6 +176,9 @@ async fn stalled_headers_are_cut_by_the_header_timeout() {
         assert!(closed, "a drip-fed request head was never cut");
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         assert!(stats.stats().failed >= 2);
+        // Both cut by the header timeout, and counted as such.
+        assert_eq!(stats.stats().header_timeouts, 2, "{:?}", stats.stats());
+        assert_eq!(stats.stats().too_slow, 0);
         still_serving(addr).await;
     })
     .await;
@@ -248,6 +254,12 @@ async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
         // Read nothing for a while: the server's writes stall.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(stats.stats().too_slow, 1, "{:?}", stats.stats());
+        assert_eq!(
+            (stats.stats().write_timeouts, stats.stats().min_rate_cuts),
+            (1, 0),
+            "{:?}",
+            stats.stats()
+        );
         // What was sent before the cut, then the end: a truncated body.
         let t = Instant::now();
         read_until_closed(&mut s, Duration::ZERO, 1 << 20).await;
@@ -279,6 +291,12 @@ async fn a_client_below_the_minimum_rate_is_cut() {
         }
         let took = t.elapsed();
         assert_eq!(stats.stats().too_slow, 1, "{:?}", stats.stats());
+        assert_eq!(
+            (stats.stats().write_timeouts, stats.stats().min_rate_cuts),
+            (0, 1),
+            "{:?}",
+            stats.stats()
+        );
         assert!(took < Duration::from_secs(10), "cut only after {took:?}");
         eprintln!("slow client cut after {took:?}");
         reader.abort();

@@ -224,10 +224,23 @@ struct Slot {
 pub(crate) async fn run(
     tasks: Vec<TaskSpec>,
     token: Option<CancellationToken>,
+    #[cfg(feature = "metrics")] labels: Vec<metrics::Label>,
 ) -> Result<Report, Error> {
     let start = Instant::now();
+    #[cfg(feature = "metrics")]
+    let mut publisher = crate::metrics::Publisher::new(tasks.iter().map(|t| &t.meters), &labels);
     let (set, mut slots) = spawn_all(tasks);
-    join_all(set, &mut slots, token, start).await?;
+    #[cfg(feature = "metrics")]
+    let joined = {
+        let joined = publisher
+            .while_running(join_all(set, &mut slots, token, start))
+            .await;
+        publisher.finish();
+        joined
+    };
+    #[cfg(not(feature = "metrics"))]
+    let joined = join_all(set, &mut slots, token, start).await;
+    joined?;
     let elapsed = start.elapsed();
     let stages = slots
         .into_iter()

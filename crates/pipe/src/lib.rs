@@ -14,6 +14,8 @@
 //!   feature, an SVG chart; [`Run::stall_timeout`] arms a watchdog that names
 //!   the stage holding a run that no longer moves ([`Error::is_stalled`]).
 //! - [`Throttle`] limits a stream's rate (a slow consumer on demand).
+//! - With the `metrics` feature, every run's stage figures reach the
+//!   `metrics` facade, labelled by stage (see `metrics`).
 //! - Async operators ([`ReadableOps`], and the [`Pipeline`] methods of the
 //!   same names): `map_async` with bounded concurrency, `filter_async`,
 //!   `batch` by count and time; and `take`, `inspect` on pipelines.
@@ -27,10 +29,14 @@
 //! [`Error::is_stalled`]: weir_core::Error::is_stalled
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod engine;
 mod memory;
 mod meter;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 mod monitor;
 mod ops;
 mod pipe_fn;

@@ -317,6 +317,8 @@ impl<T: Send + 'static> Pipeline<T> {
             token: next.token,
             monitor: next.monitor,
             watch: next.watch,
+            #[cfg(feature = "metrics")]
+            metrics_labels: Vec::new(),
         }
     }
 
@@ -381,6 +383,8 @@ impl<T: Send + 'static> Pipeline<T> {
             token,
             monitor,
             watch,
+            #[cfg(feature = "metrics")]
+            metrics_labels: Vec::new(),
         }
     }
 
@@ -457,6 +461,8 @@ pub struct Run {
     token: Option<CancellationToken>,
     monitor: Monitor,
     watch: Watch,
+    #[cfg(feature = "metrics")]
+    metrics_labels: Vec<metrics::Label>,
 }
 
 impl fmt::Debug for Run {
@@ -574,10 +580,41 @@ impl Run {
         self
     }
 
+    /// Adds the label `key="value"` to every series this run publishes to
+    /// the `metrics` facade (say `pipeline="upload"`, to tell apart
+    /// pipelines whose stages have the same names). Every series already
+    /// has the label `stage`. See the [`metrics` module](crate::metrics).
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use weir::pipe::Pipeline;
+    /// use weir::{readable, writable::ChunkWriter};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let src = readable::from_iter([Bytes::from_static(b"abc")]);
+    /// let report = Pipeline::from(src)
+    ///     .into(ChunkWriter::new(tokio::io::sink()))
+    ///     .metrics_label("pipeline", "copy")
+    ///     .run()
+    ///     .await?;
+    /// assert_eq!(report.bytes_out, 3);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metrics_labels
+            .push(metrics::Label::new(key.into(), value.into()));
+        self
+    }
+
     /// Runs every stage to the end and returns the report.
     ///
     /// Needs a Tokio runtime; on a multi-thread runtime the stages run in
-    /// parallel.
+    /// parallel. With the `metrics` feature, the stages' figures reach the
+    /// `metrics` facade every second and at the end (see the `metrics`
+    /// module).
     ///
     /// # Cancel safety
     /// Dropping the future cancels the run: every stage task is aborted (a
@@ -594,6 +631,14 @@ impl Run {
     /// which [`Error::is_stalled`] is true if the stall watchdog ended it.
     pub async fn run(self) -> Result<Report, Error> {
         let slot = self.monitor.timeline_slot();
-        crate::watch::run(self.tasks, self.token, self.watch, slot).await
+        crate::watch::run(
+            self.tasks,
+            self.token,
+            self.watch,
+            slot,
+            #[cfg(feature = "metrics")]
+            self.metrics_labels,
+        )
+        .await
     }
 }

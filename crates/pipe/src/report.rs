@@ -199,6 +199,26 @@ fn with_ongoing(total: Duration, ongoing: Option<Duration>) -> Duration {
     total + ongoing.unwrap_or(Duration::ZERO)
 }
 
+/// A stage's figures so far, read from its meters (while it runs, or once
+/// it has ended).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Figures {
+    pub(crate) chunks_in: u64,
+    pub(crate) bytes_in: u64,
+    pub(crate) unit_in: Unit,
+    pub(crate) chunks_out: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) unit_out: Unit,
+    pub(crate) blocked: Duration,
+    pub(crate) starved: Duration,
+    pub(crate) peak: usize,
+    pub(crate) high: usize,
+    pub(crate) full: u64,
+    /// What its output buffers hold now (0 for a sink).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) buffered: usize,
+}
+
 impl StageMeters {
     /// Meters for a stage with no counters of its own yet.
     pub(crate) fn new(name: Arc<str>, kind: StageKind) -> Self {
@@ -276,22 +296,10 @@ impl StageMeters {
         s
     }
 
-    /// The stage's report, for a task that lived `lifetime`.
-    pub(crate) fn report(self, lifetime: Duration) -> StageReport {
-        let io_total = self.io.as_ref().map_or(Duration::ZERO, |m| m.total());
-        let StageMeters {
-            name,
-            kind,
-            input,
-            outputs,
-            pulled,
-            delivered,
-            in_flight,
-            io_includes_input,
-            ..
-        } = self;
-        let input = input.map(|h| h.stats());
-        let outputs: Vec<_> = outputs.iter().map(StatsHandle::stats).collect();
+    /// The stage's figures now.
+    pub(crate) fn figures(&self) -> Figures {
+        let input = self.input.as_ref().map(StatsHandle::stats);
+        let outputs: Vec<_> = self.outputs.iter().map(StatsHandle::stats).collect();
         let (mut chunks_in, mut bytes_in, mut unit_in) = (0, 0, Unit::Bytes);
         let mut starved = Duration::ZERO;
         if let Some(s) = &input {
@@ -300,7 +308,7 @@ impl StageMeters {
             unit_in = s.unit;
             starved = s.reader_wait;
         }
-        if let Some((c, u)) = &pulled {
+        if let Some((c, u)) = &self.pulled {
             chunks_in = c.chunks.load(Relaxed);
             bytes_in = c.units.load(Relaxed);
             unit_in = *u;
@@ -308,7 +316,7 @@ impl StageMeters {
         let mut unit_out = unit_in;
         let (mut chunks_out, mut bytes_out) = (0, 0);
         let mut blocked = Duration::ZERO;
-        let (mut peak, mut high, mut full) = (0, 0, 0);
+        let (mut peak, mut high, mut full, mut buffered) = (0, 0, 0, 0);
         for s in &outputs {
             chunks_out = chunks_out.max(s.writes);
             bytes_out = bytes_out.max(s.written);
@@ -316,38 +324,65 @@ impl StageMeters {
             peak = peak.max(s.peak_buffered);
             high = high.max(s.high_water_mark);
             full += s.full_events;
+            buffered += s.buffered;
             unit_out = s.unit;
         }
-        if let Some((c, u)) = &delivered {
+        if let Some((c, u)) = &self.delivered {
             chunks_out = c.chunks.load(Relaxed);
             bytes_out = c.units.load(Relaxed);
             unit_out = *u;
         }
-        let busy = lifetime.saturating_sub(blocked).saturating_sub(starved);
-        let io_wait = io_share(io_includes_input, io_total, lifetime, blocked, starved);
-        StageReport {
-            name: name.to_string(),
-            kind,
-            unit_in: unit_name(unit_in),
-            unit_out: unit_name(unit_out),
+        Figures {
             chunks_in,
-            chunks_out,
             bytes_in,
+            unit_in,
+            chunks_out,
             bytes_out,
+            unit_out,
+            blocked,
+            starved,
+            peak,
+            high,
+            full,
+            buffered,
+        }
+    }
+
+    /// The stage's report, for a task that lived `lifetime`.
+    pub(crate) fn report(self, lifetime: Duration) -> StageReport {
+        let f = self.figures();
+        let busy = lifetime.saturating_sub(f.blocked).saturating_sub(f.starved);
+        let io_total = self.io.as_ref().map_or(Duration::ZERO, |m| m.total());
+        let io_wait = io_share(
+            self.io_includes_input,
+            io_total,
+            lifetime,
+            f.blocked,
+            f.starved,
+        );
+        StageReport {
+            name: self.name.to_string(),
+            kind: self.kind,
+            unit_in: unit_name(f.unit_in),
+            unit_out: unit_name(f.unit_out),
+            chunks_in: f.chunks_in,
+            chunks_out: f.chunks_out,
+            bytes_in: f.bytes_in,
+            bytes_out: f.bytes_out,
             busy,
             working: busy.saturating_sub(io_wait),
             io_wait,
-            blocked,
-            starved,
-            peak_buffered: peak,
-            buffer_high: high,
-            full_events: full,
-            in_flight_peak: in_flight.map_or(0, |g| g.load(Relaxed)),
+            blocked: f.blocked,
+            starved: f.starved,
+            peak_buffered: f.peak,
+            buffer_high: f.high,
+            full_events: f.full,
+            in_flight_peak: self.in_flight.map_or(0, |g| g.load(Relaxed)),
         }
     }
 }
 
-fn unit_name(u: Unit) -> &'static str {
+pub(crate) fn unit_name(u: Unit) -> &'static str {
     match u {
         Unit::Bytes => "bytes",
         _ => "items",

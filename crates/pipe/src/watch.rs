@@ -50,6 +50,7 @@ pub(crate) async fn run(
     token: Option<CancellationToken>,
     watch: Watch,
     slot: TimelineSlot,
+    #[cfg(feature = "metrics")] labels: Vec<metrics::Label>,
 ) -> Result<Report, Error> {
     // Each stage's start and end, for monitors and the watchers: one
     // wrapper per task, two clock reads per run.
@@ -58,7 +59,13 @@ pub(crate) async fn run(
         t.fut = Box::pin(track(fut, t.meters.life.clone()));
     }
     if watch.timeline.is_none() && watch.stall.is_none() {
-        return engine::run(tasks, token).await;
+        return engine::run(
+            tasks,
+            token,
+            #[cfg(feature = "metrics")]
+            labels,
+        )
+        .await;
     }
     let meters: Vec<StageMeters> = tasks.iter().map(|t| t.meters.clone()).collect();
     let stop = match &token {
@@ -83,7 +90,12 @@ pub(crate) async fn run(
     .max(Duration::from_millis(1));
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let run = engine::run(tasks, Some(stop.clone()));
+    let run = engine::run(
+        tasks,
+        Some(stop.clone()),
+        #[cfg(feature = "metrics")]
+        labels,
+    );
     tokio::pin!(run);
     let mut stalled: Option<Error> = None;
     let result = loop {

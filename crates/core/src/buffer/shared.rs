@@ -30,6 +30,7 @@ use std::collections::VecDeque;
 use std::sync::Arc as StdArc;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use super::config::{BufferConfig, Overflow};
 use crate::error::{Error, SendError};
@@ -42,7 +43,7 @@ const WAITING: usize = 1 << (usize::BITS - 1);
 /// The other bits of `Shared::progress`: the amount handed out, modulo 2^63
 /// (or 2^31 on 32-bit targets), compared by wrapping difference.
 use crate::sync::{Arc, Mutex, MutexGuard, lock};
-use crate::trace::{bp_debug, bp_warn};
+use crate::trace::{bp_debug, bp_trace, bp_warn};
 
 /// Whether a write left room (`Ready`) or reached the high mark (`Full`).
 ///
@@ -90,6 +91,30 @@ struct State<T> {
     writer_waker: Option<Waker>,
     /// The writer waits in `finished()` (see `poll_finished`).
     finish_waker: Option<Waker>,
+    /// The backpressure episode under way, if any (see `Episode`).
+    episode: Option<Episode>,
+}
+
+/// A backpressure episode, for tracing: it starts when the buffer turns
+/// full with none under way and lasts through any number of Full/drain
+/// turns, until the reader finds the buffer empty (the consumer caught up,
+/// or the stream is over) or goes away. A writer steadily faster than its
+/// reader therefore makes one episode, however many bytes go through.
+struct Episode {
+    start: Instant,
+    /// `stats.full_events` before the turn that started it.
+    fulls_before: u64,
+    /// `stats.writer_wait_ns` when it started.
+    wait_before: u64,
+}
+
+/// A finished episode to trace once the lock is released.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+struct EpisodeEnd {
+    why: &'static str,
+    elapsed: std::time::Duration,
+    fulls: u64,
+    blocked: std::time::Duration,
 }
 
 pub(crate) struct Shared<T> {
@@ -209,6 +234,7 @@ impl<T> Shared<T> {
                 reader_waker: None,
                 writer_waker: None,
                 finish_waker: None,
+                episode: None,
             }),
             progress: AtomicUsize::new(0),
             aborted: AtomicBool::new(false),
@@ -245,6 +271,7 @@ impl<T> Shared<T> {
         }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     fn name_str(&self) -> &str {
         self.name.as_deref().unwrap_or("")
     }
@@ -285,7 +312,7 @@ impl<T> Shared<T> {
         }
         if let Some(buffered) = wake.drained_at {
             let _ = buffered;
-            bp_debug!(
+            bp_trace!(
                 buffer = self.name_str(),
                 buffered = buffered,
                 low = self.low,
@@ -322,9 +349,19 @@ impl<T> Shared<T> {
         bump(&self.stats.written, size as u64);
         self.stats.note_peak(buffered);
         let became_full = !st.full && buffered >= high;
+        let mut started = false;
         if became_full {
             st.full = true;
+            let fulls_before = self.stats.full_events.load(Relaxed);
             bump(&self.stats.full_events, 1);
+            if st.episode.is_none() {
+                started = true;
+                st.episode = Some(Episode {
+                    start: Instant::now(),
+                    fulls_before,
+                    wait_before: self.stats.writer_wait_ns.load(Relaxed),
+                });
+            }
         }
         let answer = if st.full {
             Written::Full
@@ -333,14 +370,23 @@ impl<T> Shared<T> {
         };
         let waker = st.reader_waker.take();
         wake_unlocked(st, waker);
-        if became_full {
+        if started {
             bp_debug!(
+                buffer = self.name_str(),
+                buffered = buffered,
+                high = high,
+                "backpressure started: buffer full, write() returned Full"
+            );
+        }
+        if became_full {
+            bp_trace!(
                 buffer = self.name_str(),
                 buffered = buffered,
                 high = high,
                 "buffer full: write() returned Full"
             );
         }
+        let _ = started;
         answer
     }
 
@@ -582,6 +628,7 @@ impl<T> Shared<T> {
     pub(crate) fn refill(&self, cache: &mut VecDeque<T>, cx: Option<&mut Context<'_>>) -> Refill {
         let mut st = lock(&self.state);
         let wake = self.fold(&mut st);
+        let mut ended = None;
         let out = if !st.queue.is_empty() {
             let n = st.queue.len().min(self.batch);
             if st.queue.len() <= self.batch {
@@ -592,6 +639,13 @@ impl<T> Shared<T> {
             st.moved = st.moved.wrapping_add(n as u64);
             Refill::Filled
         } else {
+            // The reader caught up (or the stream is over): any episode ends.
+            let why = if matches!(st.end, End::Open) {
+                "the reader caught up"
+            } else {
+                "the stream is over"
+            };
+            ended = self.end_episode(&mut st, why);
             match &mut st.end {
                 End::Open => {
                     if let Some(cx) = cx {
@@ -609,7 +663,36 @@ impl<T> Shared<T> {
         };
         drop(st);
         self.deliver(wake);
+        self.trace_episode_end(ended);
         out
+    }
+
+    /// Ends the episode under way, if any (lock held).
+    fn end_episode(&self, st: &mut State<T>, why: &'static str) -> Option<EpisodeEnd> {
+        let ep = st.episode.take()?;
+        let fulls = self.stats.full_events.load(Relaxed);
+        let wait = self.stats.writer_wait_ns.load(Relaxed);
+        Some(EpisodeEnd {
+            why,
+            elapsed: ep.start.elapsed(),
+            fulls: fulls.wrapping_sub(ep.fulls_before),
+            blocked: std::time::Duration::from_nanos(wait.saturating_sub(ep.wait_before)),
+        })
+    }
+
+    /// Traces the end of an episode (lock released).
+    fn trace_episode_end(&self, ended: Option<EpisodeEnd>) {
+        if let Some(end) = ended {
+            let _ = &end;
+            bp_debug!(
+                buffer = self.name_str(),
+                elapsed.ms = end.elapsed.as_secs_f64() * 1e3,
+                full.count = end.fulls,
+                blocked.ms = end.blocked.as_secs_f64() * 1e3,
+                "backpressure ended: {}",
+                end.why
+            );
+        }
     }
 
     /// `end()`: the reader drains what is buffered, then sees the end.
@@ -677,6 +760,7 @@ impl<T> Shared<T> {
         // if it held any chunk.
         st.gone_early = !self.all_taken(&st);
         st.reader_gone = true;
+        let ended = self.end_episode(&mut st, "the reader went away");
         let discarded = std::mem::take(&mut st.queue);
         let units: usize = discarded.iter().map(|c| self.limit.measure(c)).sum();
         st.buffered = 0;
@@ -689,6 +773,7 @@ impl<T> Shared<T> {
         if let Some(w) = finish {
             w.wake();
         }
+        self.trace_episode_end(ended);
         drop(discarded);
     }
 

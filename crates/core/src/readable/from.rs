@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use futures_core::{Stream, TryStream};
 use pin_project_lite::pin_project;
 
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 
 /// A readable stream yielding the items of an iterator. Made by [`from_iter`].
 #[must_use = "streams do nothing unless polled"]
@@ -110,6 +110,13 @@ pin_project! {
 /// A readable stream of the items of a fallible `stream`, its errors
 /// converted into [`Error`]. It ends after the first error.
 ///
+/// Any error type that converts into a [`BoxError`] will do (every
+/// `std::error::Error + Send + Sync + 'static`: `io::Error`, weir's own
+/// [`Error`], `tokio-util`'s `LinesCodecError`, …), so a `FramedRead`
+/// enters weir without a `map_err`. A weir `Error` comes through as
+/// itself, an `io::Error` as `Error::from(io)` makes it (its kind kept),
+/// anything else as an error whose `Display` is the original's text.
+///
 /// # Examples
 /// ```
 /// use futures::{stream, TryStreamExt};
@@ -121,10 +128,23 @@ pin_project! {
 /// assert_eq!(res.unwrap_err().to_string(), "disk on fire");
 /// # }
 /// ```
+///
+/// A `tokio-util` `FramedRead`, whose errors are the codec's own:
+/// ```
+/// use futures::TryStreamExt;
+/// use tokio_util::codec::{FramedRead, LinesCodec};
+/// use weir::readable;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir::Error> {
+/// let lines = FramedRead::new(&b"one\ntwo\n"[..], LinesCodec::new());
+/// let v: Vec<String> = readable::from_try_stream(lines).try_collect().await?;
+/// assert_eq!(v, ["one", "two"]);
+/// # Ok(()) }
+/// ```
 pub fn from_try_stream<S>(stream: S) -> FromTryStream<S>
 where
     S: TryStream,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
 {
     FromTryStream {
         inner: stream,
@@ -135,7 +155,7 @@ where
 impl<S> Stream for FromTryStream<S>
 where
     S: TryStream,
-    S::Error: Into<Error>,
+    S::Error: Into<BoxError>,
 {
     type Item = Result<S::Ok, Error>;
 
@@ -149,7 +169,7 @@ where
             Poll::Ready(Some(Ok(x))) => Poll::Ready(Some(Ok(x))),
             Poll::Ready(Some(Err(e))) => {
                 *this.done = true;
-                Poll::Ready(Some(Err(e.into())))
+                Poll::Ready(Some(Err(Error::from(e.into()))))
             }
             Poll::Ready(None) => {
                 *this.done = true;

@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::conn_table::FlushHook;
-use super::rate_guard::RateGuard;
+use super::rate_guard::{RateGuard, Trip};
 
 pin_project! {
     /// Counts what goes through and gives up on a peer that stops taking
@@ -25,8 +25,18 @@ pin_project! {
         sent: Arc<AtomicU64>,
         received: Arc<AtomicU64>,
         tripped: Arc<AtomicU64>,
+        trips: Option<TripCounters>,
         on_flush: Option<FlushHook>,
     }
+}
+
+/// Counters of the guard's cuts, by guard.
+#[derive(Debug, Clone)]
+pub(crate) struct TripCounters {
+    /// Cut by the idle write timeout.
+    pub(crate) idle: Arc<AtomicU64>,
+    /// Cut by the minimum data rate.
+    pub(crate) slow: Arc<AtomicU64>,
 }
 
 impl<T> GuardedIo<T> {
@@ -43,8 +53,15 @@ impl<T> GuardedIo<T> {
             sent,
             received,
             tripped,
+            trips: None,
             on_flush: None,
         }
+    }
+
+    /// Counts each cut in `trips` too, by the guard that made it.
+    pub(crate) fn with_trip_counters(mut self, trips: TripCounters) -> Self {
+        self.trips = Some(trips);
+        self
     }
 
     /// Calls `hook` after every completed flush (the connection table learns
@@ -77,6 +94,7 @@ impl<T: AsyncWrite> GuardedIo<T> {
         guard: &mut RateGuard,
         sent: &AtomicU64,
         tripped: &AtomicU64,
+        trips: Option<&TripCounters>,
         cx: &mut Context<'_>,
         res: Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
@@ -90,6 +108,13 @@ impl<T: AsyncWrite> GuardedIo<T> {
                 Ok(()) => Poll::Pending,
                 Err(trip) => {
                     tripped.fetch_add(1, Relaxed);
+                    if let Some(t) = trips {
+                        let by = match trip {
+                            Trip::Idle(_) => &t.idle,
+                            Trip::Slow(_) => &t.slow,
+                        };
+                        by.fetch_add(1, Relaxed);
+                    }
                     Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!("client too slow: {trip}"),
@@ -109,7 +134,14 @@ impl<T: AsyncWrite> AsyncWrite for GuardedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let res = this.io.poll_write(cx, buf);
-        Self::after_write(this.write_guard, this.sent, this.tripped, cx, res)
+        Self::after_write(
+            this.write_guard,
+            this.sent,
+            this.tripped,
+            this.trips.as_ref(),
+            cx,
+            res,
+        )
     }
 
     fn poll_write_vectored(
@@ -119,7 +151,14 @@ impl<T: AsyncWrite> AsyncWrite for GuardedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let res = this.io.poll_write_vectored(cx, bufs);
-        Self::after_write(this.write_guard, this.sent, this.tripped, cx, res)
+        Self::after_write(
+            this.write_guard,
+            this.sent,
+            this.tripped,
+            this.trips.as_ref(),
+            cx,
+            res,
+        )
     }
 
     fn is_write_vectored(&self) -> bool {

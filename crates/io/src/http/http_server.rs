@@ -17,7 +17,7 @@ use weir_core::Error;
 
 use super::conn_table::{ConnTable, TrackedBody};
 use super::fd_limit::{Reserve, is_out_of_fds, retry_after_on_503};
-use super::guarded_io::GuardedIo;
+use super::guarded_io::{GuardedIo, TripCounters};
 use super::rate_guard::{MinRate, RateGuard};
 use super::send_queue::{UNSENT_LIMIT, limit_unsent};
 use super::server_stats::Counters;
@@ -243,11 +243,16 @@ impl HttpServer {
                     counters.received.clone(),
                     counters.too_slow.clone(),
                 )
-                .with_flush_hook(entry.on_flush());
+                .with_flush_hook(entry.on_flush())
+                .with_trip_counters(TripCounters {
+                    idle: counters.write_timeouts.clone(),
+                    slow: counters.min_rate_cuts.clone(),
+                });
                 let counters2 = counters.clone();
                 let entry2 = entry.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     counters2.requests.fetch_add(1, Relaxed);
+                    let counters3 = counters2.clone();
                     let busy = entry2.busy();
                     let fut = (!host_is_bad(&req)).then(|| handler(req));
                     async move {
@@ -255,6 +260,7 @@ impl HttpServer {
                             Some(fut) => fut.await,
                             None => bad_host(),
                         });
+                        counters3.statuses.count(response.status());
                         Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
                     }
                 });
@@ -274,6 +280,10 @@ impl HttpServer {
                 };
                 if let Err(e) = result {
                     counters.failed.fetch_add(1, Relaxed);
+                    if e.is_timeout() {
+                        // hyper's only timeout: the header-read one.
+                        counters.header_timeouts.fetch_add(1, Relaxed);
+                    }
                     io_debug!(peer = %peer, error = %e, "http connection ended with an error");
                     let _ = e;
                 }

@@ -38,6 +38,19 @@ pub struct ServerStats {
     pub bytes_sent: u64,
     /// Bytes read from clients.
     pub bytes_received: u64,
+    /// Connections cut by the header-read timeout: a request's headers
+    /// (or the next request on a kept-alive connection) took too long.
+    pub header_timeouts: u64,
+    /// Connections cut by the idle write timeout: the client took nothing
+    /// for that long (part of `too_slow`).
+    pub write_timeouts: u64,
+    /// Connections cut by the minimum data rate (part of `too_slow`).
+    pub min_rate_cuts: u64,
+    /// Responses the service gave, by status code: `(code, count)` in
+    /// increasing order of code, codes never given left out. The canned
+    /// 503 of a connection turned away at the cap is counted in `refused`,
+    /// not here.
+    pub responses: Vec<(u16, u64)>,
 }
 
 /// The live counters behind [`ServerStats`].
@@ -52,6 +65,37 @@ pub(crate) struct Counters {
     pub(crate) failed: AtomicU64,
     pub(crate) sent: Arc<AtomicU64>,
     pub(crate) received: Arc<AtomicU64>,
+    pub(crate) header_timeouts: AtomicU64,
+    pub(crate) write_timeouts: Arc<AtomicU64>,
+    pub(crate) min_rate_cuts: Arc<AtomicU64>,
+    pub(crate) statuses: StatusCounts,
+}
+
+/// One counter per status code from 100 to 599.
+#[derive(Debug)]
+pub(crate) struct StatusCounts(Box<[AtomicU64]>);
+
+impl Default for StatusCounts {
+    fn default() -> Self {
+        StatusCounts((100..600).map(|_| AtomicU64::new(0)).collect())
+    }
+}
+
+impl StatusCounts {
+    /// Counts one response with `status`.
+    pub(crate) fn count(&self, status: http::StatusCode) {
+        if let Some(c) = self.0.get(usize::from(status.as_u16()).wrapping_sub(100)) {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(u16, u64)> {
+        (100u16..)
+            .zip(self.0.iter())
+            .map(|(code, c)| (code, c.load(Relaxed)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
 }
 
 impl Counters {
@@ -66,6 +110,10 @@ impl Counters {
             failed: self.failed.load(Relaxed),
             bytes_sent: self.sent.load(Relaxed),
             bytes_received: self.received.load(Relaxed),
+            header_timeouts: self.header_timeouts.load(Relaxed),
+            write_timeouts: self.write_timeouts.load(Relaxed),
+            min_rate_cuts: self.min_rate_cuts.load(Relaxed),
+            responses: self.statuses.snapshot(),
         }
     }
 }
