@@ -108,9 +108,25 @@ impl Monitor {
         self.timeline.lock().ok().and_then(|t| t.clone())
     }
 
-    /// Each stage's live figures and state, source first (empty for a
-    /// monitor taken from a [`Pipeline`](crate::Pipeline) before its sink
-    /// was added: take it from the [`Run`](crate::Run)).
+    /// Each stage's live figures and state, source first.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::pipe::{Pipeline, StageState};
+    /// use weir::{readable, writable};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let run = Pipeline::from(readable::from_iter(0..10u32))
+    ///     .into(writable::from_fn(|_n: u32| async { Ok(()) }));
+    /// let monitor = run.monitor();
+    /// assert_eq!(monitor.stages()[1].state, StageState::Idle); // not started
+    /// run.run().await?;
+    /// let stages = monitor.stages();
+    /// assert_eq!(stages[0].name, "source");
+    /// assert!(stages.iter().all(|s| s.ended));
+    /// assert_eq!(stages[1].amount_in, 10);
+    /// # Ok(()) }
+    /// ```
     pub fn stages(&self) -> Vec<LiveStage> {
         let now = std::time::Instant::now();
         self.stages
