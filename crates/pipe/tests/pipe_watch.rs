@@ -324,3 +324,61 @@ async fn busy_time_tells_computing_from_waiting() {
         "{table}"
     );
 }
+
+/// Keeps the text of every WARN event.
+#[derive(Clone, Default)]
+struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+struct Text<'a>(&'a mut String);
+
+impl tracing::field::Visit for Text<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() == tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        let mut text = String::new();
+        e.record(&mut Text(&mut text));
+        self.0.lock().unwrap().push(text);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn the_diagnosis_is_logged_as_a_warning() {
+    let warnings = Warnings::default();
+    let _guard = tracing::subscriber::set_default(warnings.clone());
+    let silent = futures::stream::pending::<Result<Bytes, Error>>();
+    let err = within(
+        10,
+        Pipeline::from(silent)
+            .named("read")
+            .into_named("write", Deaf)
+            .stall_timeout(Duration::from_millis(100))
+            .run(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_stalled());
+    let logged = warnings.0.lock().unwrap().clone();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].contains("stage=read"), "{logged:?}");
+    assert!(
+        logged[0].contains(
+            "read waits on its input (nothing arrives); write starved (nothing from read)"
+        ),
+        "{logged:?}"
+    );
+}
