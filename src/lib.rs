@@ -39,8 +39,9 @@
 //!   `codecs::CodecEncoder`).
 //! - **I/O** ([`io`], from `weir-io`): files (an atomic, optionally
 //!   `fsync`ed sink), standard streams, TCP sockets as duplexes ([`io::net`])
-//!   and HTTP/1.1 on hyper 1 ([`io::http`]: bodies, a guarded server, a
-//!   static file server, a client).
+//!   and HTTP/1.1 on hyper 1 ([`io::http`]: bodies, pipelines as bodies, a
+//!   guarded server for weir handlers and tower services such as an axum
+//!   `Router`, content-coding negotiation, a static file server, a client).
 //! - **Testing** (`weir::testing`, feature `testing`): the conformance kit
 //!   weir checks its own adapters and transforms with — adversarial I/O
 //!   wrappers and a checker for your own.

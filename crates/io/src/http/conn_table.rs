@@ -8,13 +8,9 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use weir_core::Error;
-
-use super::ResponseBody;
 
 /// Waiting for a request's headers (a new or an idle kept-alive connection).
 const HEAD: u8 = 0;
@@ -196,29 +192,32 @@ impl Drop for Busy {
     }
 }
 
-/// A response body that keeps its connection marked busy until hyper has
-/// pulled all of it (hyper drops a body once it has ended).
-#[derive(Debug)]
-pub(crate) struct TrackedBody {
-    body: ResponseBody,
-    _busy: Busy,
+pin_project_lite::pin_project! {
+    /// A response body that keeps its connection marked busy until hyper has
+    /// pulled all of it (hyper drops a body once it has ended).
+    #[derive(Debug)]
+    pub(crate) struct TrackedBody<B> {
+        #[pin]
+        body: B,
+        _busy: Busy,
+    }
 }
 
-impl TrackedBody {
-    pub(crate) fn new(body: ResponseBody, busy: Busy) -> Self {
+impl<B> TrackedBody<B> {
+    pub(crate) fn new(body: B, busy: Busy) -> Self {
         TrackedBody { body, _busy: busy }
     }
 }
 
-impl Body for TrackedBody {
-    type Data = Bytes;
-    type Error = Error;
+impl<B: Body> Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        self.project().body.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -12,7 +12,7 @@ use super::beneath::{Kind, Root};
 use super::file_server_builder::{EncoderFactory, FileServerBuilder};
 use super::pooled_encode::{CompressPermits, PooledEncode};
 use super::resolve::{io_status, segments};
-use super::{FileServerStats, ResponseBody};
+use super::{ContentCoding, FileServerStats, ResponseBody, negotiate_encoding};
 use crate::BlockingSource;
 use crate::gauge::{HolderGuard, MemoryGauge};
 use crate::trace::io_error;
@@ -55,7 +55,8 @@ pub(crate) struct Inner {
 ///   several ranges, or a malformed header, the whole file (as RFC 9110
 ///   allows).
 /// - gzip (when configured) for compressible types when the client's
-///   `Accept-Encoding` takes it, streamed with `Transfer-Encoding: chunked`,
+///   `Accept-Encoding` prefers it to identity ([`negotiate_encoding`]:
+///   weights, `*`, `identity;q=0`), streamed with `Transfer-Encoding: chunked`,
 ///   with `Vary: Accept-Encoding`.
 /// - A folder: its `index.html`, else a listing of its entries (or 403);
 ///   `/dir` without the slash is redirected (301) to `/dir/` (`//dir` to
@@ -299,7 +300,7 @@ impl FileServer {
             && is_compressible(mime.essence_str())
         {
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            if len >= MIN_COMPRESS && accepts_gzip(req.headers()) {
+            if len >= MIN_COMPRESS && wants_gzip(req.headers()) {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 let mut r = Response::new(ResponseBody::empty());
                 if !head {
@@ -623,24 +624,13 @@ fn if_range_holds(headers: &HeaderMap, last_modified: Option<&str>) -> bool {
     }
 }
 
-/// Whether `Accept-Encoding` takes gzip (by name or `*`, with a non-zero
-/// quality).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            if !(name.eq_ignore_ascii_case("gzip") || name == "*") {
-                return false;
-            }
-            parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .all(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0))
-        })
+/// Whether the request's `Accept-Encoding` prefers gzip to identity (see
+/// [`negotiate_encoding`]). A client that refuses both still gets identity:
+/// a file server disregarding the header is allowed (RFC 9110 §12.5.3), and
+/// more useful to it than a 406.
+fn wants_gzip(headers: &HeaderMap) -> bool {
+    negotiate_encoding(headers, &[ContentCoding::Gzip, ContentCoding::Identity])
+        == Some(ContentCoding::Gzip)
 }
 
 fn is_compressible(essence: &str) -> bool {

@@ -3,23 +3,27 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http_body::Body;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Semaphore, watch};
-use weir_core::Error;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tower_service::Service;
+use weir_core::{BoxError, Error};
 
 use super::conn_table::{ConnTable, TrackedBody};
 use super::fd_limit::{Reserve, is_out_of_fds, retry_after_on_503};
 use super::guarded_io::{GuardedIo, TripCounters};
 use super::rate_guard::{MinRate, RateGuard};
 use super::send_queue::{UNSENT_LIMIT, limit_unsent};
+use super::served_body::ServedBody;
 use super::server_stats::Counters;
 use super::{HttpServerBuilder, ResponseBody, ServerStats, ServerStatsHandle};
 use crate::trace::io_debug;
@@ -138,10 +142,11 @@ impl HttpServer {
             .await
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets each
-    /// open connection finish its current response, and returns when all
-    /// are closed or the [shutdown grace](HttpServerBuilder::shutdown_grace)
-    /// has passed.
+    /// Serves until `shutdown` completes, then stops accepting (the
+    /// listening socket is closed at once), lets each open connection
+    /// finish its current response (idle ones close at once), and returns
+    /// when all are closed or the
+    /// [shutdown grace](HttpServerBuilder::shutdown_grace) has passed.
     ///
     /// # Cancel safety
     /// As [`serve`](HttpServer::serve).
@@ -154,7 +159,94 @@ impl HttpServer {
         F: Future<Output = Response<ResponseBody>> + Send + 'static,
         S: Future<Output = ()>,
     {
-        let handler = Arc::new(handler);
+        self.serve_service_until(HandlerService(Arc::new(handler)), shutdown)
+            .await
+    }
+
+    /// Serves every connection with a tower [`Service`] (an axum `Router`,
+    /// a tower-http stack, a `tower::service_fn`…) until the task is
+    /// dropped, with the same guards as [`serve`](HttpServer::serve).
+    ///
+    /// See [`serve_service_until`](HttpServer::serve_service_until).
+    ///
+    /// # Cancel safety
+    /// As [`serve`](HttpServer::serve).
+    ///
+    /// # Errors
+    /// None in practice (see [`serve`](HttpServer::serve)).
+    pub async fn serve_service<S, B>(self, service: S) -> Result<(), Error>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.serve_service_until(service, std::future::pending::<()>())
+            .await
+    }
+
+    /// Serves every connection with a tower [`Service`] until `shutdown`
+    /// completes, then shuts down gracefully as
+    /// [`serve_until`](HttpServer::serve_until) does.
+    ///
+    /// Every guard of the server holds for the service's connections too:
+    /// they are enforced on the connection (hyper's header-read timeout, the
+    /// write timeout and minimum rate on the socket, the connection cap and
+    /// its shedding), not in a handler, so the service needs no code of its
+    /// own for them. The service is cloned for each request and waited on
+    /// with `poll_ready` before its `call` (tower's `oneshot`). A request
+    /// that breaks RFC 9112's `Host` rule gets 400 before the service sees
+    /// it. A service that fails (`Err`, which an axum `Router` never
+    /// returns) gets its client a `500 Internal Server Error` and a closed
+    /// connection. A response body that fails ends the connection without
+    /// finishing the body, so the client sees an incomplete response, never
+    /// a clean end.
+    ///
+    /// A response's body may carry any [`Buf`](bytes::Buf) as its data: a
+    /// `Bytes` (what axum, hyper and weir use) is handed on without a copy,
+    /// anything else is copied once.
+    ///
+    /// # Cancel safety
+    /// As [`serve`](HttpServer::serve).
+    ///
+    /// # Errors
+    /// None in practice (see [`serve`](HttpServer::serve)).
+    ///
+    /// # Examples
+    /// A `tower::service_fn` (an axum `Router` is served the same way: see
+    /// `examples/axum_service.rs`):
+    /// ```
+    /// use std::convert::Infallible;
+    /// use hyper::{Request, Response, body::Incoming};
+    /// use weir_io::http::{HttpServer, ResponseBody};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+    /// let server = HttpServer::bind("127.0.0.1:0").await?;
+    /// let url = format!("http://{}/", server.local_addr()?);
+    /// let service = tower::service_fn(|req: Request<Incoming>| async move {
+    ///     let text = format!("you asked for {}\n", req.uri().path());
+    ///     Ok::<_, Infallible>(Response::new(ResponseBody::full(text)))
+    /// });
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let running = tokio::spawn(server.serve_service_until(service, async {
+    ///     let _ = stopped.await;
+    /// }));
+    /// let response = weir_io::http::get(&url).await?;
+    /// assert_eq!(response.status(), 200);
+    /// let _ = stop.send(());
+    /// running.await.unwrap()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_service_until<S, B, F>(self, service: S, shutdown: F) -> Result<(), Error>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Error: Into<BoxError>,
+        F: Future<Output = ()>,
+    {
         let max = self.options.max_connections;
         // "No cap" (as `usize::MAX`) is as many as a semaphore can count.
         let max = max.min(Semaphore::MAX_PERMITS);
@@ -162,18 +254,7 @@ impl HttpServer {
         let conns = Arc::new(ConnTable::default());
         let mut reserve = Reserve::new();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.options.header_read_timeout)
-            .keep_alive(self.options.keep_alive)
-            .max_header_size(self.options.max_header_size)
-            .max_buf_size(
-                self.options
-                    .write_buffer
-                    .max(self.options.max_header_size)
-                    .max(8192),
-            );
-        let http = Arc::new(http);
+        let http = Arc::new(self.hyper_builder());
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -207,96 +288,225 @@ impl HttpServer {
                     continue;
                 }
             };
-            let rate = (self.options.min_rate > 0).then_some(MinRate {
-                bytes_per_sec: self.options.min_rate,
-                grace: self.options.min_rate_grace,
-            });
-            let guard = RateGuard::new(self.options.write_timeout, rate).paced_idle(true);
-            let counters = self.counters.clone();
-            let conns = conns.clone();
-            let handler = handler.clone();
-            let http = http.clone();
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                let permit = match permit {
-                    Ok(permit) => permit,
-                    Err(permits) => {
-                        match tokio::time::timeout(SHED_WAIT, permits.acquire_owned()).await {
-                            Ok(Ok(permit)) => permit,
-                            _ => {
-                                counters.refused.fetch_add(1, Relaxed);
-                                refuse(socket).await;
-                                return;
-                            }
+            let conn = Conn {
+                socket,
+                peer,
+                guard: self.write_guard(),
+                counters: self.counters.clone(),
+                conns: conns.clone(),
+                http: http.clone(),
+                stop: stop_rx.clone(),
+            };
+            tokio::spawn(conn.serve(permit, service.clone()));
+        }
+        let _ = stop_tx.send(true);
+        // Close the listening socket now, as Node's `server.close()` does: a
+        // client connecting while open connections finish is refused at
+        // once rather than left in the backlog until the grace ends.
+        let grace = self.options.shutdown_grace;
+        drop(self);
+        // Every connection holds a permit until it ends.
+        let all = u32::try_from(max).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(grace, permits.acquire_many(all)).await;
+        Ok(())
+    }
+
+    /// hyper's HTTP/1 server with this server's options.
+    fn hyper_builder(&self) -> hyper::server::conn::http1::Builder {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.options.header_read_timeout)
+            .keep_alive(self.options.keep_alive)
+            .max_header_size(self.options.max_header_size)
+            .max_buf_size(
+                self.options
+                    .write_buffer
+                    .max(self.options.max_header_size)
+                    .max(8192),
+            );
+        http
+    }
+
+    /// A new connection's write guard: the idle timeout and minimum rate.
+    fn write_guard(&self) -> RateGuard {
+        let rate = (self.options.min_rate > 0).then_some(MinRate {
+            bytes_per_sec: self.options.min_rate,
+            grace: self.options.min_rate_grace,
+        });
+        RateGuard::new(self.options.write_timeout, rate).paced_idle(true)
+    }
+}
+
+/// One accepted connection and what its task needs from the server.
+struct Conn {
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+    guard: RateGuard,
+    counters: Arc<Counters>,
+    conns: Arc<ConnTable>,
+    http: Arc<hyper::server::conn::http1::Builder>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Conn {
+    /// Serves the connection with `service` until it closes, is shed, or
+    /// the server stops (then after its current response). `permit` is the
+    /// connection's place under the cap, or, for a connection let in by
+    /// shedding another, the semaphore to wait on for the shed one's.
+    async fn serve<S, B>(self, permit: Result<OwnedSemaphorePermit, Arc<Semaphore>>, service: S)
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let Conn {
+            socket,
+            peer,
+            guard,
+            counters,
+            conns,
+            http,
+            mut stop,
+        } = self;
+        let permit = match permit {
+            Ok(permit) => permit,
+            Err(permits) => match tokio::time::timeout(SHED_WAIT, permits.acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    counters.refused.fetch_add(1, Relaxed);
+                    refuse(socket).await;
+                    return;
+                }
+            },
+        };
+        let _ = socket.set_nodelay(true);
+        limit_unsent(&socket, UNSENT_LIMIT);
+        counters.accepted.fetch_add(1, Relaxed);
+        counters.active.fetch_add(1, Relaxed);
+        let entry = Arc::new(conns.register());
+        let io = GuardedIo::new(
+            socket,
+            guard,
+            counters.sent.clone(),
+            counters.received.clone(),
+            counters.too_slow.clone(),
+        )
+        .with_flush_hook(entry.on_flush())
+        .with_trip_counters(TripCounters {
+            idle: counters.write_timeouts.clone(),
+            slow: counters.min_rate_cuts.clone(),
+        });
+        let counters2 = counters.clone();
+        let entry2 = entry.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            counters2.requests.fetch_add(1, Relaxed);
+            let counters3 = counters2.clone();
+            let busy = entry2.busy();
+            let bad_host = host_is_bad(&req);
+            let service = service.clone();
+            async move {
+                let response = if bad_host {
+                    bad_host_response().map(ServedBody::own)
+                } else {
+                    match oneshot(service, req).await {
+                        Ok(response) => response.map(ServedBody::service),
+                        Err(e) => {
+                            let e: BoxError = e.into();
+                            io_debug!(peer = %peer, error = %e, "http service failed");
+                            let _ = e;
+                            service_failed().map(ServedBody::own)
                         }
                     }
                 };
-                let _ = socket.set_nodelay(true);
-                limit_unsent(&socket, UNSENT_LIMIT);
-                counters.accepted.fetch_add(1, Relaxed);
-                counters.active.fetch_add(1, Relaxed);
-                let entry = Arc::new(conns.register());
-                let io = GuardedIo::new(
-                    socket,
-                    guard,
-                    counters.sent.clone(),
-                    counters.received.clone(),
-                    counters.too_slow.clone(),
-                )
-                .with_flush_hook(entry.on_flush())
-                .with_trip_counters(TripCounters {
-                    idle: counters.write_timeouts.clone(),
-                    slow: counters.min_rate_cuts.clone(),
-                });
-                let counters2 = counters.clone();
-                let entry2 = entry.clone();
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    counters2.requests.fetch_add(1, Relaxed);
-                    let counters3 = counters2.clone();
-                    let busy = entry2.busy();
-                    let fut = (!host_is_bad(&req)).then(|| handler(req));
-                    async move {
-                        let response = retry_after_on_503(match fut {
-                            Some(fut) => fut.await,
-                            None => bad_host(),
-                        });
-                        counters3.statuses.count(response.status());
-                        Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
-                    }
-                });
-                let conn = http.serve_connection(TokioIo::new(io), service);
-                let mut conn = std::pin::pin!(conn);
-                let stopping = async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                };
-                let result = tokio::select! {
-                    r = conn.as_mut() => r,
-                    () = stopping => {
-                        conn.as_mut().graceful_shutdown();
-                        conn.as_mut().await
-                    }
-                    // Shed while waiting for headers: close at once.
-                    () = entry.shed() => Ok(()),
-                };
-                if let Err(e) = result {
-                    counters.failed.fetch_add(1, Relaxed);
-                    if e.is_timeout() {
-                        // hyper's only timeout: the header-read one.
-                        counters.header_timeouts.fetch_add(1, Relaxed);
-                    }
-                    io_debug!(peer = %peer, error = %e, "http connection ended with an error");
-                    let _ = e;
-                }
-                let _ = peer;
-                counters.active.fetch_sub(1, Relaxed);
-                drop(permit);
-            });
+                let response = retry_after_on_503(response);
+                counters3.statuses.count(response.status());
+                Ok::<_, Infallible>(response.map(|b| TrackedBody::new(b, busy)))
+            }
+        });
+        let conn = http.serve_connection(TokioIo::new(io), service);
+        let mut conn = std::pin::pin!(conn);
+        let stopping = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            () = stopping => {
+                conn.as_mut().graceful_shutdown();
+                conn.as_mut().await
+            }
+            // Shed while waiting for headers: close at once.
+            () = entry.shed() => Ok(()),
+        };
+        if let Err(e) = result {
+            counters.failed.fetch_add(1, Relaxed);
+            if e.is_timeout() {
+                // hyper's only timeout: the header-read one.
+                counters.header_timeouts.fetch_add(1, Relaxed);
+            }
+            io_debug!(peer = %peer, error = %e, "http connection ended with an error");
+            let _ = e;
         }
-        let _ = stop_tx.send(true);
-        // Every connection holds a permit until it ends.
-        let all = u32::try_from(max).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(self.options.shutdown_grace, permits.acquire_many(all)).await;
-        Ok(())
+        let _ = peer;
+        counters.active.fetch_sub(1, Relaxed);
+        drop(permit);
+    }
+}
+
+/// Waits for `service` to be ready, then calls it with `req` (tower's
+/// `ServiceExt::oneshot`).
+async fn oneshot<S, R>(mut service: S, req: R) -> Result<S::Response, S::Error>
+where
+    S: Service<R>,
+{
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+    service.call(req).await
+}
+
+/// A weir handler (an async function from request to response) as a tower
+/// service that never fails.
+struct HandlerService<H>(Arc<H>);
+
+impl<H> Clone for HandlerService<H> {
+    fn clone(&self) -> Self {
+        HandlerService(self.0.clone())
+    }
+}
+
+impl<H, F> Service<Request<Incoming>> for HandlerService<H>
+where
+    H: Fn(Request<Incoming>) -> F,
+    F: Future<Output = Response<ResponseBody>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = NeverFails<F>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> NeverFails<F> {
+        NeverFails {
+            inner: (self.0)(req),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future as a service's: its response, `Ok`.
+    struct NeverFails<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for NeverFails<F> {
+    type Output = Result<F::Output, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(Ok)
     }
 }
 
@@ -314,10 +524,27 @@ fn host_is_bad<B>(req: &Request<B>) -> bool {
 
 /// The answer to a request [`host_is_bad`] refuses: 400, and the
 /// connection is closed after it.
-fn bad_host() -> Response<ResponseBody> {
-    let text = "400 Bad Request: missing or repeated Host\n";
+fn bad_host_response() -> Response<ResponseBody> {
+    closing_text(
+        http::StatusCode::BAD_REQUEST,
+        "400 Bad Request: missing or repeated Host\n",
+    )
+}
+
+/// The answer when the service fails: 500, and the connection is closed
+/// after it (the service may be in any state).
+fn service_failed() -> Response<ResponseBody> {
+    closing_text(
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "500 Internal Server Error\n",
+    )
+}
+
+/// A short plain-text answer with `status`, after which the connection is
+/// closed.
+fn closing_text(status: http::StatusCode, text: &'static str) -> Response<ResponseBody> {
     let mut r = Response::new(ResponseBody::full(text));
-    *r.status_mut() = http::StatusCode::BAD_REQUEST;
+    *r.status_mut() = status;
     let headers = r.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,

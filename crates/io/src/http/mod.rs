@@ -8,12 +8,23 @@
 //! - [`BodyReader`]: any hyper body (a request's, a download's) as a weir
 //!   readable, with a size limit (an [`Error::is_limit`](weir_core::Error::is_limit)
 //!   error, 413) and a minimum data rate.
+//! - [`ResponseBody::from_pipeline`] (feature `pipe`, on by default): a
+//!   weir-pipe `Pipeline` as a response body, whose failure aborts the
+//!   response, and a [`ReportHandle`] for its run report once the body has
+//!   ended (Node's `stream.pipeline(source, gzip, res, callback)`).
 //! - [`HttpServer`]: connections on tasks, with a header-read timeout, an
 //!   idle write timeout, a minimum response data rate, a maximum header size
 //!   and a maximum number of connections (shedding those still waiting for
-//!   headers first; 503 with `Retry-After` past it or out of descriptors).
+//!   headers first; 503 with `Retry-After` past it or out of descriptors),
+//!   and graceful shutdown. It serves a weir handler (an async function from
+//!   request to [`ResponseBody`] response) or any tower service, an axum
+//!   `Router` included ([`HttpServer::serve_service`]), with the same guards.
+//! - [`negotiate_encoding`]: the content coding ([`ContentCoding`]) to answer
+//!   in, from the request's `Accept-Encoding` (RFC 9110's weights, `*`,
+//!   `identity;q=0`).
 //! - [`FileServer`]: the static file handler behind `weir serve`: streaming,
-//!   `Range`, `HEAD`, gzip negotiation, and no way out of its root.
+//!   `Range`, `HEAD`, gzip negotiation ([`negotiate_encoding`]), and no way
+//!   out of its root.
 //! - [`get`], [`fetch`] and [`fetch_with`]: a client whose response body is
 //!   a [`BodyReader`]; [`FetchOptions`] set its connect, response-head and
 //!   idle timeouts and a limit on the body, counted as it arrives.
@@ -46,6 +57,7 @@ mod beneath;
 mod body_reader;
 mod client;
 mod conn_table;
+mod content_coding;
 mod fd_limit;
 mod file_server;
 mod file_server_builder;
@@ -53,21 +65,30 @@ mod file_server_stats;
 mod guarded_io;
 mod http_server;
 mod http_server_builder;
+#[cfg(feature = "pipe")]
+mod pipeline_body;
 mod pooled_encode;
 mod rate_guard;
+#[cfg(feature = "pipe")]
+mod report_handle;
 mod resolve;
 mod response_body;
 mod send_queue;
+mod served_body;
 mod server_stats;
 mod server_stats_handle;
 
 pub use self::body_reader::BodyReader;
 pub use self::client::{FetchOptions, fetch, fetch_with, get};
+pub use self::content_coding::{ContentCoding, negotiate_encoding};
 pub use self::file_server::FileServer;
 pub use self::file_server_builder::{BoxEncoder, FileServerBuilder};
 pub use self::file_server_stats::FileServerStats;
 pub use self::http_server::HttpServer;
 pub use self::http_server_builder::HttpServerBuilder;
+#[cfg(feature = "pipe")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipe")))]
+pub use self::report_handle::ReportHandle;
 pub use self::response_body::ResponseBody;
 pub use self::server_stats::ServerStats;
 pub use self::server_stats_handle::ServerStatsHandle;

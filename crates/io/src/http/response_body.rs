@@ -89,6 +89,64 @@ impl ResponseBody {
         }
     }
 
+    /// A body of what `pipeline` produces, and a handle on its run's report
+    /// (Node's `stream.pipeline(source, gzip, res, callback)`).
+    ///
+    /// The pipeline ends in a bounded buffer (64 KiB) that the body reads,
+    /// and the run starts when hyper first asks for the body: each stage
+    /// runs on its own task as in [`Run::run`](weir_pipe::Run::run), and
+    /// hyper pulls at the client's pace, so a slow client holds back the
+    /// whole pipeline (the buffers bound what is read ahead).
+    ///
+    /// - **Errors abort the response.** When a stage fails, the body ends
+    ///   with the run's error: hyper then closes the connection without
+    ///   finishing the body (no final chunk of a chunked body; fewer bytes
+    ///   than a declared `Content-Length`), so the client sees an incomplete
+    ///   response, never a clean end. The body ends cleanly only once the
+    ///   run has succeeded.
+    /// - **The report** is handed to the [`ReportHandle`](super::ReportHandle) once the body has
+    ///   ended (before the client has read the end).
+    /// - **Dropping the body** (the client went away) cancels the run: its
+    ///   tasks are aborted, and the handle reports an
+    ///   [`is_aborted`](Error::is_aborted) error.
+    ///
+    /// Any readable can be a pipeline's source (`Pipeline::from`); a
+    /// readable alone needs no pipeline: see
+    /// [`from_readable`](ResponseBody::from_readable), whose errors abort
+    /// the response the same way.
+    ///
+    /// # Panics
+    /// Polling the body outside a Tokio runtime panics, as
+    /// [`Run::run`](weir_pipe::Run::run) does: its stages are spawned as
+    /// tasks. (Hyper polls it on the connection's task.)
+    ///
+    /// # Examples
+    /// Compress a generated stream into a response:
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::BodyExt;
+    /// use weir_io::http::ResponseBody;
+    /// use weir_pipe::Pipeline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), weir_core::Error> {
+    /// let lines = weir_core::readable::from_iter((0..1000).map(|i| Bytes::from(format!("line {i}\n"))));
+    /// let pipeline = Pipeline::from(lines)
+    ///     .named("generate")
+    ///     .through("gzip", weir_codecs::GzipEncoder::new());
+    /// let (body, report) = ResponseBody::from_pipeline(pipeline);
+    /// // In a handler: `Response::new(body)` (with `Content-Encoding: gzip`).
+    /// let gz = body.collect().await?.to_bytes();
+    /// let report = report.report().await?;
+    /// assert_eq!(report.bytes_out, gz.len() as u64);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "pipe")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pipe")))]
+    pub fn from_pipeline(pipeline: weir_pipe::Pipeline<Bytes>) -> (Self, super::ReportHandle) {
+        let (stream, handle) = super::pipeline_body::PipelineStream::new(pipeline);
+        (ResponseBody::from_readable(stream), handle)
+    }
+
     /// Declares the body's exact length (hyper then sends it as
     /// `Content-Length`). A readable that then yields more or fewer bytes
     /// makes hyper end the connection with an error.
