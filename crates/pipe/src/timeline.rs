@@ -109,7 +109,7 @@ pub struct Sample {
 /// `Serialize` gives JSON (`interval_ms`, `elapsed_ms`, `bottleneck`,
 /// `stages[]`, `samples[]` of `t_ms`, `span_ms` and `stages[]`);
 /// [`write_json`](Timeline::write_json) writes it, and with the `svg`
-/// feature [`to_svg`](Timeline::to_svg) draws it.
+/// feature `Timeline::to_svg` draws it.
 ///
 /// # Examples
 /// ```
