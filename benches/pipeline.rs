@@ -88,15 +88,21 @@ impl Sink<Enriched> for Sum {
 }
 
 async fn weir_pipeline(n: u64) -> u64 {
+    weir_pipeline_with(n, None).await
+}
+
+/// The same, recording a timeline every `every` (what `--timeline` does).
+async fn weir_pipeline_with(n: u64, every: Option<Duration>) -> u64 {
     let sum = Sum::default();
     let out = sum.0.clone();
-    Pipeline::from(readable::from_iter((0..n).map(item)))
+    let mut run = Pipeline::from(readable::from_iter((0..n).map(item)))
         .map("enrich", enrich)
         .map("score", score)
-        .into(sum)
-        .run()
-        .await
-        .unwrap();
+        .into(sum);
+    if let Some(every) = every {
+        run = run.timeline(every);
+    }
+    run.run().await.unwrap();
     out.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -127,8 +133,10 @@ async fn mpsc_pipeline(n: u64) -> u64 {
 }
 
 fn objects(c: &mut Criterion) {
+    // The time driver: the timeline's sampler ticks on it.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .enable_time()
         .build()
         .unwrap();
     assert_eq!(
@@ -140,6 +148,10 @@ fn objects(c: &mut Criterion) {
     g.throughput(Throughput::Elements(ITEMS));
     g.bench_function("weir_fused_2_transforms", |b| {
         b.to_async(&rt).iter(|| weir_pipeline(ITEMS))
+    });
+    g.bench_function("weir_fused_2_transforms_timeline", |b| {
+        b.to_async(&rt)
+            .iter(|| weir_pipeline_with(ITEMS, Some(Duration::from_millis(100))))
     });
     g.bench_function("tokio_mpsc_3_tasks", |b| {
         b.to_async(&rt).iter(|| mpsc_pipeline(ITEMS))

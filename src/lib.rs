@@ -59,6 +59,10 @@
 //!   `metrics` facade, labelled by stage (`weir::pipe::metrics`: the
 //!   series, `BufferMetrics` for a lone buffer, `TextRecorder` to render
 //!   Prometheus text).
+//! - `svg`: draw a run's timeline as an SVG chart
+//!   (`weir::pipe::Timeline::to_svg`; plotters' SVG backend, pure Rust, no
+//!   font files). Timelines themselves, their JSON and the stall watchdog
+//!   need no feature.
 //!
 //! # Example
 //!

@@ -259,6 +259,17 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
           value_parser = parse_stats_format)]
     pub(crate) stats: Option<StatsFormat>,
+    /// Record the run's timeline (every stage's buffer, throughput and
+    /// state, sampled every 100 ms, coarser for long runs) and write it to
+    /// FILE when the run ends, also when it fails: a chart for FILE.svg, the
+    /// samples as JSON for any other name.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) timeline: Option<PathBuf>,
+    /// End the run (exit status 1) when no stage has made progress for this
+    /// long, with one line naming the stage that holds it and what every
+    /// stage waits on (e.g. 30s; default off).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
+    pub(crate) stall_timeout: TimeLimit,
 }
 
 /// `--stats`'s value (`--stats=WORD`; with a space, [`habits`] has already
@@ -338,6 +349,11 @@ pub(crate) struct Demo {
     /// Run only one part: 1 (with backpressure), 2 (without), 3 (gzip).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
     pub(crate) part: Option<u8>,
+    /// Where to write each part's timeline as an SVG chart
+    /// (demo-1-backpressure.svg, demo-2-ignored.svg, demo-3-gzip.svg);
+    /// default: a weir-demo folder in the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) timelines: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

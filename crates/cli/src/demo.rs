@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use weir_codecs::GzipEncoder;
 use weir_core::{BufferConfig, Error, Limit, Overflow, Reader, Stats, Writer, readable, writable};
-use weir_pipe::{CancellationToken, Pipeline};
+use weir_pipe::{CancellationToken, Pipeline, Timeline, TimelineRecorder};
 
 use crate::args::Demo;
 use crate::fmt::{bytes, rss, rss_now};
@@ -27,15 +27,23 @@ const PART_SECS: u64 = 3;
 const UNBOUNDED_CAP: usize = 256 * 1024 * 1024;
 
 pub(crate) async fn run(args: Demo, token: CancellationToken) -> Result<(), Error> {
+    let dir = args
+        .timelines
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("weir-demo"));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::msg(format!("cannot create {}: {e}", dir.display())).with_stage("demo")
+    })?;
+    let charts = Charts(dir);
     match args.part {
-        Some(1) => part1(&token).await,
-        Some(2) => part2(&token).await,
-        Some(3) => part3(args.size, &token).await,
+        Some(1) => part1(&token, &charts).await,
+        Some(2) => part2(&token, &charts).await,
+        Some(3) => part3(args.size, &token, &charts).await,
         _ => {
             println!("weir demo: backpressure, live (about 25 seconds)\n");
-            part1(&token).await?;
-            part2_in_child(&token).await?;
-            part3(args.size, &token).await?;
+            part1(&token, &charts).await?;
+            part2_in_child(&token, &charts).await?;
+            part3(args.size, &token, &charts).await?;
             println!(
                 "\nThe same code paths serve the `weir` commands: try\n  \
                  weir gzip BIG_FILE -o BIG_FILE.gz --stats\n  \
@@ -45,6 +53,27 @@ pub(crate) async fn run(args: Demo, token: CancellationToken) -> Result<(), Erro
         }
     }
 }
+
+/// Where the parts' timelines go.
+struct Charts(std::path::PathBuf);
+
+impl Charts {
+    /// Writes `timeline` as `name` and says where.
+    fn save(&self, timeline: &Timeline, name: &str) -> Result<(), Error> {
+        let path = self.0.join(name);
+        timeline.save(&path).map_err(|e| {
+            Error::msg(format!("cannot write {}: {e}", path.display())).with_stage("demo")
+        })?;
+        println!(
+            "  -> timeline (buffer, throughput, state over time): {}",
+            path.display()
+        );
+        Ok(())
+    }
+}
+
+/// How often the demo's timelines are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 /// A fresh 64 KiB chunk (a new allocation, as a real producer would make).
 fn fresh_chunk(i: u64) -> Bytes {
@@ -109,7 +138,7 @@ async fn producer_vs_consumer<F, Fut>(
     overflow: Overflow,
     token: &CancellationToken,
     produce: F,
-) -> Result<(Stats, u64), Error>
+) -> Result<(Stats, u64, Timeline), Error>
 where
     F: FnOnce(Writer<Bytes>, Instant) -> Fut,
     Fut: std::future::Future<Output = Writer<Bytes>> + Send + 'static,
@@ -119,6 +148,7 @@ where
         .name("demo")
         .build();
     let stats = tx.stats_handle();
+    let recorder = TimelineRecorder::buffer(stats.clone(), "producer", "consumer", SAMPLE_EVERY);
     let start = Instant::now();
     let stop = start + Duration::from_secs(PART_SECS);
     header();
@@ -134,49 +164,53 @@ where
     let _ = watcher.await;
     let peak_rss = rss().map_or(0, |(_, hwm)| hwm);
     let at_end = stats.stats();
+    let timeline = recorder.finish().await;
     drop(tx);
     let _ = consumer.await;
-    Ok((at_end, peak_rss))
+    Ok((at_end, peak_rss, timeline))
 }
 
-async fn part1(token: &CancellationToken) -> Result<(), Error> {
+async fn part1(token: &CancellationToken, charts: &Charts) -> Result<(), Error> {
     println!("Part 1 of 3: a fast producer, a slow consumer (20 MB/s), WITH backpressure");
     println!(
         "  The producer awaits room before each write (`send`); the buffer between them has a \
          high-water mark of {}.",
         bytes(HWM as u64)
     );
-    let (s, _) = producer_vs_consumer(Overflow::Error, token, |mut tx, stop| async move {
-        let mut i = 0u64;
-        while Instant::now() < stop {
-            if tx.send(fresh_chunk(i)).await.is_err() {
-                break;
+    let (s, _, timeline) =
+        producer_vs_consumer(Overflow::Error, token, |mut tx, stop| async move {
+            let mut i = 0u64;
+            while Instant::now() < stop {
+                if tx.send(fresh_chunk(i)).await.is_err() {
+                    break;
+                }
+                i += 1;
             }
-            i += 1;
-        }
-        tx.end();
-        tx
-    })
-    .await?;
+            tx.end();
+            tx
+        })
+        .await?;
     println!(
         "  -> the buffer never held more than {} (high-water mark {} + one chunk); the producer \
-         spent {:.1} s of {PART_SECS} s waiting for room, in {} Full/drain episodes. Memory stays flat.\n",
+         spent {:.1} s of {PART_SECS} s waiting for room, in {} Full/drain episodes. Memory stays flat.",
         bytes(s.peak_buffered as u64),
         bytes(HWM as u64),
         s.writer_wait.as_secs_f64(),
         s.full_events
     );
+    charts.save(&timeline, "demo-1-backpressure.svg")?;
+    println!();
     Ok(())
 }
 
-async fn part2(token: &CancellationToken) -> Result<(), Error> {
+async fn part2(token: &CancellationToken, charts: &Charts) -> Result<(), Error> {
     println!("Part 2 of 3: the same producer and consumer, backpressure IGNORED");
     println!(
         "  The producer calls write() and never looks at its answer; the buffer is Unbounded \
          (Node's behaviour). Stopped at {} buffered.",
         bytes(UNBOUNDED_CAP as u64)
     );
-    let (s, peak_rss) =
+    let (s, peak_rss, timeline) =
         producer_vs_consumer(Overflow::Unbounded, token, |mut tx, stop| async move {
             let mut i = 0u64;
             // About 150 MB/s, in bursts of 1 MiB: several times what the
@@ -199,27 +233,30 @@ async fn part2(token: &CancellationToken) -> Result<(), Error> {
     println!(
         "  -> {} buffered at the end (peak {}), process peak RSS {}: memory grows with the \
          backlog, and with a longer run it would grow until the process is killed. weir's \
-         default policy refuses such writes at twice the high-water mark instead.\n",
+         default policy refuses such writes at twice the high-water mark instead.",
         bytes(s.buffered as u64),
         bytes(s.peak_buffered as u64),
         bytes(peak_rss)
     );
+    charts.save(&timeline, "demo-2-ignored.svg")?;
+    println!();
     Ok(())
 }
 
 /// Runs part 2 as `weir demo --part 2` in a child process, so the memory it
 /// grabs is given back when it exits; in this process if that fails.
-async fn part2_in_child(token: &CancellationToken) -> Result<(), Error> {
+async fn part2_in_child(token: &CancellationToken, charts: &Charts) -> Result<(), Error> {
     let Ok(exe) = std::env::current_exe() else {
-        return part2(token).await;
+        return part2(token, charts).await;
     };
     let mut child = match tokio::process::Command::new(exe)
-        .args(["demo", "--part", "2"])
+        .args(["demo", "--part", "2", "--timelines"])
+        .arg(&charts.0)
         .kill_on_drop(true)
         .spawn()
     {
         Ok(c) => c,
-        Err(_) => return part2(token).await,
+        Err(_) => return part2(token, charts).await,
     };
     tokio::select! {
         () = token.cancelled() => Err(Error::cancelled()),
@@ -277,7 +314,7 @@ fn log_pool() -> Bytes {
     Bytes::from(s)
 }
 
-async fn part3(total: u64, token: &CancellationToken) -> Result<(), Error> {
+async fn part3(total: u64, token: &CancellationToken, charts: &Charts) -> Result<(), Error> {
     println!(
         "Part 3 of 3: {} of generated log lines, gzipped (level 6), in constant memory",
         bytes(total)
@@ -295,7 +332,8 @@ async fn part3(total: u64, token: &CancellationToken) -> Result<(), Error> {
         .named("generate")
         .spawn("gzip", GzipEncoder::with_level(6))
         .into_named("sink", writable::ChunkWriter::new(tokio::io::sink()))
-        .cancel_on(token.clone());
+        .cancel_on(token.clone())
+        .timeline(SAMPLE_EVERY);
     let monitor = run.monitor();
     let start = Instant::now();
     println!(
@@ -321,12 +359,13 @@ async fn part3(total: u64, token: &CancellationToken) -> Result<(), Error> {
     let (now, _) = rss().unwrap_or((0, 0));
     let peak_buffered: usize = report.stages.iter().map(|s| s.peak_buffered).sum();
     if let Some(b) = report.bottleneck_stage() {
+        let (what, time) = b.busy_with();
         println!(
-            "  -> bottleneck: {} (busy {:.0}% of the run). The generator was blocked waiting \
+            "  -> bottleneck: {}, {what} {:.0}% of the run. The generator was blocked waiting \
              for room and the sink starved waiting for data: gzip sets the pace, and the buffers \
              keep the others from running ahead.",
             b.name,
-            100.0 * b.busy.as_secs_f64() / report.elapsed.as_secs_f64()
+            100.0 * time.as_secs_f64() / report.elapsed.as_secs_f64()
         );
     }
     println!(
@@ -336,5 +375,8 @@ async fn part3(total: u64, token: &CancellationToken) -> Result<(), Error> {
         bytes(peak_buffered as u64),
         bytes(now)
     );
+    if let Some(timeline) = report.timeline() {
+        charts.save(timeline, "demo-3-gzip.svg")?;
+    }
     Ok(())
 }

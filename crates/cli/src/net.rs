@@ -33,7 +33,7 @@ pub(crate) async fn send(args: Send, token: CancellationToken) -> Result<Report,
         .high_water_mark(args.run.hwm, weir_core::DEFAULT_ITEMS)
         .into_named("send", writer)
         .cancel_on(token);
-    let report = finish(run, args.run.progress, len, args.run.stats).await?;
+    let report = finish(run, &args.run, len).await?;
     if report.bytes_out == 0 {
         // Not an error (an empty file is a file), but a `weir recv` without
         // --keep-empty takes an empty connection for a port scan.
@@ -101,7 +101,7 @@ pub(crate) async fn recv(args: Recv, token: CancellationToken) -> Result<Report,
         pipeline = pipeline.throttle(rate);
     }
     let run = pipeline.into_named("write", sink).cancel_on(token);
-    finish(run, args.run.progress, None, args.run.stats).await
+    finish(run, &args.run, None).await
 }
 
 /// `e`, a failure of the connection from `peer`, as recv's error; a reset
@@ -266,7 +266,7 @@ pub(crate) async fn get(args: Get, token: CancellationToken) -> Result<Report, E
     let run = pipeline
         .into_named("write", sink)
         .cancel_on(run_token.clone());
-    let finished = finish(run, args.run.progress, len, args.run.stats);
+    let finished = finish(run, &args.run, len);
     tokio::pin!(finished);
     let result = tokio::select! {
         r = &mut finished => r,

@@ -14,7 +14,7 @@ use weir_core::{Error, Transform};
 use weir_io::{FileSink, FileSource};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
-use crate::args::{Common, Copy, Decode, Encode, StatsFormat};
+use crate::args::{Common, Copy, Decode, Encode, RunArgs, StatsFormat};
 
 /// A byte transform chosen at run time.
 type BoxTransform = Box<dyn Transform<In = Bytes, Out = Bytes> + Send>;
@@ -345,23 +345,43 @@ async fn run(
     }
     let sink = open_output(common, &token).await?;
     let run = pipeline.into_named("write", sink).cancel_on(token);
-    finish(run, common.run.progress, len, common.run.stats).await
+    finish(run, &common.run, len).await
 }
 
-/// Runs `run` with an optional progress bar, then prints the report as asked.
+/// Runs `run` as `opts` ask (a progress bar, a timeline, a stall timeout),
+/// then prints the report and writes the timeline as asked.
 pub(crate) async fn finish(
-    run: weir_pipe::Run,
-    progress: bool,
+    mut run: weir_pipe::Run,
+    opts: &RunArgs,
     len: Option<u64>,
-    stats: Option<StatsFormat>,
 ) -> Result<Report, Error> {
-    let progress = progress.then(|| crate::progress::start(run.monitor(), len));
+    if opts.timeline.is_some() {
+        run = run.timeline(TIMELINE_EVERY);
+    }
+    if let Some(d) = opts.stall_timeout.0 {
+        run = run.stall_timeout(d);
+    }
+    let monitor = run.monitor();
+    let progress = opts
+        .progress
+        .then(|| crate::progress::start(monitor.clone(), len));
     let result = run.run().await;
     if let Some(p) = progress {
         p.finish(result.as_ref().ok().map(|r| r.bytes_in)).await;
     }
+    let saved = match (&opts.timeline, monitor.timeline()) {
+        (Some(path), Some(timeline)) => timeline.save(path).map_err(|e| {
+            Error::msg(format!(
+                "cannot write the timeline to {}: {e}",
+                path.display()
+            ))
+        }),
+        _ => Ok(()),
+    };
+    // The run's own error, if any, is the one to report.
     let report = result?;
-    match stats {
+    saved?;
+    match opts.stats {
         Some(StatsFormat::Table) => eprintln!("{report}"),
         Some(StatsFormat::Json) => match serde_json::to_string(&report) {
             Ok(json) => eprintln!("{json}"),
@@ -374,3 +394,7 @@ pub(crate) async fn finish(
 
 /// How often the progress bar is refreshed.
 pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+/// How often `--timeline` samples a run (coarser once a long run has filled
+/// the timeline).
+pub(crate) const TIMELINE_EVERY: Duration = Duration::from_millis(100);

@@ -60,6 +60,7 @@ enum Kind {
     Ended,
     Cancelled,
     Timeout,
+    Stalled,
     Panicked,
     Other,
 }
@@ -77,6 +78,7 @@ impl Kind {
             Kind::Ended => "write after end",
             Kind::Cancelled => "cancelled",
             Kind::Timeout => "timed out",
+            Kind::Stalled => "stalled",
             Kind::Panicked => "panicked",
             Kind::Other => "error",
         }
@@ -90,7 +92,7 @@ impl Kind {
             Kind::Aborted | Kind::Cancelled => io::ErrorKind::Interrupted,
             Kind::ReaderGone | Kind::Ended => io::ErrorKind::BrokenPipe,
             Kind::WriterDropped => io::ErrorKind::UnexpectedEof,
-            Kind::Timeout => io::ErrorKind::TimedOut,
+            Kind::Timeout | Kind::Stalled => io::ErrorKind::TimedOut,
         }
     }
 }
@@ -179,6 +181,12 @@ impl Error {
         Error::with_message(Kind::Timeout, message)
     }
 
+    /// A run made no progress for longer than allowed (a pipeline's stall
+    /// watchdog); `message` says what every stage was waiting on.
+    pub fn stalled(message: impl Into<String>) -> Self {
+        Error::with_message(Kind::Stalled, message)
+    }
+
     /// A stage panicked; `message` is the panic's payload when it was a string.
     pub fn panicked(message: impl Into<String>) -> Self {
         Error::with_message(Kind::Panicked, message)
@@ -253,6 +261,12 @@ impl Error {
     /// Whether something timed out.
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == Kind::Timeout
+    }
+    /// Whether a run was ended by its stall watchdog (no stage made progress
+    /// for the stall timeout); [`stage`](Error::stage) names the stage that
+    /// held it.
+    pub fn is_stalled(&self) -> bool {
+        self.inner.kind == Kind::Stalled
     }
     /// Whether a stage panicked.
     pub fn is_panic(&self) -> bool {

@@ -7,8 +7,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+use std::time::{Duration, Instant};
 
 use crate::limit::Unit;
 
@@ -64,6 +67,12 @@ pub struct Stats {
     pub writer_wait: Duration,
     /// Total time the reader spent waiting for data.
     pub reader_wait: Duration,
+    /// How long the writer has been waiting for room, if it waits now (not
+    /// yet counted in `writer_wait`).
+    pub writer_waiting: Option<Duration>,
+    /// How long the reader has been waiting for data, if it waits now (not
+    /// yet counted in `reader_wait`).
+    pub reader_waiting: Option<Duration>,
 }
 
 /// The shared counters behind [`Stats`] (crate-internal).
@@ -85,6 +94,29 @@ pub(crate) struct StatsCell {
     pub(crate) dropped: AtomicU64,
     pub(crate) writer_wait_ns: AtomicU64,
     pub(crate) reader_wait_ns: AtomicU64,
+    /// When the writer's current wait began (see [`mark`]), 0 when it does
+    /// not wait.
+    pub(crate) writer_since: AtomicU64,
+    /// When the reader's current wait began, 0 when it does not wait.
+    pub(crate) reader_since: AtomicU64,
+}
+
+/// An instant as nanoseconds since the first one the process asked for,
+/// plus one (0 means "none"): what fits in an atomic.
+fn mark(t: Instant) -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(|| t);
+    u64::try_from(t.saturating_duration_since(epoch).as_nanos())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
+}
+
+/// How long a wait begun at `since` (a [`mark`]) has lasted, if one is on.
+fn ongoing(since: &AtomicU64) -> Option<Duration> {
+    match since.load(Acquire) {
+        0 => None,
+        m => Some(Duration::from_nanos(mark(Instant::now()).saturating_sub(m))),
+    }
 }
 
 /// Adds `n` to a counter that only the lock holder writes: a plain load and
@@ -122,9 +154,19 @@ impl StatsCell {
         usize::try_from(written.saturating_sub(gone)).unwrap_or(usize::MAX)
     }
 
-    pub(crate) fn add_wait(c: &AtomicU64, d: Duration) {
+    /// A side (`since`: `writer_since` or `reader_since`) starts waiting at
+    /// `t`: watchers see the wait while it lasts.
+    pub(crate) fn wait_started(since: &AtomicU64, t: Instant) {
+        since.store(mark(t), Release);
+    }
+
+    /// A side's wait of `d` ends: it is no longer shown as ongoing, then it
+    /// is added to the total (in that order, so a watcher that reads the
+    /// total before `since` never counts it twice).
+    pub(crate) fn wait_ended(since: &AtomicU64, total: &AtomicU64, d: Duration) {
+        since.store(0, Release);
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        c.fetch_add(ns, Relaxed);
+        total.fetch_add(ns, Release);
     }
 }
 
@@ -166,6 +208,9 @@ impl StatsHandle {
     /// A snapshot of every counter.
     pub fn stats(&self) -> Stats {
         let c = &self.cell;
+        // Totals first, then the ongoing waits (see `wait_ended`).
+        let writer_wait = Duration::from_nanos(c.writer_wait_ns.load(Acquire));
+        let reader_wait = Duration::from_nanos(c.reader_wait_ns.load(Acquire));
         Stats {
             unit: self.unit,
             high_water_mark: self.high,
@@ -179,8 +224,10 @@ impl StatsHandle {
             full_events: c.full_events.load(Relaxed),
             drains: c.drains.load(Relaxed),
             dropped: c.dropped.load(Relaxed),
-            writer_wait: Duration::from_nanos(c.writer_wait_ns.load(Relaxed)),
-            reader_wait: Duration::from_nanos(c.reader_wait_ns.load(Relaxed)),
+            writer_wait,
+            reader_wait,
+            writer_waiting: ongoing(&c.writer_since),
+            reader_waiting: ongoing(&c.reader_since),
         }
     }
 }

@@ -9,9 +9,11 @@ use weir_core::transform::{Through, map};
 use weir_core::{BufferConfig, DEFAULT_BYTES, DEFAULT_ITEMS, Error, Limit, Reader, Transform};
 
 use crate::engine::{self, BoxStream, Counted, Counter, NameErrors, TaskSpec};
+use crate::meter::{IoMeter, IoWait, IoWaitSink};
 use crate::monitor::Monitor;
 use crate::report::{Report, StageKind, StageMeters};
 use crate::throttle::Throttle;
+use crate::watch::{OnStall, Watch};
 
 mod ops;
 
@@ -96,6 +98,10 @@ struct Base {
     in_flight: Option<Arc<AtomicUsize>>,
     /// The worker meters of the current task's parallel transform, if any.
     workers: Option<weir_core::WorkerBusy>,
+    /// The I/O wait meter of the current task, if any (see `StageMeters`).
+    io: Option<(Arc<IoMeter>, bool)>,
+    /// What watches the run (timeline, stall watchdog).
+    watch: Watch,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -116,7 +122,9 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         let counter = Arc::new(Counter::default());
         let limit = Limit::<T>::auto(DEFAULT_BYTES, DEFAULT_ITEMS);
-        let counted = Counted::new(Box::pin(source) as BoxStream<T>, counter.clone(), limit);
+        let io = Arc::new(IoMeter::default());
+        let metered = IoWait::new(Box::pin(source) as BoxStream<T>, io.clone());
+        let counted = Counted::new(metered, counter.clone(), limit);
         let monitor = Monitor::new(counter.clone(), limit.unit());
         Pipeline {
             base: Base {
@@ -134,6 +142,8 @@ impl<T: Send + 'static> Pipeline<T> {
                 monitor,
                 in_flight: None,
                 workers: None,
+                io: Some((io, false)),
+                watch: Watch::default(),
             },
             head: Box::pin(counted),
             head_stage: Some(Arc::from("source")),
@@ -181,6 +191,25 @@ impl<T: Send + 'static> Pipeline<T> {
     /// for which [`Error::is_cancelled`] is true.
     pub fn cancel_on(mut self, token: CancellationToken) -> Self {
         self.base.token = Some(token);
+        self
+    }
+
+    /// Records the run's timeline, a sample every `interval` (100 ms is a
+    /// good start; see [`Run::timeline`]).
+    pub fn timeline(mut self, interval: std::time::Duration) -> Self {
+        self.base.watch.timeline = Some(interval);
+        self
+    }
+
+    /// Arms the stall watchdog (see [`Run::stall_timeout`]).
+    pub fn stall_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.base.watch.stall = Some(timeout);
+        self
+    }
+
+    /// What the stall watchdog does (see [`Run::on_stall`]).
+    pub fn on_stall(mut self, action: OnStall) -> Self {
+        self.base.watch.on_stall = action;
         self
     }
 
@@ -259,9 +288,11 @@ impl<T: Send + 'static> Pipeline<T> {
         let name = name.into();
         let (mut base, reader) = self.close_segment();
         base.names = vec![name.clone()];
+        let io = Arc::new(IoMeter::default());
+        base.io = Some((io.clone(), true));
         Pipeline {
             base,
-            head: Box::pin(stage(reader)),
+            head: Box::pin(IoWait::new(Box::pin(stage(reader)) as BoxStream<U>, io)),
             head_stage: Some(name),
         }
     }
@@ -293,6 +324,7 @@ impl<T: Send + 'static> Pipeline<T> {
             tasks: next.tasks,
             token: next.token,
             monitor: next.monitor,
+            watch: next.watch,
             #[cfg(feature = "metrics")]
             metrics_labels: Vec::new(),
         }
@@ -319,6 +351,8 @@ impl<T: Send + 'static> Pipeline<T> {
                     mut monitor,
                     in_flight,
                     workers,
+                    io,
+                    watch,
                 },
             head,
             head_stage,
@@ -333,17 +367,18 @@ impl<T: Send + 'static> Pipeline<T> {
             writers.push(w);
             readers.push(r);
         }
+        let mut meters = StageMeters::new(name, kind);
+        meters.input = input;
+        meters.outputs = writers.iter().map(|w| w.stats_handle()).collect();
+        meters.pulled = pulled;
+        meters.in_flight = in_flight;
+        meters.workers = workers;
+        if let Some((io, includes_input)) = io {
+            meters.io = Some(io);
+            meters.io_includes_input = includes_input;
+        }
         tasks.push(TaskSpec {
-            meters: StageMeters {
-                name,
-                kind,
-                input,
-                outputs: writers.iter().map(|w| w.stats_handle()).collect(),
-                pulled,
-                delivered: None,
-                in_flight,
-                workers,
-            },
+            meters,
             fut: Box::pin(engine::pump_all(head, writers)),
         });
         for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
@@ -357,6 +392,7 @@ impl<T: Send + 'static> Pipeline<T> {
             tasks,
             token,
             monitor,
+            watch,
             #[cfg(feature = "metrics")]
             metrics_labels: Vec::new(),
         }
@@ -391,19 +427,17 @@ impl<T: Send + 'static> Pipeline<T> {
         } else {
             Box::pin(engine::pump(head, writer))
         };
-        base.tasks.push(TaskSpec {
-            meters: StageMeters {
-                name,
-                kind: base.kind,
-                input: base.input.take(),
-                outputs: vec![output],
-                pulled: base.pulled.take(),
-                delivered: None,
-                in_flight,
-                workers: base.workers.take(),
-            },
-            fut,
-        });
+        let mut meters = StageMeters::new(name, base.kind);
+        meters.input = base.input.take();
+        meters.outputs = vec![output];
+        meters.pulled = base.pulled.take();
+        meters.in_flight = in_flight;
+        meters.workers = base.workers.take();
+        if let Some((io, includes_input)) = base.io.take() {
+            meters.io = Some(io);
+            meters.io_includes_input = includes_input;
+        }
+        base.tasks.push(TaskSpec { meters, fut });
         base.names.clear();
         base.kind = StageKind::Transform;
         base.input = Some(reader.stats_handle());
@@ -419,17 +453,14 @@ where
 {
     let limit = Limit::<T>::auto(1, 1);
     let counter = Arc::new(Counter::default());
+    let io = Arc::new(IoMeter::default());
+    let mut meters = StageMeters::new(name, StageKind::Sink);
+    meters.input = Some(reader.stats_handle());
+    meters.delivered = Some((counter.clone(), limit.unit()));
+    meters.io = Some(io.clone());
+    let sink = IoWaitSink::new(sink, io);
     TaskSpec {
-        meters: StageMeters {
-            name,
-            kind: StageKind::Sink,
-            input: Some(reader.stats_handle()),
-            outputs: Vec::new(),
-            pulled: None,
-            delivered: Some((counter.clone(), limit.unit())),
-            in_flight: None,
-            workers: None,
-        },
+        meters,
         fut: Box::pin(engine::drain(reader, sink, counter, limit)),
     }
 }
@@ -440,6 +471,7 @@ pub struct Run {
     tasks: Vec<TaskSpec>,
     token: Option<CancellationToken>,
     monitor: Monitor,
+    watch: Watch,
     #[cfg(feature = "metrics")]
     metrics_labels: Vec<metrics::Label>,
 }
@@ -453,9 +485,11 @@ impl fmt::Debug for Run {
 
 impl Run {
     /// A handle that watches the run while it goes (bytes pulled from the
-    /// source, each buffer's stats): for progress bars and live tables.
+    /// source, each buffer's stats, each stage's state): for progress bars
+    /// and live tables; after the run, its timeline if one was recorded.
     pub fn monitor(&self) -> Monitor {
-        self.monitor.clone()
+        let stages = self.tasks.iter().map(|t| t.meters.clone()).collect();
+        self.monitor.clone().with_stages(stages)
     }
 
     /// The names of the stages (one per task), source first.
@@ -469,6 +503,91 @@ impl Run {
     /// Stops the run when `token` is cancelled.
     pub fn cancel_on(mut self, token: CancellationToken) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    /// Records the run's timeline: every `interval`, each stage's buffered
+    /// amount, what went in and out, and how it spent its time; read it
+    /// from [`Report::timeline`]. It holds at most
+    /// [`MAX_SAMPLES`](crate::MAX_SAMPLES) samples (neighbours are merged and
+    /// the interval doubles when full), so a long run costs no more memory
+    /// than a short one. Sampling reads the stages' counters (atomics) on
+    /// the task that awaits the run: the stages themselves do no more work.
+    /// Needs the Tokio time driver (`#[tokio::main]` has it; a runtime
+    /// built by hand needs `enable_time`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::pipe::Pipeline;
+    /// use weir::{readable, writable};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let report = Pipeline::from(readable::from_iter(0..1000u32))
+    ///     .into(writable::from_fn(|_n: u32| async { Ok(()) }))
+    ///     .timeline(Duration::from_millis(20))
+    ///     .run()
+    ///     .await?;
+    /// let timeline = report.timeline().expect("recorded");
+    /// assert_eq!(timeline.stages[0].name, "source");
+    /// assert!(!timeline.samples.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn timeline(mut self, interval: std::time::Duration) -> Self {
+        self.watch.timeline = Some(interval);
+        self
+    }
+
+    /// Arms the stall watchdog: when no stage has made progress (no chunk
+    /// in or out anywhere, no stage ending) for `timeout`, it logs which
+    /// stage holds the run and what every stage waits on, then, by default,
+    /// ends the run with an error for which [`Error::is_stalled`] is true,
+    /// naming that stage (see [`on_stall`](Run::on_stall)). A stage that
+    /// moves, however slowly, is not stalled.
+    ///
+    /// The diagnosis walks the buffers: a stage is *blocked* (its output
+    /// buffer is full), *starved* (its input buffer is empty), *waiting on
+    /// its I/O* (its source, sink or async call answered `Pending`), or
+    /// *busy in its own code*; the stage that is neither blocked nor starved
+    /// holds the run and is named first, e.g. `2.0 s without progress: write
+    /// waits on its output (it takes nothing); gzip blocked on a full buffer
+    /// (write takes nothing); read blocked on a full buffer (gzip takes
+    /// nothing)`.
+    ///
+    /// A stage stuck in synchronous code cannot be aborted: after a grace
+    /// of the timeout (at least a second) `run()` returns the stall error
+    /// without waiting for it, and its task ends when that code returns.
+    /// Needs the Tokio time driver, as [`timeline`](Run::timeline) does.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use weir::pipe::Pipeline;
+    /// use weir::writable;
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// // A source that never yields anything.
+    /// let silent = futures::stream::pending::<Result<u32, weir::Error>>();
+    /// let err = Pipeline::from(silent)
+    ///     .named("read")
+    ///     .into(writable::from_fn(|_n: u32| async { Ok(()) }))
+    ///     .stall_timeout(Duration::from_millis(50))
+    ///     .run()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_stalled());
+    /// assert_eq!(err.stage(), Some("read"));
+    /// # }
+    /// ```
+    pub fn stall_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.watch.stall = Some(timeout);
+        self
+    }
+
+    /// What the stall watchdog does when it fires: end the run
+    /// ([`OnStall::Fail`], the default) or only log ([`OnStall::Warn`]).
+    pub fn on_stall(mut self, action: OnStall) -> Self {
+        self.watch.on_stall = action;
         self
     }
 
@@ -519,11 +638,15 @@ impl Run {
     /// only echoes another stage's failure, such as a reader gone, is
     /// reported only if nothing else failed); an error for which
     /// [`Error::is_panic`] is true if a stage panicked; an error for which
-    /// [`Error::is_cancelled`] is true if the token was cancelled.
+    /// [`Error::is_cancelled`] is true if the token was cancelled; one for
+    /// which [`Error::is_stalled`] is true if the stall watchdog ended it.
     pub async fn run(self) -> Result<Report, Error> {
-        engine::run(
+        let slot = self.monitor.timeline_slot();
+        crate::watch::run(
             self.tasks,
             self.token,
+            self.watch,
+            slot,
             #[cfg(feature = "metrics")]
             self.metrics_labels,
         )

@@ -10,6 +10,8 @@ use serde::Serialize;
 use weir_core::{StatsHandle, Unit};
 
 use crate::engine::Counter;
+use crate::meter::{IoMeter, Life};
+use crate::timeline::Timeline;
 
 /// What a stage (a task of the pipeline) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,11 +51,19 @@ pub struct StageReport {
     pub bytes_in: u64,
     /// Amount put out.
     pub bytes_out: u64,
-    /// Time the stage spent working: its task's lifetime less the time it
-    /// was blocked or starved. For a source this includes waiting for the
-    /// source's I/O; for a sink, waiting for the sink's I/O.
+    /// Time the stage was busy: its task's lifetime less the time it was
+    /// blocked or starved; `working` plus `io_wait`.
     #[serde(rename = "busy_ms", serialize_with = "as_ms")]
     pub busy: Duration,
+    /// The part of `busy` the stage spent working: inside its transforms,
+    /// or in polls of its I/O that returned at once.
+    #[serde(rename = "working_ms", serialize_with = "as_ms")]
+    pub working: Duration,
+    /// The part of `busy` the stage spent waiting on its own I/O: the
+    /// source's reads, the sink's writes, an async stage's calls answered
+    /// `Pending` (a slow disk, a peer not reading, a remote service).
+    #[serde(rename = "io_wait_ms", serialize_with = "as_ms")]
+    pub io_wait: Duration,
     /// Time the stage waited for room in a full downstream buffer
     /// (backpressure from the stages after it).
     #[serde(rename = "blocked_ms", serialize_with = "as_ms")]
@@ -86,12 +96,52 @@ fn all_as_ms<S: serde::Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Err
     s.collect_seq(d.iter().map(|d| (d.as_secs_f64() * 1e6).round() / 1e3))
 }
 
-fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+impl StageReport {
+    /// What most of the stage's busy time went to, in words, and how long:
+    /// waiting on its I/O (`"waiting on the output"` for a sink, `"waiting
+    /// on the input"` for a source, `"waiting on I/O or timers"` for an
+    /// async stage), or working (`"computing"` for a transform, `"working"`
+    /// for a source or a sink).
+    ///
+    /// # Examples
+    /// ```
+    /// use bytes::Bytes;
+    /// use weir::pipe::Pipeline;
+    /// use weir::{readable, writable::ChunkWriter};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let src = readable::from_iter((0..10).map(|_| Bytes::from(vec![0u8; 100])));
+    /// let report = Pipeline::from(src).into(ChunkWriter::new(tokio::io::sink())).run().await?;
+    /// let (what, time) = report.stages[0].busy_with();
+    /// assert!(what == "working" || what == "waiting on the input");
+    /// assert!(time <= report.stages[0].busy);
+    /// # Ok(()) }
+    /// ```
+    pub fn busy_with(&self) -> (&'static str, Duration) {
+        if self.io_wait > self.working {
+            let what = match self.kind {
+                StageKind::Source => "waiting on the input",
+                StageKind::Sink => "waiting on the output",
+                StageKind::Transform => "waiting on I/O or timers",
+            };
+            (what, self.io_wait)
+        } else {
+            let what = match self.kind {
+                StageKind::Transform => "computing",
+                _ => "working",
+            };
+            (what, self.working)
+        }
+    }
+}
+
+pub(crate) fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
 /// What a stage's report is read from: the buffers and counters around its
-/// task, kept from when the pipeline is built until the run ends.
+/// task, kept from when the pipeline is built until the run ends. Clones
+/// share the counters (watchers hold clones).
 #[derive(Clone)]
 pub(crate) struct StageMeters {
     pub(crate) name: Arc<str>,
@@ -108,6 +158,58 @@ pub(crate) struct StageMeters {
     pub(crate) in_flight: Option<Arc<AtomicUsize>>,
     /// The worker meters of the task's parallel transform, if any.
     pub(crate) workers: Option<weir_core::WorkerBusy>,
+    /// The task's own I/O waits (source stream, sink, async stage), if
+    /// metered.
+    pub(crate) io: Option<Arc<IoMeter>>,
+    /// Whether `io` also counts the waits for the input buffer (an async
+    /// stage's stream waits for its reader too): those are starved time.
+    pub(crate) io_includes_input: bool,
+    /// When the task started and ended.
+    pub(crate) life: Arc<Life>,
+}
+
+/// A stage's figures at one instant, waits in progress included: what the
+/// timeline and the stall watchdog read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) chunks_in: u64,
+    pub(crate) chunks_out: u64,
+    pub(crate) amount_in: u64,
+    pub(crate) amount_out: u64,
+    /// What its output buffers hold (the most of them).
+    pub(crate) buffered: usize,
+    /// Their high mark.
+    pub(crate) high: usize,
+    pub(crate) lifetime: Duration,
+    pub(crate) ended: bool,
+    pub(crate) blocked: Duration,
+    pub(crate) starved: Duration,
+    pub(crate) io_wait: Duration,
+    pub(crate) blocked_now: bool,
+    pub(crate) starved_now: bool,
+    pub(crate) io_now: bool,
+}
+
+/// The part of a metered I/O wait `io` that is neither blocked nor starved
+/// time (see `StageMeters::io_includes_input`), within the busy time.
+fn io_share(
+    includes_input: bool,
+    io: Duration,
+    life: Duration,
+    blocked: Duration,
+    starved: Duration,
+) -> Duration {
+    let io = if includes_input {
+        io.saturating_sub(starved)
+    } else {
+        io
+    };
+    io.min(life.saturating_sub(blocked).saturating_sub(starved))
+}
+
+/// `total` plus an ongoing wait.
+fn with_ongoing(total: Duration, ongoing: Option<Duration>) -> Duration {
+    total + ongoing.unwrap_or(Duration::ZERO)
 }
 
 /// A stage's figures so far, read from its meters (while it runs, or once
@@ -131,6 +233,83 @@ pub(crate) struct Figures {
 }
 
 impl StageMeters {
+    /// Meters for a stage with no counters of its own yet.
+    pub(crate) fn new(name: Arc<str>, kind: StageKind) -> Self {
+        StageMeters {
+            name,
+            kind,
+            input: None,
+            outputs: Vec::new(),
+            pulled: None,
+            delivered: None,
+            in_flight: None,
+            workers: None,
+            io: None,
+            io_includes_input: false,
+            life: Arc::new(Life::default()),
+        }
+    }
+
+    /// The unit of what the stage puts out.
+    pub(crate) fn unit_out(&self) -> &'static str {
+        if let Some(h) = self.outputs.first() {
+            return unit_name(h.stats().unit);
+        }
+        if let Some((_, u)) = &self.delivered {
+            return unit_name(*u);
+        }
+        match &self.input {
+            Some(h) => unit_name(h.stats().unit),
+            None => "bytes",
+        }
+    }
+
+    /// The stage's figures now, waits in progress included.
+    pub(crate) fn snapshot(&self, now: std::time::Instant) -> Snapshot {
+        let mut s = Snapshot::default();
+        // The life first: a wait read after it never exceeds it by much.
+        let (lifetime, ended) = self.life.read(now);
+        s.lifetime = lifetime;
+        s.ended = ended;
+        if let Some(h) = &self.input {
+            let st = h.stats();
+            s.chunks_in = st.reads;
+            s.amount_in = st.read;
+            s.starved = with_ongoing(st.reader_wait, st.reader_waiting);
+            s.starved_now = st.reader_waiting.is_some();
+        }
+        if let Some((c, _)) = &self.pulled {
+            s.chunks_in = c.chunks.load(Relaxed);
+            s.amount_in = c.units.load(Relaxed);
+        }
+        for h in &self.outputs {
+            let st = h.stats();
+            s.chunks_out = s.chunks_out.max(st.writes);
+            s.amount_out = s.amount_out.max(st.written);
+            s.blocked += with_ongoing(st.writer_wait, st.writer_waiting);
+            s.blocked_now |= st.writer_waiting.is_some();
+            s.buffered = s.buffered.max(st.buffered);
+            s.high = s.high.max(st.high_water_mark);
+        }
+        if let Some((c, _)) = &self.delivered {
+            s.chunks_out = c.chunks.load(Relaxed);
+            s.amount_out = c.units.load(Relaxed);
+        }
+        if let Some(io) = &self.io {
+            let (total, ongoing) = io.read();
+            let io_wait = with_ongoing(total, ongoing);
+            s.io_now = ongoing.is_some() && !s.starved_now;
+            s.io_wait = io_share(
+                self.io_includes_input,
+                io_wait,
+                s.lifetime,
+                s.blocked,
+                s.starved,
+            );
+        }
+        s
+    }
+
     /// The stage's figures now.
     pub(crate) fn figures(&self) -> Figures {
         let input = self.input.as_ref().map(StatsHandle::stats);
@@ -187,6 +366,14 @@ impl StageMeters {
     pub(crate) fn report(self, lifetime: Duration) -> StageReport {
         let f = self.figures();
         let busy = lifetime.saturating_sub(f.blocked).saturating_sub(f.starved);
+        let io_total = self.io.as_ref().map_or(Duration::ZERO, |m| m.total());
+        let io_wait = io_share(
+            self.io_includes_input,
+            io_total,
+            lifetime,
+            f.blocked,
+            f.starved,
+        );
         StageReport {
             name: self.name.to_string(),
             kind: self.kind,
@@ -197,6 +384,8 @@ impl StageMeters {
             bytes_in: f.bytes_in,
             bytes_out: f.bytes_out,
             busy,
+            working: busy.saturating_sub(io_wait),
+            io_wait,
             blocked: f.blocked,
             starved: f.starved,
             peak_buffered: f.peak,
@@ -246,6 +435,10 @@ pub struct Report {
     pub bottleneck: Option<String>,
     /// The stages, source first.
     pub stages: Vec<StageReport>,
+    /// The run's timeline, if one was recorded (not in the JSON: see
+    /// [`Report::timeline`]).
+    #[serde(skip)]
+    pub(crate) timeline: Option<Timeline>,
 }
 
 impl Report {
@@ -272,7 +465,15 @@ impl Report {
             unit,
             bottleneck,
             stages,
+            timeline: None,
         }
+    }
+
+    /// The run's timeline, if one was asked for
+    /// ([`Pipeline::timeline`](crate::Pipeline::timeline),
+    /// [`Run::timeline`](crate::Run::timeline)).
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
     }
 
     /// The report of the stage named `name`.
@@ -311,8 +512,8 @@ impl fmt::Display for Report {
             .max(5);
         writeln!(
             f,
-            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}",
-            "stage", "in", "out", "busy", "blocked", "starved", "peak buf", "full"
+            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}",
+            "stage", "in", "out", "working", "io wait", "blocked", "starved", "peak buf", "full"
         )?;
         for s in &self.stages {
             let mark = if self.bottleneck.as_deref() == Some(s.name.as_str()) {
@@ -322,11 +523,12 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}{mark}",
+                "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}  {:>6}{mark}",
                 s.name,
                 amount(s.bytes_in, s.unit_in),
                 amount(s.bytes_out, s.unit_out),
-                secs(s.busy),
+                secs(s.working),
+                secs(s.io_wait),
                 secs(s.blocked),
                 secs(s.starved),
                 if s.kind == StageKind::Sink {
@@ -367,12 +569,12 @@ impl fmt::Display for Report {
             }
         }
         if let Some(b) = self.bottleneck_stage() {
-            let share = if secs_total > 0.0 {
-                100.0 * b.busy.as_secs_f64() / secs_total
-            } else {
-                0.0
-            };
-            write!(f, "; bottleneck: {} (busy {share:.0}% of the run)", b.name)?;
+            write!(f, "; bottleneck: {}", b.name)?;
+            if secs_total > 0.0 {
+                let (what, d) = b.busy_with();
+                let share = 100.0 * d.as_secs_f64() / secs_total;
+                write!(f, ", {what} {share:.0}% of the run")?;
+            }
         }
         Ok(())
     }

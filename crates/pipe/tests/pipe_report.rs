@@ -92,7 +92,8 @@ async fn the_report_prints_as_a_table_and_as_json() {
     let table = report.to_string();
     for want in [
         "stage",
-        "busy",
+        "working",
+        "io wait",
         "blocked",
         "starved",
         "source",
@@ -116,6 +117,8 @@ async fn the_report_prints_as_a_table_and_as_json() {
             "bytes_in",
             "bytes_out",
             "busy_ms",
+            "working_ms",
+            "io_wait_ms",
             "blocked_ms",
             "starved_ms",
             "peak_buffered",

@@ -210,7 +210,9 @@ impl<T> Reader<T> {
                 Refill::Filled => continue,
                 Refill::Empty => {
                     if self.waiting_since.is_none() {
-                        self.waiting_since = Some(Instant::now());
+                        let now = Instant::now();
+                        self.waiting_since = Some(now);
+                        StatsCell::wait_started(&self.shared.stats.reader_since, now);
                     }
                     return Poll::Pending;
                 }
@@ -226,7 +228,11 @@ impl<T> Reader<T> {
             }
         };
         if let Some(t) = self.waiting_since.take() {
-            StatsCell::add_wait(&self.shared.stats.reader_wait_ns, t.elapsed());
+            StatsCell::wait_ended(
+                &self.shared.stats.reader_since,
+                &self.shared.stats.reader_wait_ns,
+                t.elapsed(),
+            );
         }
         Poll::Ready(out)
     }
@@ -235,6 +241,14 @@ impl<T> Reader<T> {
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
         self.drop_cache();
+        // A wait cut short (a cancelled task) counts up to now.
+        if let Some(t) = self.waiting_since.take() {
+            StatsCell::wait_ended(
+                &self.shared.stats.reader_since,
+                &self.shared.stats.reader_wait_ns,
+                t.elapsed(),
+            );
+        }
         self.shared.reader_dropped();
     }
 }

@@ -218,13 +218,19 @@ impl<T> Writer<T> {
         match self.shared.poll_room(cx) {
             Poll::Pending => {
                 if self.waiting_since.is_none() {
-                    self.waiting_since = Some(Instant::now());
+                    let now = Instant::now();
+                    self.waiting_since = Some(now);
+                    StatsCell::wait_started(&self.shared.stats.writer_since, now);
                 }
                 Poll::Pending
             }
             Poll::Ready(r) => {
                 if let Some(t) = self.waiting_since.take() {
-                    StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
+                    StatsCell::wait_ended(
+                        &self.shared.stats.writer_since,
+                        &self.shared.stats.writer_wait_ns,
+                        t.elapsed(),
+                    );
                 }
                 if r.is_ok() {
                     self.full_hint = false;
@@ -314,13 +320,19 @@ impl<T> Writer<T> {
                 SendPoll::Pending(chunk) => {
                     slot = Some(chunk);
                     if self.waiting_since.is_none() {
-                        self.waiting_since = Some(Instant::now());
+                        let now = Instant::now();
+                        self.waiting_since = Some(now);
+                        StatsCell::wait_started(&self.shared.stats.writer_since, now);
                     }
                     Poll::Pending
                 }
                 done => {
                     if let Some(t) = self.waiting_since.take() {
-                        StatsCell::add_wait(&self.shared.stats.writer_wait_ns, t.elapsed());
+                        StatsCell::wait_ended(
+                            &self.shared.stats.writer_since,
+                            &self.shared.stats.writer_wait_ns,
+                            t.elapsed(),
+                        );
                     }
                     match done {
                         SendPoll::Failed(chunk, e) => Poll::Ready(Err(SendError::new(chunk, e))),
@@ -463,6 +475,14 @@ impl<T> Drop for Writer<T> {
         // What was fed still reaches the reader, ahead of the error saying the
         // stream is incomplete.
         let _ = self.hand_over();
+        // A wait cut short (a cancelled task) counts up to now.
+        if let Some(t) = self.waiting_since.take() {
+            StatsCell::wait_ended(
+                &self.shared.stats.writer_since,
+                &self.shared.stats.writer_wait_ns,
+                t.elapsed(),
+            );
+        }
         self.shared.writer_dropped();
     }
 }

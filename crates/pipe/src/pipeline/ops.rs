@@ -14,6 +14,7 @@ use weir_core::{Error, Writer};
 
 use super::Pipeline;
 use crate::engine::BoxStream;
+use crate::meter::{IoMeter, IoWait};
 use crate::ops::{Batch, FilterAsync, MapAsync, Take, zero_error};
 
 impl<T: Send + 'static> Pipeline<T> {
@@ -124,10 +125,13 @@ impl<T: Send + 'static> Pipeline<T> {
             MapAsync::new(reader, concurrency, ordered, f, &name)?.with_gauge(gauge.clone());
         base.names = vec![name];
         base.in_flight = Some(gauge);
+        // Waiting for its calls is waiting on I/O (less the waits for input).
+        let io = Arc::new(IoMeter::default());
+        base.io = Some((io.clone(), true));
         // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
-            head: Box::pin(stage),
+            head: Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io)),
             head_stage: None,
         })
     }
@@ -185,10 +189,13 @@ impl<T: Send + 'static> Pipeline<T> {
         let stage = FilterAsync::new(reader, concurrency, f, &name)?.with_gauge(gauge.clone());
         base.names = vec![name];
         base.in_flight = Some(gauge);
+        // Waiting for its calls is waiting on I/O (less the waits for input).
+        let io = Arc::new(IoMeter::default());
+        base.io = Some((io.clone(), true));
         // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
-            head: Box::pin(stage),
+            head: Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io)),
             head_stage: None,
         })
     }
