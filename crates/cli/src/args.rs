@@ -10,12 +10,14 @@ use crate::size::{TimeLimit, parse_buffer_size, parse_duration, parse_rate, pars
 const LONG_VERSION: &str = if cfg!(feature = "isal") {
     concat!(
         env!("CARGO_PKG_VERSION"),
-        "\ngzip: flate2 on zlib-rs (encoding), ISA-L inflate (decoding)"
+        "\ngzip: flate2 on zlib-rs (encoding), ISA-L inflate (decoding)",
+        "\nxz, lzma, bzip2, lz4: async-compression's codecs (liblzma, libbz2-rs, liblz4)"
     )
 } else {
     concat!(
         env!("CARGO_PKG_VERSION"),
-        "\ngzip: flate2 on zlib-rs (encoding and decoding)"
+        "\ngzip: flate2 on zlib-rs (encoding and decoding)",
+        "\nxz, lzma, bzip2, lz4: async-compression's codecs (liblzma, libbz2-rs, liblz4)"
     )
 };
 
