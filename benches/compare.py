@@ -14,15 +14,20 @@ Usage (from the repository root, after `cargo build --release -p weir-cli
 
     python3 benches/compare.py [GROUP ...] [--runs N] [--data DIR]
 
-Groups: copy, gzip, gunzip, objects, rss, writeback, inflate, bgzf (default:
-all but inflate and bgzf; bgzf compares `weir gunzip` of a BGZF file made by
+Groups: copy, gzip, gunzip, objects, rss, writeback, inflate, bgzf, formats,
+formats-inmem (default: all but inflate, bgzf and the formats ones; bgzf
+compares `weir gunzip` of a BGZF file made by
 `weir gzip --independent` on every core with `-p 1` and with htslib's `bgzip
 -d -@2` (if installed: Debian package tabix), prints the size cost of
 `--independent`, and compares `weir gunzip` of an ordinary gzip file with a
 baseline build of weir (--weir-base, e.g. main's, built into
 target/base: `git worktree add /tmp/base main && CARGO_TARGET_DIR=$PWD/target/base
 cargo build --release -p weir-cli --manifest-path /tmp/base/Cargo.toml`), at
-256 MiB and 1 GiB; writeback also needs `cargo build --release -p weir-io --example
+256 MiB and 1 GiB; formats times
+`weir xz|unxz|bzip2|bunzip2|lz4|unlz4` against the system's xz, bzip2 and
+lz4 on 64 MiB, both writing to standard output (here /dev/null);
+formats-inmem times examples/codec_inmem.rs's weir modes against the plain
+liblzma, bzip2 and lz4 crates on the same files; writeback also needs `cargo build --release -p weir-io --example
 file_copy`; inflate compares `weir gunzip` built with the opt-in ISA-L inflate,
 `CARGO_TARGET_DIR=target/isal cargo build --release -p weir-cli --features
 isal` (or pass --weir-isal PATH), with the default build on zlib-rs). Inputs are made in
@@ -44,28 +49,31 @@ EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
 
 
 def timed(cmd):
-    """Runs cmd once; returns (wall seconds, peak RSS bytes, exit code)."""
+    """Runs cmd once; returns (wall seconds, peak RSS bytes, exit code, CPU
+    seconds: user + system)."""
     with tempfile.NamedTemporaryFile(mode="r") as tf:
         t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-o", tf.name, "-f", "%M"] + cmd,
+        p = subprocess.run(["/usr/bin/time", "-o", tf.name, "-f", "%M %U %S"] + cmd,
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
         wall = time.perf_counter() - t0
         lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.decode(errors='replace')}")
-    return wall, int(lines[-1]) * 1024, p.returncode
+    rss, user, system = lines[-1].split()
+    return wall, int(rss) * 1024, p.returncode, float(user) + float(system)
 
 
 def pair(label, a, b, runs, volume=None, unit="MB/s"):
     """Times a and b alternately; prints medians and the ratio."""
     timed(a)
     timed(b)
-    wa, wb, ra, rb, ratios = [], [], [], [], []
+    wa, wb, ra, rb, ratios, ca, cb = [], [], [], [], [], [], []
     for _ in range(runs):
-        x, rx, _ = timed(a)
-        y, ry, _ = timed(b)
+        x, rx, _, cx = timed(a)
+        y, ry, _, cy = timed(b)
         wa.append(x), wb.append(y), ra.append(rx), rb.append(ry), ratios.append(y / x)
+        ca.append(cx), cb.append(cy)
     ma, mb = statistics.median(wa), statistics.median(wb)
 
     def rate(w):
@@ -80,6 +88,11 @@ def pair(label, a, b, runs, volume=None, unit="MB/s"):
           f"[{min(wb):.3f} .. {max(wb):.3f}]  {' '.join(b)}")
     print(f"  A is {statistics.median(ratios):.2f}x B (median of {runs} paired ratios B/A; "
           f"range {min(ratios):.2f} .. {max(ratios):.2f})")
+    # CPU time (user + system) is steadier than the wall clock on a loaded
+    # machine; a multi-threaded command spends more of it than its wall time.
+    mca, mcb = statistics.median(ca), statistics.median(cb)
+    print(f"  CPU (user + system), medians: A {mca:.3f} s, B {mcb:.3f} s; "
+          f"A uses {mca / mcb if mcb else float('nan'):.2f}x the CPU of B")
     sys.stdout.flush()
 
 
@@ -98,6 +111,27 @@ def gzipped_corpus(data, size):
         with open(gz, "wb") as f:
             subprocess.run(["gzip", "-6", "-c", src], stdout=f, check=True)
     return gz
+
+
+def packed_corpus(data, size, tool, ext):
+    """The corpus of `size`, compressed by the system `tool` at its default
+    level (made once)."""
+    src = corpus(data, size)
+    packed = src + ext
+    if not os.path.exists(packed):
+        with open(packed, "wb") as f:
+            subprocess.run([tool, "-c", src], stdout=f, check=True)
+    return packed
+
+
+# (weir encoder, weir decoder, system tool, file extension, codec_inmem's
+# baseline prefix, corpus size) for the formats over async-compression's
+# codecs: 64 MiB for the slow xz and bzip2, 256 MiB for LZ4.
+MORE_FORMATS = [
+    ("xz", "unxz", "xz", ".xz", "liblzma", "64M"),
+    ("bzip2", "bunzip2", "bzip2", ".bz2", "bzip2", "64M"),
+    ("lz4", "unlz4", "lz4", ".lz4", "lz4", "256M"),
+]
 
 
 def main():
@@ -170,6 +204,23 @@ def main():
         small, big = corpus(args.data, "64M"), corpus(args.data, "1G")
         pair("peak RSS of weir gzip: 64 MiB input (A) vs 1 GiB input (B)",
              [WEIR, "gzip", small, "-o", out + ".gz"], [WEIR, "gzip", big, "-o", out + ".gz"], 3)
+    if "formats" in args.groups:
+        for enc, dec, tool, ext, _, size in MORE_FORMATS:
+            src, packed = corpus(args.data, size), packed_corpus(args.data, size, tool, ext)
+            volume = os.path.getsize(src)
+            pair(f"{tool} {size} at the default level: weir {enc} -c vs {tool} -c",
+                 [WEIR, enc, "-c", src], [tool, "-c", src], args.runs, volume)
+            pair(f"{tool} -d {size}: weir {dec} -c vs {tool} -dc",
+                 [WEIR, dec, "-c", packed], [tool, "-dc", packed], args.runs, volume)
+    if "formats-inmem" in args.groups:
+        inmem = os.path.join(EXAMPLES, "codec_inmem")
+        for enc, dec, tool, ext, plain, size in MORE_FORMATS:
+            src, packed = corpus(args.data, size), packed_corpus(args.data, size, tool, ext)
+            volume = os.path.getsize(src)
+            pair(f"{tool} {size} in memory: weir {enc} transform vs the plain {plain} crate",
+                 [inmem, f"weir-{enc}", src], [inmem, f"{plain}-{enc}", src], args.runs, volume)
+            pair(f"{tool} -d {size} in memory: weir {dec} transform vs the plain {plain} crate",
+                 [inmem, f"weir-{dec}", packed], [inmem, f"{plain}-{dec}", packed], args.runs, volume)
     if "writeback" in args.groups:
         src = corpus(args.data, "1G")
         copy = os.path.join(EXAMPLES, "file_copy")

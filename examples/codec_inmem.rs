@@ -5,16 +5,24 @@
 //! Run: `cargo run --release --example codec_inmem -- MODE FILE`
 //!
 //! MODE is `weir-gzip`, `flate2-gzip`, `weir-gunzip`, `flate2-gunzip`,
-//! `weir-zstd`, `zstd-zstd`, `weir-unzstd` or `zstd-unzstd`. The file (the
-//! compressed one for the decoding modes) is read into memory first, then
-//! fed in 64 KiB chunks; the output is counted and dropped. Encoders use
-//! gzip level 6 and zstd level 3 with a content checksum on both sides.
+//! `weir-zstd`, `zstd-zstd`, `weir-unzstd` or `zstd-unzstd`; for the
+//! formats over async-compression's codecs, `weir-xz`, `liblzma-xz`,
+//! `weir-unxz`, `liblzma-unxz`, `weir-bzip2`, `bzip2-bzip2`, `weir-bunzip2`,
+//! `bzip2-bunzip2`, `weir-lz4`, `lz4-lz4`, `weir-unlz4` or `lz4-unlz4`. The
+//! file (the compressed one for the decoding modes) is read into memory
+//! first, then fed in 64 KiB chunks; the output is counted and dropped.
+//! Encoders use gzip level 6 and zstd level 3 with a content checksum on
+//! both sides, xz level 6 (CRC64), bzip2 level 9, and LZ4 level 1 with 4 MiB
+//! linked blocks and a content checksum.
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use weir::codecs::{GzipDecoder, GzipEncoder, ZstdDecoder, ZstdEncoder};
+use weir::codecs::{
+    Bzip2Decoder, Bzip2Encoder, GzipDecoder, GzipEncoder, Lz4Decoder, Lz4Encoder, XzDecoder,
+    XzEncoder, ZstdDecoder, ZstdEncoder,
+};
 use weir::{ReadableExt, Transform};
 
 const CHUNK: usize = 64 * 1024;
@@ -85,6 +93,43 @@ fn run(mode: &str, data: Bytes) -> Result<u64, weir::Error> {
             e.finish()?.0
         }
         "zstd-unzstd" => read_all(zstd::stream::read::Decoder::new(&data[..])?)?,
+        "weir-xz" => through_weir(data, XzEncoder::with_level(6))?,
+        "weir-unxz" => through_weir(data, XzDecoder::new())?,
+        "weir-bzip2" => through_weir(data, Bzip2Encoder::with_level(9))?,
+        "weir-bunzip2" => through_weir(data, Bzip2Decoder::new())?,
+        "weir-lz4" => through_weir(data, Lz4Encoder::with_level(1))?,
+        "weir-unlz4" => through_weir(data, Lz4Decoder::new())?,
+        "liblzma-xz" => {
+            let mut e = liblzma::write::XzEncoder::new(Count(0), 6);
+            for c in data.chunks(CHUNK) {
+                e.write_all(c)?;
+            }
+            e.finish()?.0
+        }
+        "liblzma-unxz" => read_all(liblzma::read::XzDecoder::new_multi_decoder(&data[..]))?,
+        "bzip2-bzip2" => {
+            let mut e = bzip2::write::BzEncoder::new(Count(0), bzip2::Compression::new(9));
+            for c in data.chunks(CHUNK) {
+                e.write_all(c)?;
+            }
+            e.finish()?.0
+        }
+        "bzip2-bunzip2" => read_all(bzip2::read::MultiBzDecoder::new(&data[..]))?,
+        "lz4-lz4" => {
+            let mut e = lz4::EncoderBuilder::new()
+                .level(1)
+                .block_size(lz4::BlockSize::Max4MB)
+                .block_mode(lz4::BlockMode::Linked)
+                .checksum(lz4::ContentChecksum::ChecksumEnabled)
+                .build(Count(0))?;
+            for c in data.chunks(CHUNK) {
+                e.write_all(c)?;
+            }
+            let (count, r) = e.finish();
+            r?;
+            count.0
+        }
+        "lz4-unlz4" => read_all(lz4::Decoder::new(&data[..])?)?,
         other => return Err(weir::Error::msg(format!("unknown mode {other}"))),
     })
 }

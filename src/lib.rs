@@ -33,9 +33,11 @@
 //!   `Pipeline` stages, and [`pipe::ReadableOps`] methods on any readable;
 //!   [`writable::from_fn`] makes a writable of an async function.
 //! - **Codecs** ([`codecs`], from `weir-codecs`): gzip, raw DEFLATE, zlib,
-//!   zstd and brotli encoders and decoders, with decompression limits, and
-//!   lines, UTF-8 and length-delimited framing, all as [`Transform`]s;
-//!   any `tokio-util` codec as one (`codecs::CodecDecoder`,
+//!   zstd and brotli encoders and decoders (and, with the `xz`, `bzip2` and
+//!   `lz4` features, xz, `.lzma` decoding, bzip2 and LZ4 frames, through
+//!   async-compression's codecs), with decompression limits, and lines,
+//!   UTF-8 and length-delimited framing, all as [`Transform`]s; any
+//!   `tokio-util` codec as one (`codecs::CodecDecoder`,
 //!   `codecs::CodecEncoder`).
 //! - **I/O** ([`io`], from `weir-io`): files (an atomic, optionally
 //!   `fsync`ed sink), standard streams, TCP sockets as duplexes ([`io::net`])
@@ -51,6 +53,10 @@
 //! # Features
 //!
 //! - `testing`: the conformance kit, `weir::testing`.
+//! - `xz`, `bzip2`, `lz4`: those formats in [`codecs`] (weir-codecs'
+//!   features of the same names, over async-compression's codecs). liblzma
+//!   and liblz4 build from the C sources their crates bundle, with the C
+//!   compiler alone; bzip2 is Rust (libbz2-rs).
 //! - `isal`: decode gzip with Intel ISA-L's inflate instead of zlib-rs
 //!   (1.09–1.14 times as fast for a whole `weir gunzip` here). Its build
 //!   compiles ISA-L from source and needs nasm, autoconf, automake, libtool

@@ -10,12 +10,14 @@ use crate::size::{TimeLimit, parse_buffer_size, parse_duration, parse_rate, pars
 const LONG_VERSION: &str = if cfg!(feature = "isal") {
     concat!(
         env!("CARGO_PKG_VERSION"),
-        "\ngzip: flate2 on zlib-rs (encoding), ISA-L inflate (decoding)"
+        "\ngzip: flate2 on zlib-rs (encoding), ISA-L inflate (decoding)",
+        "\nxz, lzma, bzip2, lz4: async-compression's codecs (liblzma, libbz2-rs, liblz4)"
     )
 } else {
     concat!(
         env!("CARGO_PKG_VERSION"),
-        "\ngzip: flate2 on zlib-rs (encoding and decoding)"
+        "\ngzip: flate2 on zlib-rs (encoding and decoding)",
+        "\nxz, lzma, bzip2, lz4: async-compression's codecs (liblzma, libbz2-rs, liblz4)"
     )
 };
 
@@ -38,10 +40,12 @@ pub(crate) struct Cli {
 
 /// The habits of gzip's and zstd's users, turned into weir's arguments
 /// before clap sees them (nothing after a `--` is touched):
-/// - in `weir gzip|zstd|brotli`, `-d`/`--decompress` means the decoder:
-///   `weir gzip -d` is `weir gunzip`, `weir zstd -d` is `weir unzstd`,
-///   `weir brotli -d` is `weir unbrotli`;
-/// - in those and in `weir gunzip|unzstd|unbrotli`, an argument `-N` (one
+/// - in `weir gzip|zstd|brotli|xz|bzip2|lz4`, `-d`/`--decompress` means
+///   the decoder: `weir gzip -d` is `weir gunzip`, `weir zstd -d` is `weir
+///   unzstd`, `weir brotli -d` is `weir unbrotli`, `weir xz -d` is `weir
+///   unxz`, `weir bzip2 -d` is `weir bunzip2`, `weir lz4 -d` is `weir unlz4`;
+/// - in those and in `weir gunzip|unzstd|unbrotli|unxz|unlzma|bunzip2|unlz4`,
+///   an argument `-N` (one
 ///   or two digits) means `--level N`; the last one wins, and levels are
 ///   ignored when decompressing, as gzip does;
 /// - short flags may be combined as gzip's are: `-9c`, `-dc`, `-19cf`
@@ -62,7 +66,12 @@ pub(crate) fn habits(
         Some("gzip") => (true, Some("gunzip")),
         Some("zstd") => (true, Some("unzstd")),
         Some("brotli") => (true, Some("unbrotli")),
-        Some("gunzip" | "unzstd" | "unbrotli") => (true, None),
+        Some("xz") => (true, Some("unxz")),
+        Some("bzip2") => (true, Some("bunzip2")),
+        Some("lz4") => (true, Some("unlz4")),
+        Some("gunzip" | "unzstd" | "unbrotli" | "unxz" | "unlzma" | "bunzip2" | "unlz4") => {
+            (true, None)
+        }
         _ => (false, None),
     };
     let mut out: Vec<std::ffi::OsString> = args.iter().take(2).cloned().collect();
@@ -191,6 +200,20 @@ pub(crate) enum Command {
     Brotli(Encode),
     /// Decompress brotli.
     Unbrotli(Decode),
+    /// Compress with xz (output readable by `xz -d`).
+    Xz(Encode),
+    /// Decompress xz (every stream of a multi-stream file).
+    Unxz(Decode),
+    /// Decompress .lzma files (the LZMA-alone format; `unlzma`).
+    Unlzma(Decode),
+    /// Compress with bzip2 (output readable by `bzip2 -d`).
+    Bzip2(Encode),
+    /// Decompress bzip2 (every stream of a multi-stream file).
+    Bunzip2(Decode),
+    /// Compress with LZ4 (the frame format, readable by `lz4 -d`).
+    Lz4(Encode),
+    /// Decompress LZ4 (every frame of the input).
+    Unlz4(Decode),
     /// Copy, optionally throttled to a rate: a slow consumer on demand.
     Copy(Copy),
     /// Send INPUT to a TCP address, paced by the receiver (netcat with
@@ -293,7 +316,8 @@ pub(crate) struct Encode {
     #[command(flatten)]
     pub(crate) common: Common,
     /// Compression level (gzip 0-9, default 6; zstd 1-22, default 3;
-    /// brotli 0-11, default 6).
+    /// brotli 0-11, default 6; xz 0-9, default 6; bzip2 1-9, default 9;
+    /// lz4 1-12, default 1).
     #[arg(short, long, value_name = "LEVEL")]
     pub(crate) level: Option<u32>,
     /// Write compressed data to standard output even when it is a terminal.

@@ -99,8 +99,19 @@ const XFSZ_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// which stays that write's error.)
 fn output_is_a_file(command: &Command) -> bool {
     let output = match command {
-        Command::Gzip(a) | Command::Zstd(a) | Command::Brotli(a) => &a.common.out.output,
-        Command::Gunzip(a) | Command::Unzstd(a) | Command::Unbrotli(a) => &a.common.out.output,
+        Command::Gzip(a)
+        | Command::Zstd(a)
+        | Command::Brotli(a)
+        | Command::Xz(a)
+        | Command::Bzip2(a)
+        | Command::Lz4(a) => &a.common.out.output,
+        Command::Gunzip(a)
+        | Command::Unzstd(a)
+        | Command::Unbrotli(a)
+        | Command::Unxz(a)
+        | Command::Unlzma(a)
+        | Command::Bunzip2(a)
+        | Command::Unlz4(a) => &a.common.out.output,
         Command::Copy(a) => &a.common.out.output,
         Command::Recv(a) => &a.out.output,
         _ => return false,
@@ -119,6 +130,9 @@ fn validate(command: &Command) -> Result<(), String> {
         Command::Gunzip(a) => run::validate_decode(Format::Gzip, a),
         Command::Unzstd(a) => run::validate_decode(Format::Zstd, a),
         Command::Unbrotli(a) => run::validate_decode(Format::Brotli, a),
+        Command::Xz(a) => run::validate_encode(Format::Xz, a),
+        Command::Bzip2(a) => run::validate_encode(Format::Bzip2, a),
+        Command::Lz4(a) => run::validate_encode(Format::Lz4, a),
         _ => Ok(()),
     }
 }
@@ -131,6 +145,13 @@ async fn dispatch(command: Command, token: CancellationToken) -> Result<(), Erro
         Command::Gunzip(a) => run::decode(Format::Gzip, a, token).await.map(drop),
         Command::Unzstd(a) => run::decode(Format::Zstd, a, token).await.map(drop),
         Command::Unbrotli(a) => run::decode(Format::Brotli, a, token).await.map(drop),
+        Command::Xz(a) => run::encode(Format::Xz, a, token).await.map(drop),
+        Command::Unxz(a) => run::decode(Format::Xz, a, token).await.map(drop),
+        Command::Unlzma(a) => run::decode(Format::Lzma, a, token).await.map(drop),
+        Command::Bzip2(a) => run::encode(Format::Bzip2, a, token).await.map(drop),
+        Command::Bunzip2(a) => run::decode(Format::Bzip2, a, token).await.map(drop),
+        Command::Lz4(a) => run::encode(Format::Lz4, a, token).await.map(drop),
+        Command::Unlz4(a) => run::decode(Format::Lz4, a, token).await.map(drop),
         Command::Copy(a) => run::copy(a, token).await.map(drop),
         Command::Send(a) => net::send(a, token).await.map(drop),
         Command::Recv(a) => net::recv(a, token).await.map(drop),

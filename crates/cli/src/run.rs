@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Sink;
 use weir_codecs::{
-    BrotliDecoder, BrotliEncoder, GzipDecoder, GzipEncoder, ZstdDecoder, ZstdEncoder,
+    BrotliDecoder, BrotliEncoder, Bzip2Decoder, Bzip2Encoder, GzipDecoder, GzipEncoder, Lz4Decoder,
+    Lz4Encoder, LzmaDecoder, XzDecoder, XzEncoder, ZstdDecoder, ZstdEncoder,
 };
 use weir_core::{Error, Transform};
 use weir_io::{FileSink, FileSource};
@@ -27,6 +28,11 @@ pub(crate) enum Format {
     Gzip,
     Zstd,
     Brotli,
+    Xz,
+    /// `.lzma`: decoding only.
+    Lzma,
+    Bzip2,
+    Lz4,
 }
 
 impl Format {
@@ -35,6 +41,10 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Zstd => "zstd",
             Format::Brotli => "brotli",
+            Format::Xz => "xz",
+            Format::Lzma => "lzma",
+            Format::Bzip2 => "bzip2",
+            Format::Lz4 => "lz4",
         }
     }
 
@@ -43,6 +53,10 @@ impl Format {
             Format::Gzip => "gunzip",
             Format::Zstd => "unzstd",
             Format::Brotli => "unbrotli",
+            Format::Xz => "unxz",
+            Format::Lzma => "unlzma",
+            Format::Bzip2 => "bunzip2",
+            Format::Lz4 => "unlz4",
         }
     }
 
@@ -52,13 +66,26 @@ impl Format {
             Format::Gzip => (0, 6, 9),
             Format::Zstd => (1, 3, 22),
             Format::Brotli => (0, 6, 11),
+            // Not asked: there is no lzma encoding command.
+            Format::Lzma => (0, 0, 0),
+            Format::Xz => (0, 6, 9),
+            Format::Bzip2 => (1, 9, 9),
+            Format::Lz4 => (1, 1, 12),
         }
     }
 
     /// The encoder; `level` has been checked by [`validate_encode`].
-    fn encoder(self, level: Option<u32>, threads: u32, independent: bool) -> BoxTransform {
+    ///
+    /// # Errors
+    /// For `.lzma`, which weir decodes but does not write.
+    fn encoder(
+        self,
+        level: Option<u32>,
+        threads: u32,
+        independent: bool,
+    ) -> Result<BoxTransform, Error> {
         let level = level.unwrap_or(self.levels().1);
-        match self {
+        Ok(match self {
             Format::Gzip => Box::new(
                 GzipEncoder::builder()
                     .level(level)
@@ -73,7 +100,15 @@ impl Format {
                     .build(),
             ),
             Format::Brotli => Box::new(BrotliEncoder::with_quality(level)),
-        }
+            Format::Xz => Box::new(XzEncoder::with_level(level)),
+            Format::Bzip2 => Box::new(Bzip2Encoder::with_level(level)),
+            Format::Lz4 => Box::new(Lz4Encoder::with_level(level)),
+            Format::Lzma => {
+                return Err(Error::msg(
+                    "lzma: weir decodes .lzma files but does not write them (use weir xz)",
+                ));
+            }
+        })
     }
 
     fn decoder(self, max_output: Option<u64>, threads: u32) -> BoxTransform {
@@ -95,6 +130,34 @@ impl Format {
             }
             Format::Brotli => {
                 let mut b = BrotliDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Xz => {
+                let mut b = XzDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Lzma => {
+                let mut b = LzmaDecoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Bzip2 => {
+                let mut b = Bzip2Decoder::builder();
+                if let Some(n) = max_output {
+                    b.max_output(n);
+                }
+                Box::new(b.build())
+            }
+            Format::Lz4 => {
+                let mut b = Lz4Decoder::builder();
                 if let Some(n) = max_output {
                     b.max_output(n);
                 }
@@ -236,7 +299,11 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
             format.name()
         ));
     }
-    if matches!(format, Format::Brotli) && args.threads.is_some_and(|n| n != 1) {
+    let single = matches!(
+        format,
+        Format::Brotli | Format::Xz | Format::Lzma | Format::Bzip2 | Format::Lz4
+    );
+    if single && args.threads.is_some_and(|n| n != 1) {
         return Err(format!(
             "{}: --threads is only for gzip and zstd",
             format.name()
@@ -285,12 +352,12 @@ pub(crate) async fn encode(
         )));
     }
     let threads = match (format, args.threads) {
-        (Format::Brotli, _) => 1,
+        (Format::Brotli | Format::Xz | Format::Lzma | Format::Bzip2 | Format::Lz4, _) => 1,
         (_, Some(0)) | (Format::Gzip, None) => cores(),
         (_, Some(n)) => n,
         (Format::Zstd, None) => 1,
     };
-    let transform = format.encoder(args.level, threads, args.independent);
+    let transform = format.encoder(args.level, threads, args.independent)?;
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 

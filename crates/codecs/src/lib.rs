@@ -12,6 +12,14 @@
 //! | zlib (RFC 1950) | [`ZlibEncoder`] (0–9) | [`ZlibDecoder`] | flate2 on zlib-rs |
 //! | Zstandard (RFC 8878) | [`ZstdEncoder`] (1–22) | [`ZstdDecoder`] (multi-frame) | libzstd via `zstd` |
 //! | brotli (RFC 7932) | [`BrotliEncoder`] (0–11) | [`BrotliDecoder`] | `brotli` (pure Rust) |
+//! | xz (feature `xz`) | `XzEncoder` (0–9) | `XzDecoder` (multi-stream) | liblzma, through async-compression's codecs |
+//! | lzma, `.lzma` (feature `xz`) | — | `LzmaDecoder` | liblzma, through async-compression's codecs |
+//! | bzip2 (feature `bzip2`) | `Bzip2Encoder` (1–9) | `Bzip2Decoder` (multi-stream) | libbz2-rs (pure Rust), through async-compression's codecs |
+//! | LZ4 frames (feature `lz4`) | `Lz4Encoder` (1–12) | `Lz4Decoder` (multi-frame) | liblz4, through async-compression's codecs |
+//!
+//! xz, bzip2 and LZ4 are off by default (liblzma and liblz4 are C, built
+//! from the sources their crates bundle with the C compiler alone); the
+//! `weir` command has them, and the `weir` facade forwards the features.
 //!
 //! The codecs are sans-IO: synchronous state machines over input and output
 //! buffers, driven by weir's pull-driven transform adapter, so backpressure
@@ -63,20 +71,29 @@
 
 mod brotli;
 mod codec;
+#[cfg(feature = "bzip2")]
+mod bzip2;
 mod deflate;
 mod engine;
 mod flush_when_idle;
 mod frame;
 pub(crate) mod gzip;
 mod pool_impl;
+#[cfg(feature = "lz4")]
+mod lz4;
 mod sync_flush;
 mod text;
 mod trailing;
+#[cfg(feature = "xz")]
+mod xz;
 mod zlib;
 mod zstd;
 
 pub use self::brotli::{BrotliDecoder, BrotliDecoderBuilder, BrotliEncoder, BrotliEncoderBuilder};
 pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
+#[cfg(feature = "bzip2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bzip2")))]
+pub use self::bzip2::{Bzip2Decoder, Bzip2DecoderBuilder, Bzip2Encoder, Bzip2EncoderBuilder};
 pub use self::deflate::{
     DeflateDecoder, DeflateDecoderBuilder, DeflateEncoder, DeflateEncoderBuilder,
 };
@@ -85,9 +102,17 @@ pub use self::frame::{FrameDecoder, FrameEncoder};
 pub use self::gzip::{
     GzipDecoder, GzipDecoderBuilder, GzipEncoder, GzipEncoderBuilder, GzipHeader,
 };
+#[cfg(feature = "lz4")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lz4")))]
+pub use self::lz4::{Lz4Decoder, Lz4DecoderBuilder, Lz4Encoder, Lz4EncoderBuilder};
 pub use self::sync_flush::SyncFlush;
 pub use self::text::{Invalid, Lines, LinesBuilder, Utf8Decoder};
 pub use self::trailing::Trailing;
+#[cfg(feature = "xz")]
+#[cfg_attr(docsrs, doc(cfg(feature = "xz")))]
+pub use self::xz::{
+    LzmaDecoder, LzmaDecoderBuilder, XzDecoder, XzDecoderBuilder, XzEncoder, XzEncoderBuilder,
+};
 pub use self::zlib::{ZlibDecoder, ZlibDecoderBuilder, ZlibEncoder, ZlibEncoderBuilder};
 pub use self::zstd::{ZstdDecoder, ZstdDecoderBuilder, ZstdEncoder, ZstdEncoderBuilder};
 

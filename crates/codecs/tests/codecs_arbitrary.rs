@@ -70,6 +70,9 @@ arbitrary!(deflate_arbitrary, deflate_mutated, Format::Deflate);
 arbitrary!(zlib_arbitrary, zlib_mutated, Format::Zlib);
 arbitrary!(zstd_arbitrary, zstd_mutated, Format::Zstd);
 arbitrary!(brotli_arbitrary, brotli_mutated, Format::Brotli);
+arbitrary!(xz_arbitrary, xz_mutated, Format::Xz);
+arbitrary!(bzip2_arbitrary, bzip2_mutated, Format::Bzip2);
+arbitrary!(lz4_arbitrary, lz4_mutated, Format::Lz4);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]

@@ -91,7 +91,13 @@ async fn encoders_conform_through_a_round_trip() {
     for f in [Format::Gzip, Format::Deflate, Format::Zlib] {
         check().bytes(|| f.encoder(9), &data).await.unwrap();
     }
-    for f in [Format::Zstd, Format::Brotli] {
+    for f in [
+        Format::Zstd,
+        Format::Brotli,
+        Format::Xz,
+        Format::Bzip2,
+        Format::Lz4,
+    ] {
         check()
             .bytes(|| f.encoder(f.quick_level()), &data)
             .await

@@ -150,7 +150,9 @@ fn every_decoder_bounds_a_bomb_and_its_per_call_output() {
     let zeros = vec![0u8; 16 << 20];
     for f in FORMATS {
         let packed = encode(f, f.quick_level(), &zeros);
-        assert!(packed.len() < 40_000, "{}: {}", f.name(), packed.len());
+        // LZ4 tops out near 255:1 (16 MiB of zeros are 66 KB).
+        let small = if f == Format::Lz4 { 80_000 } else { 40_000 };
+        assert!(packed.len() < small, "{}: {}", f.name(), packed.len());
         let dec = f.decoder_with(Some(1_000_000), None, 128 * 1024);
         let r = run_sync(dec, &packed, &[65_536]);
         let e = r

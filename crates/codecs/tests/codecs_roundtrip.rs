@@ -36,6 +36,36 @@ fn sizes() -> impl Strategy<Value = Vec<usize>> {
     )
 }
 
+/// gzip through async-compression's sans-IO decoder (`compression-codecs`),
+/// members back to back as its `multiple_members` mode reads them: a second
+/// reference, independent of flate2's gzip framing.
+fn async_compression_gunzip(packed: &[u8]) -> Vec<u8> {
+    use compression_codecs::DecodeV2;
+    use compression_codecs::core::util::{PartialBuffer, WriteBuffer};
+    let mut dec = compression_codecs::GzipDecoder::new();
+    let mut input = PartialBuffer::new(packed);
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    let mut ended = false;
+    loop {
+        if ended {
+            if input.unwritten().is_empty() {
+                break;
+            }
+            dec.reinit().unwrap();
+        }
+        let mut w = WriteBuffer::new_initialized(&mut buf);
+        let before = input.written_len();
+        ended = dec.decode(&mut input, &mut w).unwrap();
+        out.extend_from_slice(w.written());
+        assert!(
+            ended || input.written_len() > before || w.written_len() > 0,
+            "gzip ends early (async-compression's decoder)"
+        );
+    }
+    out
+}
+
 fn reference_decode(f: Format, packed: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match f {
@@ -43,6 +73,11 @@ fn reference_decode(f: Format, packed: &[u8]) -> Vec<u8> {
             flate2::read::MultiGzDecoder::new(packed)
                 .read_to_end(&mut out)
                 .unwrap();
+            assert_eq!(
+                async_compression_gunzip(packed),
+                out,
+                "the two reference gzip decoders disagree"
+            );
         }
         Format::Deflate => {
             flate2::read::DeflateDecoder::new(packed)
@@ -57,6 +92,22 @@ fn reference_decode(f: Format, packed: &[u8]) -> Vec<u8> {
         Format::Zstd => out = zstd::decode_all(packed).unwrap(),
         Format::Brotli => {
             brotli::BrotliDecompress(&mut &packed[..], &mut out).unwrap();
+        }
+        Format::Xz => {
+            liblzma::read::XzDecoder::new_multi_decoder(packed)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Format::Bzip2 => {
+            bzip2::read::MultiBzDecoder::new(packed)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Format::Lz4 => {
+            lz4::Decoder::new(packed)
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
         }
     }
     out
@@ -89,6 +140,27 @@ fn reference_encode(f: Format, level: i32, data: &[u8]) -> Vec<u8> {
                     brotli::CompressorWriter::new(&mut out, 4096, level.clamp(0, 11) as u32, 22);
                 w.write_all(data).unwrap();
             }
+            out
+        }
+        Format::Xz => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), level.clamp(0, 9) as u32);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        Format::Bzip2 => {
+            let l = bzip2::Compression::new(level.clamp(1, 9) as u32);
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), l);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        Format::Lz4 => {
+            let mut e = lz4::EncoderBuilder::new()
+                .level(level.clamp(1, 12) as u32)
+                .build(Vec::new())
+                .unwrap();
+            e.write_all(data).unwrap();
+            let (out, r) = e.finish();
+            r.unwrap();
             out
         }
     }
@@ -190,6 +262,9 @@ roundtrip!(deflate_round_trips, Format::Deflate, 20);
 roundtrip!(zlib_round_trips, Format::Zlib, 20);
 roundtrip!(zstd_round_trips, Format::Zstd, 24);
 roundtrip!(brotli_round_trips, Format::Brotli, 16);
+roundtrip!(xz_round_trips, Format::Xz, 16);
+roundtrip!(bzip2_round_trips, Format::Bzip2, 12);
+roundtrip!(lz4_round_trips, Format::Lz4, 20);
 
 #[test]
 fn every_level_of_every_format_round_trips() {

@@ -114,14 +114,20 @@ pub enum Format {
     Zlib,
     Zstd,
     Brotli,
+    Xz,
+    Bzip2,
+    Lz4,
 }
 
-pub const FORMATS: [Format; 5] = [
+pub const FORMATS: [Format; 8] = [
     Format::Gzip,
     Format::Deflate,
     Format::Zlib,
     Format::Zstd,
     Format::Brotli,
+    Format::Xz,
+    Format::Bzip2,
+    Format::Lz4,
 ];
 
 impl Format {
@@ -130,6 +136,9 @@ impl Format {
             Format::Gzip | Format::Deflate | Format::Zlib => 0..=9,
             Format::Zstd => 1..=22,
             Format::Brotli => 0..=11,
+            Format::Xz => 0..=9,
+            Format::Bzip2 => 1..=9,
+            Format::Lz4 => 1..=12,
         }
     }
 
@@ -141,6 +150,9 @@ impl Format {
             Format::Zlib => Box::new(ZlibEncoder::with_level(l)),
             Format::Zstd => Box::new(ZstdEncoder::with_level(level)),
             Format::Brotli => Box::new(BrotliEncoder::with_quality(l)),
+            Format::Xz => Box::new(XzEncoder::with_level(l)),
+            Format::Bzip2 => Box::new(Bzip2Encoder::with_level(l)),
+            Format::Lz4 => Box::new(Lz4Encoder::with_level(l)),
         }
     }
 
@@ -160,6 +172,9 @@ impl Format {
             Format::Brotli => {
                 Box::new(BrotliEncoder::builder().quality(l).sync_flush(sync).build())
             }
+            Format::Xz => Box::new(XzEncoder::builder().level(l).sync_flush(sync).build()),
+            Format::Bzip2 => Box::new(Bzip2Encoder::builder().level(l).sync_flush(sync).build()),
+            Format::Lz4 => Box::new(Lz4Encoder::builder().level(l).sync_flush(sync).build()),
         }
     }
 
@@ -188,6 +203,14 @@ impl Format {
                     .flush_on_empty(true)
                     .build(),
             ),
+            Format::Xz => Box::new(XzEncoder::builder().level(l).flush_on_empty(true).build()),
+            Format::Bzip2 => Box::new(
+                Bzip2Encoder::builder()
+                    .level(l)
+                    .flush_on_empty(true)
+                    .build(),
+            ),
+            Format::Lz4 => Box::new(Lz4Encoder::builder().level(l).flush_on_empty(true).build()),
         }
     }
 
@@ -198,6 +221,9 @@ impl Format {
             Format::Zlib => Box::new(ZlibDecoder::new()),
             Format::Zstd => Box::new(ZstdDecoder::new()),
             Format::Brotli => Box::new(BrotliDecoder::new()),
+            Format::Xz => Box::new(XzDecoder::new()),
+            Format::Bzip2 => Box::new(Bzip2Decoder::new()),
+            Format::Lz4 => Box::new(Lz4Decoder::new()),
         }
     }
 
@@ -227,6 +253,9 @@ impl Format {
             Format::Zlib => build!(ZlibDecoder),
             Format::Zstd => build!(ZstdDecoder),
             Format::Brotli => build!(BrotliDecoder),
+            Format::Xz => build!(XzDecoder),
+            Format::Bzip2 => build!(Bzip2Decoder),
+            Format::Lz4 => build!(Lz4Decoder),
         }
     }
 
@@ -237,6 +266,9 @@ impl Format {
             Format::Zlib => "zlib",
             Format::Zstd => "zstd",
             Format::Brotli => "brotli",
+            Format::Xz => "xz",
+            Format::Bzip2 => "bzip2",
+            Format::Lz4 => "lz4",
         }
     }
 
@@ -245,6 +277,9 @@ impl Format {
         match self {
             Format::Brotli => 4,
             Format::Zstd => 3,
+            Format::Xz => 1,
+            Format::Bzip2 => 1,
+            Format::Lz4 => 1,
             _ => 6,
         }
     }

@@ -1,0 +1,435 @@
+//! Adapters from async-compression's sans-IO codecs (the `compression-codecs`
+//! crate) to this crate's [`RawDecoder`] and [`RawEncoder`].
+//!
+//! The codecs there decode one stream each and leave the rest to their
+//! callers; this adapter adds what weir promises on top:
+//!
+//! - **Streams back to back.** When a stream ends, the bytes after it must
+//!   start another one (its magic number, checked here, whole, even when a
+//!   chunk boundary splits it) or be xz's stream padding (zero bytes in
+//!   groups of four); the codec is then reset and decodes on. Anything else
+//!   is trailing garbage, an error naming its exact offset (or, with
+//!   [`Trailing::Ignore`], the end of the input that counts).
+//! - **Offsets.** A codec's own errors carry no position; the adapter names
+//!   the offset of the first byte the failing call was given ("at or after":
+//!   the library may have buffered some bytes before it).
+//! - **Truncation.** Input that ends inside a stream, or before the first
+//!   one (empty input), or inside the magic number of the next, is an error
+//!   with the offset of the end.
+//! - **No `unsafe`.** The codecs write into an initialized scratch buffer
+//!   ([`Scratch`]) that is then appended to the output.
+
+use compression_codecs::core::util::{PartialBuffer, WriteBuffer};
+use compression_codecs::{DecodeV2, EncodeV2};
+use weir_core::Error;
+
+use super::{EncodeOp, Progress, RawDecoder, RawEncoder, Scratch, truncated};
+use crate::Trailing;
+
+/// Whether some bytes begin a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Magic {
+    /// They hold a whole magic number.
+    Yes,
+    /// They are the start of one: more bytes are needed to tell.
+    Partial,
+    /// They begin no stream.
+    No,
+}
+
+/// What a format adds to the decoding adapter.
+pub(crate) trait DecodeFormat {
+    /// The codec from `compression-codecs`.
+    type Codec: DecodeV2;
+    /// The format name used in error messages.
+    const FORMAT: &'static str;
+    /// Streams may follow one another and are decoded as one output (xz,
+    /// bzip2, LZ4 frames); otherwise the end of the first stream is the end.
+    const MULTI_STREAM: bool;
+    /// Zero bytes may follow a stream, in groups of four (xz's stream
+    /// padding).
+    const ZERO_PADDING4: bool = false;
+    /// Whether streams start with a magic number, checked by [`Self::magic`]
+    /// (`.lzma` files have none).
+    const HAS_MAGIC: bool = true;
+
+    /// Whether `prefix` (at least one byte) begins a stream.
+    fn magic(prefix: &[u8]) -> Magic;
+}
+
+/// Where the decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Before a stream: looking for its magic number (held in `held` as it
+    /// arrives) after any stream padding.
+    Boundary,
+    /// Inside a stream: the codec has all bytes since its magic number.
+    Stream,
+}
+
+/// A [`RawDecoder`] over a `compression-codecs` decoder.
+pub(crate) struct CodecsDecoder<F: DecodeFormat> {
+    /// The codec, or why it could not be set up (reported by the first
+    /// call: construction never fails).
+    codec: Result<F::Codec, String>,
+    at: At,
+    /// Bytes of a magic number seen so far (consumed, not yet given to the
+    /// codec).
+    held: Vec<u8>,
+    /// Zero bytes of stream padding since the last stream.
+    zeros: u64,
+    /// Streams decoded to their end.
+    streams: u64,
+    /// The last call filled all the room it had: the codec may hold more
+    /// output without new input. (liblzma fails a second call in a row that
+    /// can make no progress, so the codec is not called idly.)
+    may_have_more: bool,
+    trailing: Trailing,
+    scratch: Scratch,
+}
+
+impl<F: DecodeFormat> std::fmt::Debug for CodecsDecoder<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodecsDecoder")
+            .field("format", &F::FORMAT)
+            .field("at", &self.at)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the bytes at a stream boundary turned out to be.
+enum Boundary {
+    /// All of them were consumed and more are needed to tell.
+    Need,
+    /// A magic number ends `n` bytes in: a stream starts.
+    Start(usize),
+    /// Trailing bytes, to be ignored, start `n` bytes in.
+    Ignore(usize),
+}
+
+impl<F: DecodeFormat> CodecsDecoder<F> {
+    /// A decoder over `codec` (or the reason it could not be made);
+    /// `trailing` says what bytes after the last stream are.
+    pub(crate) fn new(codec: Result<F::Codec, String>, trailing: Trailing) -> Self {
+        CodecsDecoder {
+            codec,
+            at: if F::HAS_MAGIC {
+                At::Boundary
+            } else {
+                At::Stream
+            },
+            held: Vec::new(),
+            zeros: 0,
+            streams: 0,
+            may_have_more: false,
+            trailing,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// One call of the codec: `(consumed, stream ended)`. Output written
+    /// before an error is kept.
+    fn call(&mut self, input: &[u8], out: &mut Vec<u8>, at: u64) -> Result<(usize, bool), Error> {
+        let codec = self.codec.as_mut().map_err(|e| setup_error::<F>(e))?;
+        let (res, full) = self.scratch.run(out, |buf| {
+            let room = buf.len();
+            let mut src = PartialBuffer::new(input);
+            let mut dst = WriteBuffer::new_initialized(buf);
+            let r = codec.decode(&mut src, &mut dst);
+            let written = dst.written_len();
+            (
+                written,
+                (r.map(|end| (src.written_len(), end)), written == room),
+            )
+        });
+        self.may_have_more = full;
+        res.map_err(|e| corrupt::<F>(&e, at))
+    }
+
+    /// Reads bytes at a stream boundary (after stream `self.streams`).
+    fn boundary(&mut self, input: &[u8], at: u64) -> Result<Boundary, Error> {
+        for (i, &b) in input.iter().enumerate() {
+            if F::ZERO_PADDING4 && self.streams > 0 && self.held.is_empty() && b == 0 {
+                self.zeros += 1;
+                continue;
+            }
+            self.held.push(b);
+            match F::magic(&self.held) {
+                Magic::Partial => {}
+                Magic::Yes => {
+                    self.check_padding(at + i as u64 + 1 - self.held.len() as u64)?;
+                    return Ok(Boundary::Start(i + 1));
+                }
+                Magic::No => {
+                    let start = at + i as u64 + 1 - self.held.len() as u64;
+                    self.held.clear();
+                    if self.streams == 0 {
+                        return Err(Error::corrupt(format!(
+                            "{}: not in {} format (no magic number at byte offset {start})",
+                            F::FORMAT,
+                            F::FORMAT
+                        )));
+                    }
+                    if self.trailing == Trailing::Ignore {
+                        return Ok(Boundary::Ignore(i + 1));
+                    }
+                    return Err(Error::corrupt(format!(
+                        "{}: trailing garbage after the end of the stream at byte offset {start}",
+                        F::FORMAT
+                    )));
+                }
+            }
+        }
+        Ok(Boundary::Need)
+    }
+
+    /// Stream padding must come in groups of four bytes; `at` is where it
+    /// ended.
+    fn check_padding(&self, at: u64) -> Result<(), Error> {
+        if self.zeros.is_multiple_of(4) {
+            return Ok(());
+        }
+        Err(Error::corrupt(format!(
+            "{}: stream padding of {} zero bytes before byte offset {at} is not a multiple of four",
+            F::FORMAT,
+            self.zeros
+        )))
+    }
+
+    /// Resets the codec for a new stream and gives it the magic number held.
+    fn start_stream(&mut self, out: &mut Vec<u8>, held_at: u64) -> Result<(), Error> {
+        if self.streams > 0 {
+            self.codec
+                .as_mut()
+                .map_err(|e| setup_error::<F>(e))?
+                .reinit()
+                .map_err(|e| Error::msg(format!("{}: cannot reset the decoder: {e}", F::FORMAT)))?;
+        }
+        self.zeros = 0;
+        self.at = At::Stream;
+        let held = std::mem::take(&mut self.held);
+        let mut pos = 0;
+        while pos < held.len() {
+            let (n, _) = self.call(&held[pos..], out, held_at + pos as u64)?;
+            if n == 0 {
+                return Err(Error::corrupt(format!(
+                    "{}: decoder made no progress at byte offset {}",
+                    F::FORMAT,
+                    held_at + pos as u64
+                )));
+            }
+            pos += n;
+        }
+        Ok(())
+    }
+}
+
+impl<F: DecodeFormat> RawDecoder for CodecsDecoder<F> {
+    const FORMAT: &'static str = F::FORMAT;
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        let mut used = 0;
+        loop {
+            let rest = &input[used..];
+            let at = offset + used as u64;
+            match self.at {
+                At::Stream => {
+                    if rest.is_empty() && !self.may_have_more {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                    let before = out.len();
+                    let (n, end) = self.call(rest, out, at)?;
+                    used += n;
+                    if !end {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                    self.streams += 1;
+                    self.at = At::Boundary;
+                    if !F::MULTI_STREAM {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: true,
+                        });
+                    }
+                    // Hand on what the stream's end produced before looking
+                    // further.
+                    if out.len() > before || used == input.len() {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                }
+                At::Boundary => {
+                    if rest.is_empty() {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                    match self.boundary(rest, at)? {
+                        Boundary::Need => {
+                            return Ok(Progress {
+                                consumed: input.len(),
+                                end: false,
+                            });
+                        }
+                        Boundary::Ignore(n) => {
+                            return Ok(Progress {
+                                consumed: used + n,
+                                end: true,
+                            });
+                        }
+                        Boundary::Start(n) => {
+                            let held_at = at + n as u64 - self.held.len() as u64;
+                            used += n;
+                            self.start_stream(out, held_at)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        match self.at {
+            At::Stream => Err(truncated(F::FORMAT, offset)),
+            At::Boundary if self.streams == 0 || !self.held.is_empty() => {
+                Err(truncated(F::FORMAT, offset))
+            }
+            At::Boundary => self.check_padding(offset),
+        }
+    }
+}
+
+fn setup_error<F: DecodeFormat>(e: &str) -> Error {
+    Error::msg(format!("{}: cannot set up the decoder: {e}", F::FORMAT))
+}
+
+/// A codec's error as weir's: corrupt input at or after `at`, or, for a
+/// memory limit, a limit error.
+fn corrupt<F: DecodeFormat>(e: &std::io::Error, at: u64) -> Error {
+    let text = e.to_string();
+    if text.contains("memory limit reached") {
+        return Error::limit(format!(
+            "{}: the stream needs more memory than allowed (at byte offset {at}): {text}",
+            F::FORMAT
+        ));
+    }
+    Error::corrupt(format!(
+        "{}: corrupt input at or after byte offset {at}: {text}",
+        F::FORMAT
+    ))
+}
+
+/// What a format adds to the encoding adapter.
+pub(crate) trait EncodeFormat {
+    /// The codec from `compression-codecs`.
+    type Codec: EncodeV2;
+    /// The format name used in error messages.
+    const FORMAT: &'static str;
+    /// A sync flush ends the stream and the next input starts a new one:
+    /// for bzip2, whose own flush leaves the block's last bits unwritten
+    /// (a stream is decoded whole, streams back to back included, so the
+    /// output is still one file to `bzip2 -d`).
+    const FLUSH_ENDS_STREAM: bool = false;
+    /// What a codec is made from (the level, and any other options).
+    type Settings: Copy + std::fmt::Debug;
+
+    /// A fresh codec.
+    fn codec(settings: Self::Settings) -> Self::Codec;
+}
+
+/// A [`RawEncoder`] over a `compression-codecs` encoder.
+pub(crate) struct CodecsEncoder<F: EncodeFormat> {
+    codec: F::Codec,
+    settings: F::Settings,
+    /// Input taken since the codec was made.
+    taken: bool,
+    /// The codec was made afresh by a flush that ended a stream.
+    restarted: bool,
+    scratch: Scratch,
+}
+
+impl<F: EncodeFormat> CodecsEncoder<F> {
+    pub(crate) fn new(settings: F::Settings) -> Self {
+        CodecsEncoder {
+            codec: F::codec(settings),
+            settings,
+            taken: false,
+            restarted: false,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// One call of the codec: `(consumed, operation complete)`.
+    fn call(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        let codec = &mut self.codec;
+        let res = self.scratch.run(out, |buf| {
+            let mut dst = WriteBuffer::new_initialized(buf);
+            let r = match op {
+                EncodeOp::Process => {
+                    let mut src = PartialBuffer::new(input);
+                    codec
+                        .encode(&mut src, &mut dst)
+                        .map(|()| (src.written_len(), false))
+                }
+                EncodeOp::Flush => codec.flush(&mut dst).map(|done| (0, done)),
+                EncodeOp::Finish => codec.finish(&mut dst).map(|done| (0, done)),
+            };
+            (dst.written_len(), r)
+        });
+        res.map_err(|e| Error::msg(format!("{} encoder failed: {e}", F::FORMAT)))
+    }
+}
+
+impl<F: EncodeFormat> std::fmt::Debug for CodecsEncoder<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodecsEncoder")
+            .field("format", &F::FORMAT)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: EncodeFormat> RawEncoder for CodecsEncoder<F> {
+    const FORMAT: &'static str = F::FORMAT;
+
+    fn encode(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        op: EncodeOp,
+    ) -> Result<(usize, bool), Error> {
+        match op {
+            EncodeOp::Process => {
+                self.taken |= !input.is_empty();
+                self.call(input, out, op)
+            }
+            EncodeOp::Flush if F::FLUSH_ENDS_STREAM => {
+                let (_, done) = self.call(input, out, EncodeOp::Finish)?;
+                if done {
+                    self.codec = F::codec(self.settings);
+                    self.taken = false;
+                    self.restarted = true;
+                }
+                Ok((0, done))
+            }
+            // Nothing since the stream a flush ended: no empty stream after it.
+            EncodeOp::Finish if self.restarted && !self.taken => Ok((0, true)),
+            EncodeOp::Flush | EncodeOp::Finish => self.call(input, out, op),
+        }
+    }
+}
