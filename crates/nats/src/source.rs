@@ -66,18 +66,24 @@ pub struct JetStreamSource {
     max_deliver: Option<u64>,
     counters: Arc<Counters>,
     requesting: Option<BoxFuture<'static, Result<Batch, String>>>,
+    /// The size of the pull being requested.
+    asking: usize,
     batches: VecDeque<Pull>,
     stop: Option<BoxFuture<'static, ()>>,
     idle: Option<(Duration, Pin<Box<Sleep>>)>,
     last_arrival: Instant,
     backoff: Option<Pin<Box<Sleep>>>,
     failures: u32,
+    /// The most messages to read in all ([`SourceBuilder::limit`]).
+    limit: Option<u64>,
+    received: u64,
     done: bool,
 }
 
 /// A pull request being served.
 struct Pull {
     batch: Batch,
+    asked: usize,
     received: usize,
 }
 
@@ -107,6 +113,7 @@ pub struct SourceBuilder {
     expires: Duration,
     idle: Option<Duration>,
     stop: Option<BoxFuture<'static, ()>>,
+    limit: Option<u64>,
 }
 
 impl fmt::Debug for SourceBuilder {
@@ -142,6 +149,7 @@ impl JetStreamSource {
             expires: EXPIRES,
             idle: None,
             stop: None,
+            limit: None,
         }
     }
 
@@ -159,9 +167,25 @@ impl JetStreamSource {
         self.max_deliver
     }
 
-    fn start_pull(&mut self) {
+    /// The size of the next pull: the batch, or what is left to read
+    /// under the limit once the outstanding pulls are served (0: none).
+    fn next_pull_size(&self) -> usize {
+        let Some(limit) = self.limit else {
+            return self.batch;
+        };
+        let outstanding: u64 = self
+            .batches
+            .iter()
+            .map(|p| (p.asked - p.received) as u64)
+            .sum();
+        let left = limit.saturating_sub(self.received + outstanding);
+        usize::try_from(left).unwrap_or(usize::MAX).min(self.batch)
+    }
+
+    fn start_pull(&mut self, batch: usize) {
         let consumer = self.consumer.clone();
-        let (batch, max_bytes, expires) = (self.batch, self.max_bytes, self.expires);
+        let (max_bytes, expires) = (self.max_bytes, self.expires);
+        self.asking = batch;
         self.requesting = Some(
             async move {
                 consumer
@@ -187,7 +211,7 @@ impl JetStreamSource {
             && self.backoff.is_none()
             && match self.batches.len() {
                 0 => true,
-                1 => self.batches[0].received * 2 >= self.batch,
+                1 => self.batches[0].received * 2 >= self.batches[0].asked,
                 _ => false,
             }
     }
@@ -288,8 +312,17 @@ impl Stream for JetStreamSource {
             {
                 this.backoff = None;
             }
+            if this.limit.is_some_and(|l| this.received >= l) {
+                this.done = true;
+                this.batches.clear();
+                this.requesting = None;
+                return Poll::Ready(None);
+            }
             if this.wants_pull() {
-                this.start_pull();
+                let size = this.next_pull_size();
+                if size > 0 {
+                    this.start_pull(size);
+                }
             }
             if let Some(request) = this.requesting.as_mut()
                 && let Poll::Ready(r) = request.as_mut().poll(cx)
@@ -298,7 +331,11 @@ impl Stream for JetStreamSource {
                 match r {
                     Ok(batch) => {
                         this.counters.pulls.add(1);
-                        this.batches.push_back(Pull { batch, received: 0 });
+                        this.batches.push_back(Pull {
+                            batch,
+                            asked: this.asking,
+                            received: 0,
+                        });
                     }
                     Err(why) => {
                         if let Some(e) = this.failed(why) {
@@ -314,6 +351,7 @@ impl Stream for JetStreamSource {
             match Pin::new(&mut front.batch).poll_next(cx) {
                 Poll::Ready(Some(Ok(message))) => {
                     front.received += 1;
+                    this.received += 1;
                     this.failures = 0;
                     this.last_arrival = Instant::now();
                     return Poll::Ready(Some(this.item(message)));
@@ -395,6 +433,13 @@ impl SourceBuilder {
     /// End the stream when nothing arrived for `d`.
     pub fn idle(&mut self, d: Duration) -> &mut Self {
         self.idle = Some(d);
+        self
+    }
+
+    /// Read at most `n` messages, then end: no pull asks for more than
+    /// what is left, so no message is held back from other workers.
+    pub fn limit(&mut self, n: u64) -> &mut Self {
+        self.limit = Some(n);
         self
     }
 
@@ -483,12 +528,15 @@ impl SourceBuilder {
             max_deliver,
             counters: Arc::new(Counters::default()),
             requesting: None,
+            asking: 0,
             batches: VecDeque::new(),
             stop: self.stop.take(),
             idle,
             last_arrival: Instant::now(),
             backoff: None,
             failures: 0,
+            limit: self.limit,
+            received: 0,
             done: false,
         })
     }
