@@ -57,16 +57,34 @@ fn publish_then_consume_to_a_file_round_trips() {
     let input = dir.path().join("in.txt");
     std::fs::write(&input, lines(20_000, "a")).unwrap();
     let out = publish(&server.url(), "RT", &input);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let output = dir.path().join("out.txt");
     let out = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "RT"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "RT",
+        ])
         .args(["--consumer", "c", "--idle", "1s", "--stats", "json", "-o"])
         .arg(&output)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read(&output).unwrap(), std::fs::read(&input).unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let json: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
     assert_eq!(json["nats"]["acked"], 20_000);
@@ -74,13 +92,23 @@ fn publish_then_consume_to_a_file_round_trips() {
     assert_eq!(json["nats"]["broker"]["pending"], 0);
     // Nothing left: a second run writes nothing more.
     let out = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "RT"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "RT",
+        ])
         .args(["--consumer", "c", "--idle", "500ms", "-o"])
         .arg(&output)
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(std::fs::read(&output).unwrap(), std::fs::read(&input).unwrap());
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
 }
 
 #[test]
@@ -92,13 +120,31 @@ fn count_stops_after_n_and_leaves_the_rest_to_others() {
     std::fs::write(&input, lines(1000, "c")).unwrap();
     assert!(publish(&server.url(), "CNT", &input).status.success());
     let first = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "CNT"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "CNT",
+        ])
         .args(["--consumer", "c", "--count", "300", "--batch", "64"])
         .output()
         .unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let rest = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "CNT"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "CNT",
+        ])
         .args(["--consumer", "c", "--idle", "700ms"])
         .output()
         .unwrap();
@@ -123,13 +169,20 @@ fn three_workers_share_a_consumer_and_a_killed_one_loses_nothing() {
     let batch = 100;
     let start = |i: usize, rate: Option<&str>| {
         let mut c = weir();
-        c.args(["nats", "consume", "--server", &server.url(), "--stream", "WORK"])
-            .args(["--consumer", "workers", "--idle", "4s", "--ack-wait", "2s"])
-            .args(["--batch", &batch.to_string(), "--commit-every", "50"])
-            .arg("-o")
-            .arg(dir.path().join(format!("out{i}.txt")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        c.args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "WORK",
+        ])
+        .args(["--consumer", "workers", "--idle", "4s", "--ack-wait", "2s"])
+        .args(["--batch", &batch.to_string(), "--commit-every", "50"])
+        .arg("-o")
+        .arg(dir.path().join(format!("out{i}.txt")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         if let Some(r) = rate {
             c.args(["--rate", r]);
         }
@@ -142,14 +195,22 @@ fn three_workers_share_a_consumer_and_a_killed_one_loses_nothing() {
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     let written0 = std::fs::read_to_string(dir.path().join("out0.txt")).unwrap_or_default();
-    assert!(!written0.is_empty(), "the victim wrote something before it died");
+    assert!(
+        !written0.is_empty(),
+        "the victim wrote something before it died"
+    );
     for c in others {
         let out = wait_within(c, 120);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     for i in 0..3 {
-        let text = std::fs::read_to_string(dir.path().join(format!("out{i}.txt"))).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("out{i}.txt"))).unwrap_or_default();
         for l in text.lines() {
             *seen.entry(l.to_string()).or_default() += 1;
         }
@@ -177,25 +238,57 @@ fn sigterm_stops_fetching_and_acknowledges_what_was_written() {
     assert!(publish(&server.url(), "TERM", &input).status.success());
     let output = dir.path().join("out.txt");
     let child = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "TERM"])
-        .args(["--consumer", "c", "--rate", "50K", "--batch", "50", "--commit-every", "20"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "TERM",
+        ])
+        .args([
+            "--consumer",
+            "c",
+            "--rate",
+            "50K",
+            "--batch",
+            "50",
+            "--commit-every",
+            "20",
+        ])
         .arg("-o")
         .arg(&output)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(ok.success());
     let out = wait_within(child, 30);
-    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let written = std::fs::read_to_string(&output).unwrap();
     let n = written.lines().count();
     assert!(n > 0 && n < 20_000, "{n} lines written");
     // The rest, read by another worker at once (nothing left unacknowledged
     // waiting for ack_wait), completes the input exactly.
     let rest = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "TERM"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "TERM",
+        ])
         .args(["--consumer", "c", "--idle", "700ms", "--ack-wait", "60s"])
         .output()
         .unwrap();
@@ -230,17 +323,93 @@ fn bad_input_is_a_clear_error_naming_the_stage() {
         assert!(err.contains(needle), "{args:?}: {err}");
     };
     let input_s = input.to_str().unwrap();
-    check(&["nats", "publish", "--server", &url, "--stream", "B", "--subject", "has space", input_s], "weir: publish: subject");
-    check(&["nats", "publish", "--server", &url, "--stream", "B", "--subject", "B.*", input_s], "wildcard");
-    check(&["nats", "consume", "--server", &url, "--stream", "NONE", "--consumer", "c"], "weir: consume: stream \"NONE\" does not exist");
+    check(
+        &[
+            "nats",
+            "publish",
+            "--server",
+            &url,
+            "--stream",
+            "B",
+            "--subject",
+            "has space",
+            input_s,
+        ],
+        "weir: publish: subject",
+    );
+    check(
+        &[
+            "nats",
+            "publish",
+            "--server",
+            &url,
+            "--stream",
+            "B",
+            "--subject",
+            "B.*",
+            input_s,
+        ],
+        "wildcard",
+    );
+    check(
+        &[
+            "nats",
+            "consume",
+            "--server",
+            &url,
+            "--stream",
+            "NONE",
+            "--consumer",
+            "c",
+        ],
+        "weir: consume: stream \"NONE\" does not exist",
+    );
     let port = server::free_port();
-    check(&["nats", "consume", "--server", &format!("127.0.0.1:{port}"), "--stream", "B", "--consumer", "c"], "weir: connect:");
+    check(
+        &[
+            "nats",
+            "consume",
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--stream",
+            "B",
+            "--consumer",
+            "c",
+        ],
+        "weir: connect:",
+    );
     assert!(publish(&url, "B", &input).status.success());
-    check(&["nats", "consume", "--server", &url, "--stream", "B", "--consumer", "absent", "--no-create"], "consumer \"absent\" does not exist");
+    check(
+        &[
+            "nats",
+            "consume",
+            "--server",
+            &url,
+            "--stream",
+            "B",
+            "--consumer",
+            "absent",
+            "--no-create",
+        ],
+        "consumer \"absent\" does not exist",
+    );
     // A line over the server's max payload: an error, and what came before
     // it is in the stream, nothing after.
     std::fs::write(&input, format!("ok\n{}\nafter\n", "x".repeat(4000))).unwrap();
-    check(&["nats", "publish", "--server", &url, "--stream", "B", "--subject", "B.in", input_s], "weir: publish: message 2");
+    check(
+        &[
+            "nats",
+            "publish",
+            "--server",
+            &url,
+            "--stream",
+            "B",
+            "--subject",
+            "B.in",
+            input_s,
+        ],
+        "weir: publish: message 2",
+    );
 }
 
 #[test]
@@ -257,14 +426,42 @@ fn a_slow_consumer_keeps_its_memory_flat() {
     }
     drop(f);
     let out = weir()
-        .args(["nats", "publish", "--server", &server.url(), "--stream", "SLOW", "--subject", "SLOW.in"])
+        .args([
+            "nats",
+            "publish",
+            "--server",
+            &server.url(),
+            "--stream",
+            "SLOW",
+            "--subject",
+            "SLOW.in",
+        ])
         .arg(&input)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let child = weir()
-        .args(["nats", "consume", "--server", &server.url(), "--stream", "SLOW"])
-        .args(["--consumer", "slow", "--rate", "4M", "--count", "12000", "-o"])
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "SLOW",
+        ])
+        .args([
+            "--consumer",
+            "slow",
+            "--rate",
+            "4M",
+            "--count",
+            "12000",
+            "-o",
+        ])
         .arg(dir.path().join("out.txt"))
         .stderr(Stdio::piped())
         .spawn()
@@ -284,12 +481,19 @@ fn a_slow_consumer_keeps_its_memory_flat() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let out = wait_within(child, 60);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(samples.len() > 10);
     let early = samples[samples.len() / 4];
     let peak = *samples.iter().max().unwrap();
     // Flat: the peak stays within 16 MiB of where it was a quarter of the
     // way in, and far below the 100 MiB in the stream.
-    assert!(peak < early + 16 * 1024, "RSS grew from {early} kB to {peak} kB");
+    assert!(
+        peak < early + 16 * 1024,
+        "RSS grew from {early} kB to {peak} kB"
+    );
     assert!(peak < 64 * 1024, "RSS {peak} kB");
 }

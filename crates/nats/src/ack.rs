@@ -274,9 +274,10 @@ impl Ack {
 /// # Examples
 /// ```no_run
 /// use futures::TryStreamExt;
-/// use weir::nats::{Acked, JetStreamSource};
+/// use weir_nats::{Acked, JetStreamSource};
 ///
-/// # async fn demo(js: weir::nats::async_nats::jetstream::Context) -> Result<(), weir::Error> {
+/// # #[allow(dead_code)]
+/// # async fn demo(js: weir_nats::async_nats::jetstream::Context) -> Result<(), weir_core::Error> {
 /// let mut source = JetStreamSource::builder(js, "EVENTS", "workers").open().await?;
 /// while let Some(item) = source.try_next().await? {
 ///     let upper: Acked<String> = item.map(|b| String::from_utf8_lossy(&b).to_uppercase());

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull::{Batch, BatchErrorKind};
+use async_nats::jetstream::consumer::pull::BatchConfig;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::jetstream::{self, ErrorCode};
+use async_nats::{StatusCode, Subscriber};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::FutureExt;
@@ -65,9 +66,16 @@ pub struct JetStreamSource {
     expires: Duration,
     max_deliver: Option<u64>,
     counters: Arc<Counters>,
-    requesting: Option<BoxFuture<'static, Result<Batch, String>>>,
+    /// The one inbox every pull's messages come to (one subscription for
+    /// the source's life: a subscription per pull could miss the first
+    /// messages of each while its interest spreads through a cluster).
+    inbox: async_nats::Subject,
+    subscriber: Subscriber,
+    context: jetstream::Context,
+    requesting: Option<BoxFuture<'static, Result<(), String>>>,
     /// The size of the pull being requested.
     asking: usize,
+    /// The pulls sent and not yet served, oldest first.
     batches: VecDeque<Pull>,
     stop: Option<BoxFuture<'static, ()>>,
     idle: Option<(Duration, Pin<Box<Sleep>>)>,
@@ -82,9 +90,10 @@ pub struct JetStreamSource {
 
 /// A pull request being served.
 struct Pull {
-    batch: Batch,
     asked: usize,
     received: usize,
+    /// When the broker should have answered it at the latest.
+    deadline: Instant,
 }
 
 impl fmt::Debug for JetStreamSource {
@@ -184,21 +193,20 @@ impl JetStreamSource {
 
     fn start_pull(&mut self, batch: usize) {
         let consumer = self.consumer.clone();
-        let (max_bytes, expires) = (self.max_bytes, self.expires);
+        let inbox = self.inbox.clone();
+        let config = BatchConfig {
+            batch,
+            expires: Some(self.expires),
+            max_bytes: self.max_bytes,
+            ..Default::default()
+        };
         self.asking = batch;
         self.requesting = Some(
             async move {
                 consumer
-                    .batch()
-                    .max_messages(batch)
-                    .max_bytes(max_bytes)
-                    .expires(expires)
-                    .messages()
+                    .request_batch(config, inbox)
                     .await
-                    .map_err(|e| match e.kind() {
-                        BatchErrorKind::Subscribe => format!("cannot subscribe: {e}"),
-                        _ => e.to_string(),
-                    })
+                    .map_err(|e| e.to_string())
             }
             .boxed(),
         );
@@ -329,12 +337,14 @@ impl Stream for JetStreamSource {
             {
                 this.requesting = None;
                 match r {
-                    Ok(batch) => {
+                    Ok(()) => {
                         this.counters.pulls.add(1);
                         this.batches.push_back(Pull {
-                            batch,
                             asked: this.asking,
                             received: 0,
+                            // The broker ends it by then with a status; a
+                            // lost status must not hold the source forever.
+                            deadline: Instant::now() + this.expires + Duration::from_secs(5),
                         });
                     }
                     Err(why) => {
@@ -345,36 +355,69 @@ impl Stream for JetStreamSource {
                 }
                 continue;
             }
-            let Some(front) = this.batches.front_mut() else {
+            if this.batches.is_empty() {
                 return Poll::Pending;
-            };
-            match Pin::new(&mut front.batch).poll_next(cx) {
-                Poll::Ready(Some(Ok(message))) => {
-                    front.received += 1;
-                    this.received += 1;
-                    this.failures = 0;
-                    this.last_arrival = Instant::now();
-                    return Poll::Ready(Some(this.item(message)));
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    this.batches.pop_front();
-                    let text = e.to_string();
-                    if fatal_status(&text) {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(Error::msg(format!(
-                            "consumer {:?}: {text}",
-                            this.consumer.cached_info().name
-                        ))
-                        .with_stage("consume"))));
-                    }
-                    if let Some(e) = this.failed(text) {
-                        return Poll::Ready(Some(Err(e)));
+            }
+            match Pin::new(&mut this.subscriber).poll_next(cx) {
+                Poll::Ready(Some(message)) => {
+                    match message.status.unwrap_or(StatusCode::OK) {
+                        StatusCode::OK => {
+                            if let Some(front) = this.batches.front_mut() {
+                                front.received += 1;
+                                if front.received >= front.asked {
+                                    this.batches.pop_front();
+                                }
+                            }
+                            this.received += 1;
+                            this.failures = 0;
+                            this.last_arrival = Instant::now();
+                            let message = jetstream::Message {
+                                message,
+                                context: this.context.clone(),
+                            };
+                            return Poll::Ready(Some(this.item(message)));
+                        }
+                        StatusCode::IDLE_HEARTBEAT => {}
+                        // The oldest pull is over: expired, nothing there,
+                        // its byte limit reached, a leader changed.
+                        StatusCode::TIMEOUT | StatusCode::NOT_FOUND => {
+                            this.batches.pop_front();
+                        }
+                        status => {
+                            this.batches.pop_front();
+                            let text = format!(
+                                "{status}: {}",
+                                message.description.as_deref().unwrap_or("")
+                            );
+                            if fatal_status(&text) {
+                                this.done = true;
+                                return Poll::Ready(Some(Err(Error::msg(format!(
+                                    "consumer {:?}: {text}",
+                                    this.consumer.cached_info().name
+                                ))
+                                .with_stage("consume"))));
+                            }
+                            tracing::debug!(status = %text, "pull ended by the broker");
+                        }
                     }
                 }
                 Poll::Ready(None) => {
-                    this.batches.pop_front();
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Error::msg(
+                        "the connection to the server was closed",
+                    )
+                    .with_stage("consume"))));
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let now = Instant::now();
+                    while this.batches.front().is_some_and(|p| p.deadline <= now) {
+                        this.batches.pop_front();
+                    }
+                    if this.batches.is_empty() {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }
@@ -519,6 +562,17 @@ impl SourceBuilder {
         let max_deliver = u64::try_from(info.config.max_deliver)
             .ok()
             .filter(|&n| n > 0);
+        let client = self.context.client();
+        let inbox = async_nats::Subject::from(client.new_inbox());
+        let subscriber = client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| fail(format!("subscribing to the pulls' inbox: {e}")))?;
+        // The server has the subscription before the first pull asks it.
+        client
+            .flush()
+            .await
+            .map_err(|e| fail(format!("subscribing to the pulls' inbox: {e}")))?;
         let idle = self.idle.map(|d| (d, Box::pin(tokio::time::sleep(d))));
         Ok(JetStreamSource {
             consumer,
@@ -527,6 +581,9 @@ impl SourceBuilder {
             expires: self.expires,
             max_deliver,
             counters: Arc::new(Counters::default()),
+            inbox,
+            subscriber,
+            context: self.context.clone(),
             requesting: None,
             asking: 0,
             batches: VecDeque::new(),

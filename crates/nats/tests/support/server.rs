@@ -39,9 +39,19 @@ pub fn server_bin(test: &str) -> Option<PathBuf> {
 }
 
 /// A free TCP port on 127.0.0.1 (free when this returns).
+/// Never the same one twice in a process (the kernel may hand a port that
+/// was just let go out again).
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = l.local_addr().expect("local addr").port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// One running nats-server.
