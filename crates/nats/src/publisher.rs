@@ -288,10 +288,10 @@ impl JetStreamSink {
     fn poll_progress(&mut self, cx: &mut Context<'_>) -> bool {
         let mut moved = false;
         while self.error.is_none() {
-            if self.sending.is_none() {
-                if let Some(out) = self.queue.pop_front() {
-                    self.sending = Some(self.send_future(out));
-                }
+            if self.sending.is_none()
+                && let Some(out) = self.queue.pop_front()
+            {
+                self.sending = Some(self.send_future(out));
             }
             let mut step = false;
             if let Some(sending) = self.sending.as_mut()

@@ -1,6 +1,7 @@
 //! A three-node JetStream cluster on loopback: the stream leader is killed
 //! in the middle of a publish, and the stream still holds each message
 //! exactly once (retries carry the same Nats-Msg-Id).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The JetStream sink against a real server: the window, message IDs,
 //! deduplication, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

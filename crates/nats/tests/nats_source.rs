@@ -1,5 +1,6 @@
 //! The JetStream source against a real server: bounded fetching,
 //! acknowledgements through transforms, redelivery, poison messages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

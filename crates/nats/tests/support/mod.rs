@@ -1,5 +1,11 @@
 //! Shared helpers: servers, streams, publishing.
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 pub mod server;
 

@@ -4,7 +4,13 @@
 //! The server binary comes from `WEIR_NATS_SERVER`. Without it the tests
 //! that need a server print why and return, unless `WEIR_NATS_REQUIRED=1`
 //! (set by CI), which makes a missing server a failure.
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
