@@ -62,7 +62,9 @@ async fn main() -> Result<(), weir::Error> {
         }
     }
     orders.close().await?;
-    println!("producer: {records} records acknowledged by WEIR_ORDERS ({fulls} Full/drain episodes)");
+    println!(
+        "producer: {records} records acknowledged by WEIR_ORDERS ({fulls} Full/drain episodes)"
+    );
 
     // Three workers on one durable consumer; worker 3 is slow.
     let mut workers = Vec::new();
@@ -71,7 +73,9 @@ async fn main() -> Result<(), weir::Error> {
         workers.push(tokio::spawn(async move { worker(js, id).await }));
     }
     for (i, w) in workers.into_iter().enumerate() {
-        let done = w.await.map_err(|e| weir::Error::panicked(e.to_string()))??;
+        let done = w
+            .await
+            .map_err(|e| weir::Error::panicked(e.to_string()))??;
         println!("worker {}: {done} records transformed and committed", i + 1);
     }
 
@@ -113,7 +117,9 @@ async fn worker(js: jetstream::Context, id: u32) -> Result<u64, weir::Error> {
     b.batch(64).idle(Duration::from_secs(1));
     let source = b.open().await?;
     let slow = id == 3;
-    let out = JetStreamSink::builder(js, "totals.out").window(256).build()?;
+    let out = JetStreamSink::builder(js, "totals.out")
+        .window(256)
+        .build()?;
     let out = Arc::new(tokio::sync::Mutex::new(out));
     let done = Arc::new(AtomicU64::new(0));
     let counted = done.clone();
@@ -148,7 +154,7 @@ async fn worker(js: jetstream::Context, id: u32) -> Result<u64, weir::Error> {
                     // Every line acknowledged by WEIR_TOTALS: now commit.
                     out.flush().await?;
                     if slow {
-                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        tokio::time::sleep(Duration::from_millis(150)).await;
                     }
                     counted.fetch_add(acks.len() as u64, Ordering::Relaxed);
                     Ack::merge(acks).commit().await

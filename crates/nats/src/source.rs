@@ -384,11 +384,23 @@ impl Stream for JetStreamSource {
                             this.batches.pop_front();
                         }
                         status => {
-                            this.batches.pop_front();
-                            let text = format!(
-                                "{status}: {}",
-                                message.description.as_deref().unwrap_or("")
-                            );
+                            let description = message.description.as_deref().unwrap_or("");
+                            let text = format!("{status}: {description}");
+                            if description.contains("Batch Completed") {
+                                // Newer servers say so after a pull served in
+                                // full, which was retired by its count.
+                                continue;
+                            } else if description.contains("MaxWaiting") {
+                                // The newest pull was refused.
+                                this.batches.pop_back();
+                            } else if description.contains("Leadership Change")
+                                || description.contains("Server Shutdown")
+                            {
+                                // Every pull waiting at that server is gone.
+                                this.batches.clear();
+                            } else {
+                                this.batches.pop_front();
+                            }
                             if fatal_status(&text) {
                                 this.done = true;
                                 return Poll::Ready(Some(Err(Error::msg(format!(

@@ -84,6 +84,15 @@ async fn every_message_arrives_once_and_is_acked_after_commit() {
     assert_eq!(broker.ack_pending, 0, "{broker:?}");
     assert_eq!(broker.pending, 0, "{broker:?}");
     assert!(broker.starved());
+    // The source's own count of its pulls stayed true (a status it took for
+    // the end of a pull that was already over made it send more and more):
+    // no more than its two are waiting at the broker.
+    assert!(broker.waiting <= 2, "{broker:?}");
+    assert!(
+        stats.counts().pulls <= 3000 / 100 + 10,
+        "{:?}",
+        stats.counts()
+    );
 }
 
 #[tokio::test]
