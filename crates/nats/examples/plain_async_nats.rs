@@ -28,7 +28,8 @@ async fn main() {
             .map(String::as_str)
             .expect("missing argument (see the docs)")
     };
-    let client = async_nats::connect(arg(2)).await.expect("connect");
+    let servers: Vec<&str> = arg(2).split(',').collect();
+    let client = async_nats::connect(servers).await.expect("connect");
     let js = jetstream::new(client.clone());
     match arg(1) {
         "publish" => publish(&js, arg(3), arg(4), arg(5), arg(6).parse().expect("WINDOW")).await,
