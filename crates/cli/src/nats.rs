@@ -166,6 +166,8 @@ async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Erro
         .named("consume")
         .high_water_mark(1 << 20, args.batch as usize)
         .batch("commit", args.commit_every as usize, wait)?
+        // Two commit batches waiting at most, while one is written.
+        .high_water_mark(1 << 20, 2)
         .into_named(
             "write",
             weir_core::writable::from_fn(move |batch| sink.clone().commit(batch)),
