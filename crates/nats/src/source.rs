@@ -80,6 +80,8 @@ pub struct JetStreamSource {
     stop: Option<BoxFuture<'static, ()>>,
     idle: Option<(Duration, Pin<Box<Sleep>>)>,
     last_arrival: Instant,
+    /// The last poll returned an item.
+    yielded: bool,
     backoff: Option<Pin<Box<Sleep>>>,
     failures: u32,
     /// The most messages to read in all ([`SourceBuilder::limit`]).
@@ -277,6 +279,13 @@ impl JetStreamSource {
         {
             return true;
         }
+        false
+    }
+
+    /// Whether nothing has arrived for the idle time. Asked only when
+    /// nothing is waiting to be read: a reader that was not polled for a
+    /// while (its sink was slow) reads what arrived meanwhile first.
+    fn idle_over(&mut self, cx: &mut Context<'_>) -> bool {
         if let Some((idle, timer)) = self.idle.as_mut()
             && timer.as_mut().poll(cx).is_ready()
         {
@@ -289,6 +298,22 @@ impl JetStreamSource {
             let _ = timer.as_mut().poll(cx);
         }
         false
+    }
+}
+
+impl JetStreamSource {
+    /// `Pending`, or the end once the source has been idle long enough.
+    fn pending_or_idle(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Acked<Bytes>, Error>>> {
+        if self.idle_over(cx) {
+            self.done = true;
+            self.batches.clear();
+            self.requesting = None;
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     }
 }
 
@@ -305,6 +330,12 @@ impl Stream for JetStreamSource {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if this.yielded {
+            // The time the reader spent away is not the stream's silence:
+            // idleness counts from its return.
+            this.yielded = false;
+            this.last_arrival = Instant::now();
+        }
         loop {
             if this.done {
                 return Poll::Ready(None);
@@ -356,7 +387,7 @@ impl Stream for JetStreamSource {
                 continue;
             }
             if this.batches.is_empty() {
-                return Poll::Pending;
+                return this.pending_or_idle(cx);
             }
             match Pin::new(&mut this.subscriber).poll_next(cx) {
                 Poll::Ready(Some(message)) => {
@@ -370,7 +401,7 @@ impl Stream for JetStreamSource {
                             }
                             this.received += 1;
                             this.failures = 0;
-                            this.last_arrival = Instant::now();
+                            this.yielded = true;
                             let message = jetstream::Message {
                                 message,
                                 context: this.context.clone(),
@@ -428,7 +459,7 @@ impl Stream for JetStreamSource {
                     if this.batches.is_empty() {
                         continue;
                     }
-                    return Poll::Pending;
+                    return this.pending_or_idle(cx);
                 }
             }
         }
@@ -485,7 +516,8 @@ impl SourceBuilder {
         self
     }
 
-    /// End the stream when nothing arrived for `d`.
+    /// End the stream when nothing arrived for `d` while it was being read
+    /// (time the reader spent away, its sink being slow, does not count).
     pub fn idle(&mut self, d: Duration) -> &mut Self {
         self.idle = Some(d);
         self
@@ -602,6 +634,7 @@ impl SourceBuilder {
             stop: self.stop.take(),
             idle,
             last_arrival: Instant::now(),
+            yielded: false,
             backoff: None,
             failures: 0,
             limit: self.limit,

@@ -253,3 +253,27 @@ async fn a_server_that_is_down_is_a_connect_error() {
     assert_eq!(e.stage(), Some("connect"));
     assert!(e.to_string().contains(&port.to_string()), "{e}");
 }
+
+#[tokio::test]
+async fn idle_counts_only_time_spent_waiting_not_a_slow_reader() {
+    let bin = server_or_skip!("idle_counts_only_time_spent_waiting_not_a_slow_reader");
+    let server = support::Server::start(&bin);
+    let js = support::stream(&server.url(), "IDLE", 1).await;
+    support::publish_n(&js, "IDLE.x", "m", 60).await;
+    let mut b = JetStreamSource::builder(js.clone(), "IDLE", "idle");
+    b.batch(10).idle(Duration::from_millis(300));
+    let mut source = b.open().await.expect("open");
+    let mut n = 0;
+    while let Some(item) = support::within(20, source.try_next())
+        .await
+        .expect("no error")
+    {
+        n += 1;
+        item.into_parts().1.commit().await.expect("commit");
+        if n % 20 == 0 {
+            // A slow sink: away for longer than the idle time.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    }
+    assert_eq!(n, 60, "the stream ended early");
+}
