@@ -100,6 +100,7 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use weir_core::*;
 
@@ -117,6 +118,12 @@ pub use weir_codecs as codecs;
 /// Files, standard streams, TCP and HTTP as readables and writables: the
 /// `weir-io` crate.
 pub use weir_io as io;
+
+/// NATS JetStream sources and sinks with end-to-end backpressure and
+/// at-least-once delivery: the `weir-nats` crate (feature `nats`).
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub use weir_nats as nats;
 
 /// The names most programs need, for a glob import.
 pub mod prelude {

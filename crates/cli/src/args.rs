@@ -226,6 +226,11 @@ pub(crate) enum Command {
     Serve(Serve),
     /// Download an http:// URL (decoding gzip).
     Get(Get),
+    /// Publish to and consume from NATS JetStream, with backpressure from
+    /// the stream's acknowledgements and at-least-once delivery.
+    #[cfg(feature = "nats")]
+    #[command(subcommand)]
+    Nats(Nats),
     /// Watch backpressure at work: a fast producer against a slow consumer,
     /// with and without backpressure, and 1 GiB gzipped in constant memory.
     Demo(Demo),
@@ -507,4 +512,130 @@ pub(crate) struct Get {
     pub(crate) max_time: TimeLimit,
     #[command(flatten)]
     pub(crate) run: RunArgs,
+}
+
+/// `weir nats …`.
+#[cfg(feature = "nats")]
+#[derive(Debug, Subcommand)]
+pub(crate) enum Nats {
+    /// Publish INPUT to a JetStream stream, one message per line (or per
+    /// --chunk bytes); exits 0 only when the stream has acknowledged every
+    /// message. Creates the stream (on SUBJECT) if it does not exist.
+    Publish(NatsPublish),
+    /// Read a stream through a durable pull consumer (created if absent)
+    /// and write each message as a line; a message is acknowledged only
+    /// once the output has durably taken it (-o FILE: appended and
+    /// fsync'd). Several processes with the same --consumer share the work.
+    Consume(NatsConsume),
+}
+
+/// Where the broker is.
+#[cfg(feature = "nats")]
+#[derive(Debug, Args)]
+pub(crate) struct NatsServer {
+    /// The server, or a comma-separated list of a cluster's servers
+    /// (nats://HOST:PORT, HOST:PORT, tls://HOST:PORT).
+    #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+    pub(crate) server: String,
+    /// The stream's name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) stream: String,
+}
+
+#[cfg(feature = "nats")]
+#[derive(Debug, Args)]
+pub(crate) struct NatsPublish {
+    #[command(flatten)]
+    pub(crate) nats: NatsServer,
+    /// The subject to publish to (no spaces, no wildcards).
+    #[arg(long, value_name = "SUBJECT")]
+    pub(crate) subject: String,
+    /// Input file ('-' or none: standard input).
+    #[arg(value_name = "INPUT")]
+    pub(crate) input: Option<PathBuf>,
+    /// One message per SIZE bytes of input instead of one per line.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub(crate) chunk: Option<usize>,
+    /// The longest line accepted (a longer one is an error).
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
+    pub(crate) max_line: usize,
+    /// The most messages published and not yet acknowledged by the stream.
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) window: u32,
+    /// The prefix of the Nats-Msg-Id headers ("PREFIX-1", "PREFIX-2", …;
+    /// default: random per run). The same prefix on the same input makes a
+    /// repeated run store nothing twice (within the stream's duplicate
+    /// window).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) msg_id: Option<String>,
+    /// Replicas of a stream this command creates (1-5; a cluster's).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub(crate) replicas: u32,
+    /// High-water mark of the buffers between stages.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "1MiB")]
+    pub(crate) hwm: usize,
+    /// Print the run report on stderr: a table (`table`, the default), or one
+    /// JSON object (`json`).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
+          value_parser = parse_stats_format)]
+    pub(crate) stats: Option<StatsFormat>,
+}
+
+#[cfg(feature = "nats")]
+#[derive(Debug, Args)]
+pub(crate) struct NatsConsume {
+    #[command(flatten)]
+    pub(crate) nats: NatsServer,
+    /// The durable consumer's name (shared by every worker of the group).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) consumer: String,
+    /// Output file ('-' or none: standard output). Appended to, and
+    /// fsync'd before the messages written are acknowledged.
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub(crate) output: Option<PathBuf>,
+    /// End once nothing has arrived for this long (default: run until
+    /// stopped).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) idle: Option<TimeLimit>,
+    /// End after this many messages.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// Write at most this many bytes per second (e.g. 1M): a slow consumer
+    /// on demand, which holds back the fetching from the stream.
+    #[arg(long, value_name = "SIZE", value_parser = parse_rate)]
+    pub(crate) rate: Option<u64>,
+    /// Fail if the consumer does not exist instead of creating it.
+    #[arg(long)]
+    pub(crate) no_create: bool,
+    /// Messages per pull request (the read-ahead: at most two pulls are
+    /// outstanding).
+    #[arg(long, value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) batch: u32,
+    /// Messages written, then fsync'd and acknowledged, at once (at most).
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub(crate) commit_every: u32,
+    /// The longest a message waits for the rest of its commit batch.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "100ms")]
+    pub(crate) commit_wait: TimeLimit,
+    /// For a consumer this command creates: the most messages delivered to
+    /// all its workers and not yet acknowledged.
+    #[arg(long, value_name = "N", default_value_t = 8192)]
+    pub(crate) max_ack_pending: i64,
+    /// For a consumer this command creates: deliveries of a message before
+    /// a failing one is terminated (-1: unlimited).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub(crate) max_deliver: i64,
+    /// For a consumer this command creates: how long the broker waits for
+    /// an acknowledgement before delivering a message again.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub(crate) ack_wait: TimeLimit,
+    /// Print the run report (with the broker's figures) on stderr: a table
+    /// (`table`, the default), or one JSON object (`json`).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "table",
+          value_parser = parse_stats_format)]
+    pub(crate) stats: Option<StatsFormat>,
 }

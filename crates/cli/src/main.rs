@@ -8,6 +8,8 @@ mod args;
 mod demo;
 mod fd_limit;
 mod fmt;
+#[cfg(feature = "nats")]
+mod nats;
 mod net;
 mod progress;
 mod run;
@@ -47,7 +49,14 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let token = CancellationToken::new();
-        let force = matches!(cli.command, Command::Serve(_));
+        // A second signal ends at once a command whose graceful stop waits
+        // on others: serve's open connections, nats consume's commits.
+        let force = match &cli.command {
+            Command::Serve(_) => true,
+            #[cfg(feature = "nats")]
+            Command::Nats(_) => true,
+            _ => false,
+        };
         let signalled = signals::watch(&token, output_is_a_file(&cli.command), force);
         let result = dispatch(cli.command, token.clone()).await;
         let result = match result {
@@ -158,6 +167,8 @@ async fn dispatch(command: Command, token: CancellationToken) -> Result<(), Erro
         Command::Serve(a) => net::serve(a, token).await,
         Command::Get(a) => net::get(a, token).await.map(drop),
         Command::Demo(a) => demo::run(a, token).await,
+        #[cfg(feature = "nats")]
+        Command::Nats(a) => nats::run(a, token).await,
     }
 }
 
