@@ -14,8 +14,8 @@ use weir_nats::{Acked, JetStreamSink, JetStreamSource, SourceStats};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
 use crate::args::{Nats, NatsConsume, NatsPublish, RunArgs, StatsFormat};
-use crate::size::TimeLimit;
 use crate::run::{finish, open_input_path};
+use crate::size::TimeLimit;
 
 /// How long a failed batch waits before the broker delivers it again.
 const NAK_DELAY: Duration = Duration::from_secs(1);
@@ -385,6 +385,19 @@ impl CommitSink {
     }
 }
 
+/// Run options with nothing shown: these commands print their own report
+/// (with the broker's figures).
+fn quiet_run(hwm: usize) -> RunArgs {
+    RunArgs {
+        hwm,
+        chunk: 256 * 1024,
+        progress: false,
+        stats: None,
+        timeline: None,
+        stall_timeout: TimeLimit(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::subject_matches;
@@ -398,18 +411,5 @@ mod tests {
         assert!(!subject_matches("a.*", "a.b.c"));
         assert!(!subject_matches("a.b", "a.c"));
         assert!(subject_matches(">", "x.y"));
-    }
-}
-
-/// Run options with nothing shown: these commands print their own report
-/// (with the broker's figures).
-fn quiet_run(hwm: usize) -> RunArgs {
-    RunArgs {
-        hwm,
-        chunk: 256 * 1024,
-        progress: false,
-        stats: None,
-        timeline: None,
-        stall_timeout: TimeLimit(None),
     }
 }

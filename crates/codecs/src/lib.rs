@@ -70,17 +70,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod brotli;
-mod codec;
 #[cfg(feature = "bzip2")]
 mod bzip2;
+mod codec;
 mod deflate;
 mod engine;
 mod flush_when_idle;
 mod frame;
 pub(crate) mod gzip;
-mod pool_impl;
 #[cfg(feature = "lz4")]
 mod lz4;
+mod pool_impl;
 mod sync_flush;
 mod text;
 mod trailing;
@@ -90,10 +90,10 @@ mod zlib;
 mod zstd;
 
 pub use self::brotli::{BrotliDecoder, BrotliDecoderBuilder, BrotliEncoder, BrotliEncoderBuilder};
-pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
 #[cfg(feature = "bzip2")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bzip2")))]
 pub use self::bzip2::{Bzip2Decoder, Bzip2DecoderBuilder, Bzip2Encoder, Bzip2EncoderBuilder};
+pub use self::codec::{CodecDecoder, CodecEncoder, DEFAULT_MAX_FRAME};
 pub use self::deflate::{
     DeflateDecoder, DeflateDecoderBuilder, DeflateEncoder, DeflateEncoderBuilder,
 };
