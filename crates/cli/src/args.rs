@@ -542,11 +542,30 @@ pub(crate) struct NatsServer {
     pub(crate) stream: String,
 }
 
+/// The run options of the NATS commands besides their own report: the
+/// timeline and the stall watchdog, as in [`RunArgs`].
+#[cfg(feature = "nats")]
+#[derive(Debug, Args, Clone)]
+pub(crate) struct WatchArgs {
+    /// Record the run's timeline (every stage's buffer, throughput and
+    /// state) and write it to FILE when the run ends, also when it fails: a
+    /// chart for FILE.svg, the samples as JSON for any other name.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) timeline: Option<PathBuf>,
+    /// End the run (exit status 1) when no stage has made progress for this
+    /// long, with one line naming the stage that holds it (default off; a
+    /// consumer waiting for messages makes no progress: see --idle).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
+    pub(crate) stall_timeout: TimeLimit,
+}
+
 #[cfg(feature = "nats")]
 #[derive(Debug, Args)]
 pub(crate) struct NatsPublish {
     #[command(flatten)]
     pub(crate) nats: NatsServer,
+    #[command(flatten)]
+    pub(crate) watch: WatchArgs,
     /// The subject to publish to (no spaces, no wildcards).
     #[arg(long, value_name = "SUBJECT")]
     pub(crate) subject: String,
@@ -588,6 +607,8 @@ pub(crate) struct NatsPublish {
 pub(crate) struct NatsConsume {
     #[command(flatten)]
     pub(crate) nats: NatsServer,
+    #[command(flatten)]
+    pub(crate) watch: WatchArgs,
     /// The durable consumer's name (shared by every worker of the group).
     #[arg(long, value_name = "NAME")]
     pub(crate) consumer: String,

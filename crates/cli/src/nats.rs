@@ -13,9 +13,8 @@ use weir_nats::async_nats::jetstream::{self, stream};
 use weir_nats::{Acked, JetStreamSink, JetStreamSource, SourceStats};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
-use crate::args::{Nats, NatsConsume, NatsPublish, RunArgs, StatsFormat};
+use crate::args::{Nats, NatsConsume, NatsPublish, RunArgs, StatsFormat, WatchArgs};
 use crate::run::{finish, open_input_path};
-use crate::size::TimeLimit;
 
 /// How long a failed batch waits before the broker delivers it again.
 const NAK_DELAY: Duration = Duration::from_secs(1);
@@ -56,7 +55,7 @@ async fn publish(args: NatsPublish, token: CancellationToken) -> Result<(), Erro
     let sink = b.build()?;
     let counters = sink.stats();
     let run = pipeline.into_named("publish", sink).cancel_on(token);
-    let report = finish(run, &quiet_run(args.hwm), len).await?;
+    let report = finish(run, &quiet_run(args.hwm, &args.watch), len).await?;
     let c = counters.counts();
     let extra = serde_json::json!({
         "stream": args.nats.stream,
@@ -175,7 +174,7 @@ async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Erro
         );
     // Not cancelled by the token: a signal stops the fetching (the source
     // ends), and what was fetched is written and acknowledged first.
-    let result = finish(run, &quiet_run(1 << 20), None).await;
+    let result = finish(run, &quiet_run(1 << 20, &args.watch), None).await;
     // The acknowledgements are on their way: make sure the server has them.
     let flushed = js.client().flush().await;
     let report = result?;
@@ -385,16 +384,17 @@ impl CommitSink {
     }
 }
 
-/// Run options with nothing shown: these commands print their own report
-/// (with the broker's figures).
-fn quiet_run(hwm: usize) -> RunArgs {
+/// The run options for [`finish`]: the timeline and the watchdog as asked,
+/// and no report (these commands print their own, with the broker's
+/// figures).
+fn quiet_run(hwm: usize, watch: &WatchArgs) -> RunArgs {
     RunArgs {
         hwm,
         chunk: 256 * 1024,
         progress: false,
         stats: None,
-        timeline: None,
-        stall_timeout: TimeLimit(None),
+        timeline: watch.timeline.clone(),
+        stall_timeout: watch.stall_timeout,
     }
 }
 

@@ -497,3 +497,62 @@ fn a_slow_consumer_keeps_its_memory_flat() {
     );
     assert!(peak < 64 * 1024, "RSS {peak} kB");
 }
+
+#[test]
+fn publish_and_consume_write_their_timelines() {
+    let bin = server_or_skip!("publish_and_consume_write_their_timelines");
+    let server = server::Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, lines(5_000, "t")).unwrap();
+    let published = dir.path().join("publish.json");
+    let out = weir()
+        .args([
+            "nats",
+            "publish",
+            "--server",
+            &server.url(),
+            "--stream",
+            "TL",
+        ])
+        .args(["--subject", "TL.in", "--timeline"])
+        .arg(&published)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let consumed = dir.path().join("consume.json");
+    let out = weir()
+        .args([
+            "nats",
+            "consume",
+            "--server",
+            &server.url(),
+            "--stream",
+            "TL",
+        ])
+        .args(["--consumer", "c", "--idle", "500ms", "--timeline"])
+        .arg(&consumed)
+        .arg("-o")
+        .arg(dir.path().join("out.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (path, stage) in [(&published, "publish"), (&consumed, "commit")] {
+        let text = std::fs::read_to_string(path).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            text.contains(&format!("\"{stage}\"")),
+            "{stage} not in {text}"
+        );
+        assert!(json.is_object(), "{text}");
+    }
+}
