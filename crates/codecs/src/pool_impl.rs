@@ -6,17 +6,16 @@
 //! state (a compressor, an inflater). Job `seq` goes to worker `seq mod
 //! threads` (round-robin, so which worker did a job never depends on
 //! timing); results come back on one channel, tagged with `seq`, and
-//! [`InOrder`] puts them back in order. The channels are unbounded types,
-//! but the callers bound what is in them by construction: they never have
-//! more than a fixed number of jobs in flight (submitted, result not yet
-//! taken).
+//! [`InOrder`] puts them back in order. Every channel is bounded by the
+//! caller's most jobs in flight (submitted, result not yet taken), which
+//! the caller never exceeds, so a send never waits.
 //!
 //! Each worker adds the time it spends on jobs to its own counter, so a
 //! caller can show how busy the pool was ([`WorkerPool::busy`]).
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -57,7 +56,7 @@ pub(crate) struct PoolNames {
 /// Persistent worker threads and their channels.
 pub(crate) struct WorkerPool<J, R> {
     /// One job channel per worker; empty once stopped.
-    jobs: Vec<Sender<(u64, J)>>,
+    jobs: Vec<SyncSender<(u64, J)>>,
     done: Receiver<Outcome<R>>,
     workers: Vec<JoinHandle<()>>,
     names: PoolNames,
@@ -75,9 +74,11 @@ impl<J, R> std::fmt::Debug for WorkerPool<J, R> {
 impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     /// Starts up to `threads` workers, worker `i` with the state `make(i)`;
     /// an error only if none could start. `busy` gets one counter per
-    /// worker started (it must have at least `threads`).
+    /// worker started (it must have at least `threads`). `capacity` is the
+    /// most jobs the caller keeps in flight: the size of every channel.
     pub(crate) fn start<W>(
         threads: usize,
+        capacity: usize,
         names: PoolNames,
         busy: WorkerBusy,
         mut make: impl FnMut() -> W,
@@ -85,12 +86,13 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     where
         W: Work<Job = J, Out = R>,
     {
-        let (done_tx, done_rx) = channel::<Outcome<R>>();
+        let capacity = capacity.max(1);
+        let (done_tx, done_rx) = sync_channel::<Outcome<R>>(capacity);
         let mut workers = Vec::with_capacity(threads);
         let mut jobs = Vec::with_capacity(threads);
         let mut failure = None;
         for _ in 0..threads.min(busy.workers()) {
-            let (job_tx, job_rx) = channel::<(u64, J)>();
+            let (job_tx, job_rx) = sync_channel::<(u64, J)>(capacity);
             let done = done_tx.clone();
             let state = make();
             let meters = busy.clone();
@@ -178,7 +180,7 @@ impl<J, R> Drop for WorkerPool<J, R> {
 fn worker<W: Work>(
     mut state: W,
     jobs: Receiver<(u64, W::Job)>,
-    done: Sender<Outcome<W::Out>>,
+    done: SyncSender<Outcome<W::Out>>,
     names: PoolNames,
     busy: &WorkerBusy,
     index: usize,

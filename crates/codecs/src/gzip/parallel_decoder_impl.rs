@@ -408,8 +408,11 @@ impl ParallelGzipDecoder {
                 format: "gzip",
                 role: "decompression",
             };
+            // The calling thread decodes up to as many again itself.
+            let capacity = 2 * self.max_in_flight();
             self.pool = Some(WorkerPool::start(
                 self.threads,
+                capacity,
                 names,
                 self.busy.clone(),
                 || BlockInflater {

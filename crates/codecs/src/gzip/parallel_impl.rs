@@ -392,8 +392,10 @@ impl ParallelGzipEncoder {
                 format: self.format(),
                 role: "compression",
             };
+            let capacity = self.max_in_flight();
             self.pool = Some(WorkerPool::start(
                 self.threads,
+                capacity,
                 names,
                 self.busy.clone(),
                 || BlockCompressor::new(level, framing, mtime),
