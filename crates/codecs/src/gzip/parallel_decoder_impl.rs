@@ -723,8 +723,9 @@ mod tests {
                 }
             }
         }
-        // The end of input: what is still in flight comes out.
-        assert!(d.held());
+        // The end of input: what is still in flight comes out. Whether any
+        // block is still held here depends on how fast the workers were, so
+        // it is not asserted; draining must finish the output either way.
         loop {
             let mut out = Vec::with_capacity(10 * 1024);
             let done = d.drain(&mut out).unwrap();
