@@ -245,7 +245,7 @@ fn recv_ignores_a_connection_that_sends_nothing() {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.write_all(&data).unwrap();
     }
-    let out = recv.wait_within(10);
+    let out = recv.wait_within(30);
     let msg = rest(err);
     assert!(out.status.success(), "{msg}");
     assert_eq!(std::fs::read(&output).unwrap(), data);
@@ -274,7 +274,7 @@ fn recv_keep_empty_accepts_an_empty_transfer() {
     assert!(sent.status.success());
     let said = String::from_utf8_lossy(&sent.stderr);
     assert!(said.contains("nothing was sent"), "{said}");
-    let out = recv.wait_within(10);
+    let out = recv.wait_within(30);
     assert!(out.status.success(), "{}", rest(err));
     assert_eq!(std::fs::read(&output).unwrap(), b"");
 }
@@ -291,7 +291,7 @@ fn recv_reports_a_reset_before_any_byte_as_a_reset() {
             .arg(&output),
     );
     connect_and_close(&addr, true);
-    let out = recv.wait_within(10);
+    let out = recv.wait_within(30);
     let msg = rest(err);
     assert_eq!(out.status.code(), Some(1), "{msg}");
     assert!(
@@ -647,18 +647,19 @@ fn get_into(url: &str, out: &Path, args: &[&str], secs: u64) -> (Option<i32>, St
 
 /// Runs `weir get URL -o out.bin ARGS` over an existing `out.bin` and
 /// checks that it failed as a timeout should: exit 1 after at least
-/// `at_least`, well within 10 s, stderr naming each of `needles` and
+/// `at_least`, well within 15 s (the hostile server's 30 s life; the
+/// margin is for a loaded machine), stderr naming each of `needles` and
 /// "timed out", the old output untouched and nothing left beside it.
 fn assert_get_times_out(url: &str, args: &[&str], at_least: Duration, needles: &[&str]) {
     let (dir, out) = existing_output();
-    let (code, err, took) = get_into(url, &out, args, 20);
+    let (code, err, took) = get_into(url, &out, args, 25);
     eprintln!("exit {code:?} after {took:?}; stderr {err:?}");
     assert_eq!(code, Some(1), "{err}");
     for needle in needles.iter().chain(&["timed out"]) {
         assert!(err.contains(needle), "no {needle:?} in {err}");
     }
     assert!(
-        took >= at_least && took < Duration::from_secs(10),
+        took >= at_least && took < Duration::from_secs(15),
         "{took:?}"
     );
     assert_untouched(dir.path(), &out);
@@ -845,12 +846,18 @@ fn serve_says_what_it_waits_for_and_a_second_ctrl_c_stops_it() {
     std::fs::write(dir.path().join("big.bin"), random(8 << 20, 9)).unwrap();
     let (mut server, addr, mut err) = serve(dir.path(), &[]);
     let pid = server.id().to_string();
-    // A client that asks for the file and reads none of it.
+    // A client that asks for the file and reads only the start of the
+    // answer (so the download is under way, however loaded the machine).
     let mut client = TcpStream::connect(&addr).unwrap();
     client
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut start = [0u8; 12];
+    client.read_exact(&mut start).unwrap();
+    assert_eq!(&start, b"HTTP/1.1 200");
     let interrupt = || {
         let ok = Command::new("kill").args(["-INT", &pid]).status().unwrap();
         assert!(ok.success());
@@ -864,8 +871,10 @@ fn serve_says_what_it_waits_for_and_a_second_ctrl_c_stops_it() {
     );
     let t = Instant::now();
     interrupt();
-    let out = server.wait_within(5);
+    let out = server.wait_within(30);
     assert_eq!(out.status.code(), Some(130));
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // At once: well before the 10 s grace (the margin is for a loaded
+    // machine).
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
     drop(client);
 }

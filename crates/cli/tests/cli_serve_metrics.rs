@@ -129,7 +129,7 @@ fn serve_metrics_answers_and_its_counters_move() {
             &text,
             "weir_http_connections_cut_total{guard=\"header_timeout\"}",
         );
-        if cut == Some(1.0) || t.elapsed() > Duration::from_secs(10) {
+        if cut == Some(1.0) || t.elapsed() > Duration::from_secs(30) {
             break text;
         }
         std::thread::sleep(Duration::from_millis(100));

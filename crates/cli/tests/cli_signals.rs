@@ -134,7 +134,7 @@ fn signal_while_opening(args: &[&OsStr], signals: &[(&str, i32)]) {
         // By now it waits in open() for the FIFO's other end.
         std::thread::sleep(Duration::from_millis(300));
         kill(&child, signal);
-        let (status, err) = wait_within(child, 3, &format!("SIG{signal}"));
+        let (status, err) = wait_within(child, 20, &format!("SIG{signal}"));
         assert_eq!(status.code(), Some(code), "SIG{signal}: {status} {err}");
     }
 }
@@ -163,7 +163,7 @@ fn a_signal_at_once_is_still_an_exit_status() {
         wait_until_caught(&child, 15);
         std::thread::sleep(Duration::from_millis(delay));
         kill(&child, "TERM");
-        let (status, err) = wait_within(child, 3, "SIGTERM");
+        let (status, err) = wait_within(child, 20, "SIGTERM");
         assert_eq!(status.code(), Some(143), "after {delay} ms: {status} {err}");
         assert_eq!(files_in(dir.path()), ["in.fifo"]);
     }
@@ -211,7 +211,7 @@ fn every_terminating_signal_removes_the_temporary_file() {
             "{tmp:?}"
         );
         kill(&child, signal);
-        let (status, err) = wait_within(child, 5, &format!("SIG{signal}"));
+        let (status, err) = wait_within(child, 20, &format!("SIG{signal}"));
         assert_eq!(
             status.code(),
             Some(128 + number),
@@ -242,7 +242,7 @@ fn the_file_size_limit_removes_the_temporary_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (status, err) = wait_within(child, 10, "ulimit -f");
+    let (status, err) = wait_within(child, 30, "ulimit -f");
     assert_eq!(status.code(), Some(128 + 25), "{status} {err}");
     assert_eq!(files_in(dir.path()), ["in.bin"]);
 }

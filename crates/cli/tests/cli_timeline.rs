@@ -82,11 +82,14 @@ fn a_fifo_that_never_gets_data_stalls_with_one_line() {
             .unwrap()
             .success()
     );
-    // A writer that opens the FIFO and never writes.
+    // A writer that opens the FIFO and never writes, until the run is over
+    // (60 s at most: then the input ends, and a run the watchdog did not
+    // stop succeeds, which fails the test).
     let path = fifo.clone();
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-        std::thread::sleep(Duration::from_secs(4));
+        let _ = wait_done.recv_timeout(Duration::from_secs(60));
         drop(f);
     });
     let out = dir.path().join("out.gz");
@@ -101,8 +104,10 @@ fn a_fifo_that_never_gets_data_stalls_with_one_line() {
         .arg(dir.path().join("stall.json"))
         .output()
         .unwrap();
+    let _ = done.send(());
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // Stopped by the 0.5 s watchdog, long before the writer lets go.
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -153,13 +158,14 @@ fn a_reader_that_takes_nothing_stalls_the_writer() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{err}");
     // The time named is how long the run has gone without progress when
-    // the watchdog looks: at least the timeout, a check interval more at most.
+    // the watchdog looks: at least the timeout, a check interval more (and
+    // what a loaded machine adds to the watchdog's wake-up) at most.
     let rest = err
         .strip_prefix("weir: write: stalled: ")
         .unwrap_or_else(|| panic!("{err}"));
     let (secs, rest) = rest.split_once(" s ").unwrap_or_else(|| panic!("{err}"));
     let secs: f64 = secs.parse().unwrap_or_else(|_| panic!("{err}"));
-    assert!((0.5..2.0).contains(&secs), "{err}");
+    assert!((0.5..5.0).contains(&secs), "{err}");
     assert!(
         rest.starts_with("without progress: write waits on its output"),
         "{err}"

@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -104,15 +104,22 @@ fn dripping() -> impl Body<Data = Bytes, Error = std::convert::Infallible> {
     StreamBody::new(s)
 }
 
-#[tokio::test]
+// On the paused clock (the guard and the drip both run on Tokio's timers):
+// the times are exact, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn body_reader_cuts_a_peer_below_the_minimum_rate() {
     within(10, async {
-        let t = Instant::now();
+        let t = tokio::time::Instant::now();
         let r = BodyReader::new(dripping()).min_rate(10_000, Duration::from_millis(300));
         let err = r.try_collect::<Vec<_>>().await.unwrap_err();
         assert!(err.is_timeout(), "{err}");
-        // 1 kB/s against 10 kB/s: cut soon after the grace period.
-        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        // 1 kB/s against 10 kB/s: cut once the grace period is over (its
+        // 100 bytes earn 10 ms at 10 kB/s), before the third chunk.
+        assert!(
+            t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
         // Above the rate, the same body is read on.
         let r = BodyReader::new(dripping()).min_rate(100, Duration::from_millis(300));
         let got: Vec<Bytes> = r.take(15).try_collect().await.unwrap();
@@ -121,21 +128,21 @@ async fn body_reader_cuts_a_peer_below_the_minimum_rate() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn body_reader_cuts_a_silent_peer_after_the_idle_timeout() {
     within(10, async {
         let silent = StreamBody::new(futures::stream::pending::<
             Result<Frame<Bytes>, std::convert::Infallible>,
         >());
-        let t = Instant::now();
+        let t = tokio::time::Instant::now();
         let err = BodyReader::new(silent)
             .idle_timeout(Duration::from_millis(200))
             .try_collect::<Vec<_>>()
             .await
             .unwrap_err();
         assert!(err.is_timeout(), "{err}");
-        assert!(t.elapsed() >= Duration::from_millis(200));
-        assert!(t.elapsed() < Duration::from_secs(2));
+        // Exactly the idle timeout, on the paused clock.
+        assert_eq!(t.elapsed(), Duration::from_millis(200));
     })
     .await;
 }

@@ -185,9 +185,9 @@ impl Server {
 
     /// The next response's report.
     async fn report(&self) -> Result<Report, Error> {
-        tokio::time::timeout(Duration::from_secs(5), self.reports.lock().await.recv())
+        tokio::time::timeout(Duration::from_secs(20), self.reports.lock().await.recv())
             .await
-            .expect("no report within 5 s")
+            .expect("no report within 20 s")
             .expect("report channel closed")
     }
 
@@ -216,7 +216,7 @@ async fn gunzip(data: Vec<u8>) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_error_aborts_the_body_and_the_client_sees_it() {
-    within(20, async {
+    within(60, async {
         let s = Server::start().await;
         // weir's client (hyper's) reads the chunks, then an error: the body
         // is incomplete, not ended.
@@ -265,7 +265,7 @@ async fn a_pipeline_error_aborts_the_body_and_the_client_sees_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_is_there_once_the_response_is_complete() {
-    within(30, async {
+    within(60, async {
         let s = Server::start().await;
         let response = weir_io::http::get(&s.url("/gz")).await.unwrap();
         assert_eq!(response.status(), 200);
@@ -290,7 +290,7 @@ async fn the_report_is_there_once_the_response_is_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_holds_the_pipeline_back_and_leaving_cancels_it() {
-    within(30, async {
+    within(60, async {
         let s = Server::start().await;
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(16 * 1024).unwrap();
@@ -324,7 +324,9 @@ async fn a_slow_client_holds_the_pipeline_back_and_leaving_cancels_it() {
             if now == last {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(2), "the source goes on");
+            // What was in flight when the run was cancelled may still come;
+            // a source that goes on for 10 s is not stopped.
+            assert!(t.elapsed() < Duration::from_secs(10), "the source goes on");
             last = now;
         }
     })
@@ -344,7 +346,7 @@ async fn post_upload(addr: SocketAddr, body: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzipped_uploads_over_their_limits_get_413() {
-    within(30, async {
+    within(60, async {
         let s = Server::start().await;
         // Within the limits: decoded whole.
         let text: Vec<u8> = (0..10_000).flat_map(|i| line(i).into_bytes()).collect();
@@ -364,7 +366,9 @@ async fn gzipped_uploads_over_their_limits_get_413() {
         let r = post_upload(s.addr, &bomb).await;
         assert_eq!(status_of(&r), 413, "{r}");
         assert!(r.contains("gunzip"), "{r}");
-        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        // The 413 naming gunzip says the ratio limit stopped it; the time
+        // bound is generous, for a loaded machine.
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
         // More compressed bytes than allowed (declared): 413 before reading.
         let noise = support::random(7, 300 * 1024);
         let r = post_upload(s.addr, &gzip(noise).await).await;

@@ -31,7 +31,7 @@ async fn tail(_req: Request<Incoming>) -> Response<ResponseBody> {
 async fn body_length(conn: &mut tokio::net::TcpStream, len: usize) -> usize {
     let mut got = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+    let _ = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             match conn.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
@@ -73,13 +73,27 @@ async fn a_response_being_flushed_is_not_shed() {
     a.write_all(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
         .await
         .unwrap();
-    // A reads nothing for a while: hyper holds the body's tail.
+    // Once the server has taken A's request (before that, A waits for its
+    // headers and may rightly be shed), A reads nothing for a while: hyper
+    // holds the body's tail.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while stats.stats().requests < 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stats.stats().requests, 1, "{:?}", stats.stats());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut b = tokio::net::TcpStream::connect(addr).await.unwrap();
     b.write_all(b"GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B is refused (A is not to be shed) before A reads on: once A has its
+    // response, it waits for its next headers and may be shed.
+    let mut refused = String::new();
+    tokio::time::timeout(Duration::from_secs(20), b.read_to_string(&mut refused))
+        .await
+        .expect("B got no answer")
+        .unwrap();
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     let body = body_length(&mut a, TAIL).await;
     assert_eq!(body, TAIL, "A's response was cut: {:?}", stats.stats());
     assert_eq!(stats.stats().shed, 0);

@@ -73,7 +73,7 @@ async fn out_of_descriptors_means_503_with_retry_after() {
             let files = files.clone();
             async move { files.handle(&req).await }
         }));
-        let r = get(addr, "/a.txt", 5).await;
+        let r = get(addr, "/a.txt", 10).await;
         assert_eq!(status_of(&r), 200, "{r}");
 
         let cpu = cpu_time();
@@ -83,7 +83,7 @@ async fn out_of_descriptors_means_503_with_retry_after() {
         // none left to accept with.
         for i in 0..3 {
             drop(held.pop());
-            let r = get(addr, "/a.txt", 3).await;
+            let r = get(addr, "/a.txt", 10).await;
             eprintln!("accept without a descriptor {i}: {r:?}");
             assert_eq!(status_of(&r), 503, "{i}: {r:?}; {:?}", stats.stats());
             assert!(r.to_lowercase().contains("retry-after: 1"), "{r}");
@@ -93,7 +93,7 @@ async fn out_of_descriptors_means_503_with_retry_after() {
         // Two free: the server accepts, but cannot open the file.
         drop(held.pop());
         drop(held.pop());
-        let r = get(addr, "/a.txt", 3).await;
+        let r = get(addr, "/a.txt", 10).await;
         eprintln!("open without a descriptor: {r:?}");
         assert_eq!(status_of(&r), 503, "{r:?}; {:?}", stats.stats());
         assert!(r.to_lowercase().contains("retry-after: 1"), "{r}");
@@ -114,7 +114,7 @@ async fn out_of_descriptors_means_503_with_retry_after() {
         );
         assert!(used < wall / 2, "CPU {used:?} in {wall:?}");
         setrlimit(Resource::Nofile, before).unwrap();
-        let r = get(addr, "/a.txt", 5).await;
+        let r = get(addr, "/a.txt", 10).await;
         assert_eq!(status_of(&r), 200, "{r}");
         assert!(r.ends_with("hello"), "{r}");
     })

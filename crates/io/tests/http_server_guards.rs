@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use support::{raw_http, status_of, within};
+use support::{eventually, raw_http, raw_http_closed, status_of, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use weir_io::http::{
@@ -66,7 +66,7 @@ async fn still_serving(addr: SocketAddr) {
 
 #[tokio::test]
 async fn malformed_requests_get_400() {
-    within(20, async {
+    within(60, async {
         let (addr, _) = start(&HttpServer::builder()).await;
         for bad in [
             &b"GARBAGE\r\n\r\n"[..],
@@ -85,7 +85,7 @@ async fn malformed_requests_get_400() {
 
 #[tokio::test]
 async fn http11_without_one_host_gets_400_and_http10_without_host_is_served() {
-    within(20, async {
+    within(60, async {
         let (addr, stats) = start(&HttpServer::builder()).await;
         // RFC 9112 §3.2: an HTTP/1.1 request with no Host, or with several,
         // is 400, whatever the request target (absolute form included).
@@ -127,7 +127,7 @@ async fn http11_without_one_host_gets_400_and_http10_without_host_is_served() {
 
 #[tokio::test]
 async fn oversized_headers_get_431() {
-    within(20, async {
+    within(60, async {
         let (addr, _) = start(HttpServer::builder().max_header_size(4096)).await;
         let mut req = b"GET / HTTP/1.1\r\nhost: t\r\nx-big: ".to_vec();
         req.extend(std::iter::repeat_n(b'a', 10_000));
@@ -141,23 +141,26 @@ async fn oversized_headers_get_431() {
 
 #[tokio::test]
 async fn stalled_headers_are_cut_by_the_header_timeout() {
-    within(20, async {
+    within(60, async {
         let (addr, stats) =
             start(HttpServer::builder().header_read_timeout(Some(Duration::from_millis(300))))
                 .await;
-        let t = Instant::now();
-        // Half a request line, then silence.
-        let r = raw_http(addr, b"GET / HT").await;
-        let took = t.elapsed();
-        // Hyper closes the connection (with a 408 or without a word).
+        // Half a request line, then silence: the server closes the
+        // connection (with a 408 or without a word). Without a header
+        // timeout it would wait for ever; 15 s only bounds the test.
+        let r = raw_http_closed(addr, b"GET / HT", 15)
+            .await
+            .expect("a stalled request head was never cut");
         assert!(r.is_empty() || status_of(&r) == 408, "{r}");
-        assert!(took < Duration::from_secs(3), "took {took:?}");
         // A slow drip of header bytes is cut too: the timeout is for the
-        // whole head, not between bytes.
+        // whole head, not between bytes. The drip (a byte every 50 ms)
+        // would last 10 s, so a cut while it goes on is the header
+        // timeout's, however late a loaded machine runs its timer.
+        let mut drip = b"GET / HTTP/1.1\r\nx-drip: ".to_vec();
+        drip.resize(200, b'a');
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let t = Instant::now();
         let mut closed = false;
-        for b in b"GET / HTTP/1.1\r\nx-drip: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        for b in &drip {
             if s.write_all(&[*b]).await.is_err() {
                 closed = true;
                 break;
@@ -174,9 +177,10 @@ async fn stalled_headers_are_cut_by_the_header_timeout() {
             }
         }
         assert!(closed, "a drip-fed request head was never cut");
-        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // Both cut by the header timeout, and counted as such (the count
+        // may land just after the client sees the close).
+        eventually(10, || stats.stats().header_timeouts >= 2).await;
         assert!(stats.stats().failed >= 2);
-        // Both cut by the header timeout, and counted as such.
         assert_eq!(stats.stats().header_timeouts, 2, "{:?}", stats.stats());
         assert_eq!(stats.stats().too_slow, 0);
         still_serving(addr).await;
@@ -186,7 +190,7 @@ async fn stalled_headers_are_cut_by_the_header_timeout() {
 
 #[tokio::test]
 async fn request_body_over_its_limit_gets_413() {
-    within(20, async {
+    within(60, async {
         let (addr, _) = start(&HttpServer::builder()).await;
         // Declared too large: refused before reading.
         let mut req = b"POST /upload HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: 5000\r\n\r\n".to_vec();
@@ -243,7 +247,7 @@ async fn read_until_closed(s: &mut tokio::net::TcpStream, pause: Duration, step:
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
-    within(20, async {
+    within(60, async {
         let (addr, stats) = start(
             HttpServer::builder()
                 .write_timeout(Some(Duration::from_millis(500)))
@@ -251,8 +255,9 @@ async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
         )
         .await;
         let mut s = big_request(addr).await;
-        // Read nothing for a while: the server's writes stall.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Read nothing: the server's writes stall until it gives up (the
+        // write timeout; 20 s only bounds the test).
+        eventually(20, || stats.stats().too_slow >= 1).await;
         assert_eq!(stats.stats().too_slow, 1, "{:?}", stats.stats());
         assert_eq!(
             (stats.stats().write_timeouts, stats.stats().min_rate_cuts),
@@ -260,10 +265,9 @@ async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
             "{:?}",
             stats.stats()
         );
-        // What was sent before the cut, then the end: a truncated body.
-        let t = Instant::now();
+        // What was sent before the cut, then the end: a truncated body
+        // (an endless one would never end: bounded by `within`).
         read_until_closed(&mut s, Duration::ZERO, 1 << 20).await;
-        assert!(t.elapsed() < Duration::from_secs(5));
         still_serving(addr).await;
     })
     .await;
@@ -271,14 +275,16 @@ async fn a_client_that_stops_reading_is_cut_by_the_write_timeout() {
 
 #[tokio::test]
 async fn a_client_below_the_minimum_rate_is_cut() {
-    within(30, async {
+    within(60, async {
+        // A rate a debug build moves many times over on a loaded machine,
+        // and a grace period longer than the pauses such a machine makes.
         let (addr, stats) = start(
             HttpServer::builder()
                 .write_timeout(None)
-                .min_rate(1_000_000, Duration::from_millis(200)),
+                .min_rate(256_000, Duration::from_secs(1)),
         )
         .await;
-        // About 16 KB/s, far below 1 MB/s. (What the server had already
+        // About 16 KB/s, far below 256 KB/s. (What the server had already
         // queued in its socket buffer still reaches the client after the
         // cut, so watch the server's counter rather than the end.)
         let mut slow = big_request(addr).await;
@@ -286,9 +292,7 @@ async fn a_client_below_the_minimum_rate_is_cut() {
         let reader = tokio::spawn(async move {
             read_until_closed(&mut slow, Duration::from_millis(200), 3200).await
         });
-        while stats.stats().too_slow == 0 && t.elapsed() < Duration::from_secs(10) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(20, || stats.stats().too_slow > 0).await;
         let took = t.elapsed();
         assert_eq!(stats.stats().too_slow, 1, "{:?}", stats.stats());
         assert_eq!(
@@ -297,7 +301,6 @@ async fn a_client_below_the_minimum_rate_is_cut() {
             "{:?}",
             stats.stats()
         );
-        assert!(took < Duration::from_secs(10), "cut only after {took:?}");
         eprintln!("slow client cut after {took:?}");
         reader.abort();
         // A client reading at full speed is not cut for the same time.
@@ -310,7 +313,8 @@ async fn a_client_below_the_minimum_rate_is_cut() {
             assert!(n > 0, "a fast client was cut");
             total += n as u64;
         }
-        assert!(total > 10 << 20);
+        // Well above the minimum rate (2 s at 256 KB/s is 512 KB).
+        assert!(total > 2 << 20, "{total} bytes in 2 s");
         assert_eq!(stats.stats().too_slow, 1);
         still_serving(addr).await;
     })
@@ -319,7 +323,7 @@ async fn a_client_below_the_minimum_rate_is_cut() {
 
 #[tokio::test]
 async fn a_peer_resetting_mid_transfer_does_not_stop_the_server() {
-    within(20, async {
+    within(60, async {
         let (addr, stats) = start(&HttpServer::builder()).await;
         for _ in 0..5 {
             let mut s = big_request(addr).await;
@@ -330,10 +334,7 @@ async fn a_peer_resetting_mid_transfer_does_not_stop_the_server() {
         }
         still_serving(addr).await;
         // The server notices each reset as a failed connection.
-        let t = Instant::now();
-        while stats.stats().failed < 5 && t.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(20, || stats.stats().failed >= 5).await;
         assert_eq!(stats.stats().failed, 5, "{:?}", stats.stats());
     })
     .await;
@@ -341,27 +342,22 @@ async fn a_peer_resetting_mid_transfer_does_not_stop_the_server() {
 
 #[tokio::test]
 async fn connections_over_the_maximum_get_503() {
-    within(20, async {
+    within(60, async {
         let (addr, stats) = start(HttpServer::builder().max_connections(2)).await;
         // Two connections answering a request (idle ones waiting for
         // headers would be shed to make room instead).
         let a = big_request(addr).await;
         let b = big_request(addr).await;
         // Let the server accept both and start answering.
-        let t = Instant::now();
-        while stats.stats().requests < 2 && t.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(20, || stats.stats().requests >= 2).await;
+        assert_eq!(stats.stats().requests, 2, "{:?}", stats.stats());
         let r = raw_http(addr, b"GET / HTTP/1.1\r\nhost: t\r\n\r\n").await;
         assert_eq!(status_of(&r), 503, "{r}");
         assert!(r.contains("retry-after: 1"), "{r}");
         assert_eq!(stats.stats().refused, 1);
         assert_eq!(stats.stats().shed, 0);
         drop((a, b));
-        let t = Instant::now();
-        while stats.stats().active > 0 && t.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(20, || stats.stats().active == 0).await;
         still_serving(addr).await;
     })
     .await;
@@ -385,15 +381,16 @@ async fn status_codes_of_body_errors() {
 
 #[tokio::test]
 async fn shutdown_waits_for_open_connections_at_most_the_grace() {
-    within(20, async {
+    within(60, async {
         let server = HttpServer::builder()
-            .shutdown_grace(Duration::from_millis(400))
+            .shutdown_grace(Duration::from_millis(1000))
             .write_timeout(None)
             .min_rate(0, Duration::ZERO)
             .bind("127.0.0.1:0")
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();
+        let stats = server.stats_handle();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(server.serve_until(handler, async {
             let _ = stopped.await;
@@ -408,18 +405,23 @@ async fn shutdown_waits_for_open_connections_at_most_the_grace() {
         let n = idle.read(&mut buf).await.unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).contains("200"));
         let _stuck = big_request(addr).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The download is under way once the server has taken its request.
+        eventually(20, || stats.stats().requests >= 2).await;
+        assert_eq!(stats.stats().requests, 2, "{:?}", stats.stats());
         let t = Instant::now();
         stop.send(()).unwrap();
         running.await.unwrap().unwrap();
         let took = t.elapsed();
+        // At least the grace (the download never ends by itself), and not
+        // much more: the endless download is cut when it runs out.
         assert!(
-            took >= Duration::from_millis(350),
+            took >= Duration::from_millis(950),
             "did not wait for the download: {took:?}"
         );
-        assert!(took < Duration::from_secs(3), "{took:?}");
-        // The idle keep-alive connection was closed at once.
-        let n = tokio::time::timeout(Duration::from_secs(1), idle.read(&mut buf))
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        // The idle keep-alive connection was closed (at once, and in any
+        // case by now; 10 s only bounds the test).
+        let n = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buf))
             .await
             .unwrap()
             .unwrap_or(0);

@@ -69,6 +69,8 @@ struct Read {
     bytes: u64,
     /// When the server closed the connection, if it did.
     closed_after: Option<Duration>,
+    /// When the last bytes were read.
+    last_read: Option<Instant>,
 }
 
 /// Reads at most `rate` bytes/s (in steps of at most `rate / 20` bytes)
@@ -77,6 +79,7 @@ async fn paced_read(s: &mut tokio::net::TcpStream, rate: u64, secs: Duration) ->
     let start = Instant::now();
     let mut buf = vec![0u8; (rate / 20).max(1) as usize];
     let mut bytes = 0u64;
+    let mut last_read = None;
     while start.elapsed() < secs {
         let left = secs.saturating_sub(start.elapsed());
         match tokio::time::timeout(left, s.read(&mut buf)).await {
@@ -85,9 +88,13 @@ async fn paced_read(s: &mut tokio::net::TcpStream, rate: u64, secs: Duration) ->
                 return Read {
                     bytes,
                     closed_after: Some(start.elapsed()),
+                    last_read,
                 };
             }
-            Ok(Ok(n)) => bytes += n as u64,
+            Ok(Ok(n)) => {
+                bytes += n as u64;
+                last_read = Some(Instant::now());
+            }
         }
         // Sleep until the average is back at `rate`.
         let due = Duration::from_secs_f64(bytes as f64 / rate as f64);
@@ -98,6 +105,7 @@ async fn paced_read(s: &mut tokio::net::TcpStream, rate: u64, secs: Duration) ->
     Read {
         bytes,
         closed_after: None,
+        last_read,
     }
 }
 
@@ -116,7 +124,7 @@ async fn cut(stats: &ServerStatsHandle, n: u64, limit: Duration) -> Option<Durat
 
 #[tokio::test]
 async fn a_reader_below_the_minimum_rate_is_cut_soon_after_the_grace_period() {
-    within(30, async {
+    within(60, async {
         // No write timeout: only the rate guard can cut.
         let mut o = options(MIN_RATE);
         o.write_timeout(None);
@@ -126,27 +134,30 @@ async fn a_reader_below_the_minimum_rate_is_cut_soon_after_the_grace_period() {
         // An eighth of the minimum rate.
         let reader =
             tokio::spawn(
-                async move { paced_read(&mut s, MIN_RATE / 8, Duration::from_secs(12)).await },
+                async move { paced_read(&mut s, MIN_RATE / 8, Duration::from_secs(30)).await },
             );
-        let took = cut(&stats, 1, Duration::from_secs(12)).await;
+        let took = cut(&stats, 1, Duration::from_secs(30)).await;
         let sent = stats.stats().bytes_sent;
         reader.abort();
         eprintln!("below the rate: cut after {took:?} (server wrote {sent} bytes)");
         let took = took.unwrap_or_else(|| {
             panic!(
-                "never cut in 12 s; {:?} (t = {:?})",
+                "never cut in 30 s; {:?} (t = {:?})",
                 stats.stats(),
                 t.elapsed()
             )
         });
-        assert!(took < GRACE + Duration::from_secs(4), "cut after {took:?}");
+        // Soon after the grace period: a reader at an eighth of the rate
+        // earns little credit (what the socket buffers hold); the margin
+        // is for a loaded machine's late timers.
+        assert!(took < GRACE + Duration::from_secs(10), "cut after {took:?}");
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_steady_reader_at_the_minimum_rate_is_never_cut() {
-    within(40, async {
+    within(90, async {
         for min_rate in [MIN_RATE, LOW_MIN_RATE] {
             let (addr, stats) = start(&options(min_rate)).await;
             let mut s = request(addr).await;
@@ -172,7 +183,7 @@ async fn a_steady_reader_at_the_minimum_rate_is_never_cut() {
 
 #[tokio::test]
 async fn a_reader_that_stops_is_cut_by_the_write_timeout() {
-    within(30, async {
+    within(60, async {
         let (addr, stats) = start(&options(MIN_RATE)).await;
         let mut s = request(addr).await;
         // Steady well above the rate for a while (it earns credit with the
@@ -185,17 +196,23 @@ async fn a_reader_that_stops_is_cut_by_the_write_timeout() {
             "cut while reading: {:?}",
             stats.stats()
         );
-        let took = cut(&stats, 1, Duration::from_secs(10)).await;
-        eprintln!("stopped reader: cut {took:?} after it stopped");
+        let cut_seen = cut(&stats, 1, Duration::from_secs(20)).await;
+        // Timed from the client's last read (paced_read's last sleep may
+        // end well after it on a loaded machine), not from its return.
+        let last_read = r.last_read.expect("the reader read something");
+        let took = cut_seen.map(|_| last_read.elapsed());
+        eprintln!("stopped reader: cut {took:?} after its last read");
         let took = took.unwrap_or_else(|| panic!("never cut; {:?}", stats.stats()));
         assert!(
             took >= WRITE_TIMEOUT - Duration::from_millis(300),
             "cut too early: {took:?}"
         );
         // The write timeout, stretched at most to twice the last step at
-        // the minimum rate (a few KiB here: well under a second).
+        // the minimum rate (a few KiB here: well under a second); the rest
+        // is for a loaded machine's late timers, still short of the four
+        // write timeouts a stretched wait could last at most.
         assert!(
-            took < WRITE_TIMEOUT * 2 + Duration::from_secs(1),
+            took < WRITE_TIMEOUT * 2 + Duration::from_secs(3),
             "cut only after {took:?}"
         );
     })

@@ -1,7 +1,7 @@
 //! Slowloris: clients that open connections and drip their request headers
 //! a byte at a time, more of them than the server's connection cap. The
 //! server sheds the connections still waiting for their headers, oldest
-//! first, so a normal client is answered within a second throughout.
+//! first, so a normal client is answered at once throughout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use support::{raw_http, status_of, within};
+use support::{eventually, raw_http, status_of, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weir_io::http::{HttpServer, ResponseBody};
 
@@ -54,7 +54,7 @@ async fn drip(addr: SocketAddr, connections: Arc<AtomicU64>) {
 
 #[tokio::test]
 async fn a_normal_client_is_answered_during_a_slowloris_attack() {
-    within(40, async {
+    within(120, async {
         let server = HttpServer::builder()
             .max_connections(CAP)
             .header_read_timeout(Some(Duration::from_secs(30)))
@@ -68,18 +68,24 @@ async fn a_normal_client_is_answered_during_a_slowloris_attack() {
         let attackers: Vec<_> = (0..ATTACKERS)
             .map(|_| tokio::spawn(drip(addr, connections.clone())))
             .collect();
-        // Let the attack fill the cap.
-        let t = Instant::now();
-        while stats.stats().active < CAP as u64 && t.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(stats.stats().active, CAP as u64, "{:?}", stats.stats());
+        // Let the attack fill the cap. (Connections are shed and replaced
+        // all along, so the count is at the cap, or one below it for a
+        // moment; never above it.)
+        let full = eventually(20, || stats.stats().active == CAP as u64).await;
+        assert!(full, "the attack never filled the cap: {:?}", stats.stats());
         let mut answered = Vec::new();
         for i in 0..10 {
+            assert!(
+                stats.stats().active <= CAP as u64,
+                "over the cap: {:?}",
+                stats.stats()
+            );
             let t = Instant::now();
+            // A normal client is answered at once; the 10 s only bound the
+            // test on a loaded machine (without shedding it would get a
+            // 503, or wait for the 30 s header timeout).
             let r = tokio::time::timeout(
-                Duration::from_secs(1),
+                Duration::from_secs(10),
                 raw_http(
                     addr,
                     b"GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
@@ -87,7 +93,7 @@ async fn a_normal_client_is_answered_during_a_slowloris_attack() {
             )
             .await;
             let took = t.elapsed();
-            let r = r.unwrap_or_else(|_| panic!("request {i}: no answer within 1 s"));
+            let r = r.unwrap_or_else(|_| panic!("request {i}: no answer within 10 s"));
             assert_eq!(
                 status_of(&r),
                 200,

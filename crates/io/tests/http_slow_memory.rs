@@ -9,11 +9,12 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use http::Request;
 use hyper::body::Incoming;
-use support::within;
+use support::{eventually, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use weir_io::http::{FileServer, HttpServer};
@@ -60,8 +61,8 @@ async fn start() -> (
 }
 
 /// Requests `big.bin` with an 8 KiB receive buffer and reads about
-/// 20 KB/s (2 KiB every 100 ms) until `until`.
-async fn slow_client(addr: SocketAddr, until: Instant) -> u64 {
+/// 20 KB/s (2 KiB every 100 ms) until `stop` is set.
+async fn slow_client(addr: SocketAddr, stop: Arc<AtomicBool>) -> u64 {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(8 * 1024).unwrap();
     let mut s = socket.connect(addr).await.unwrap();
@@ -70,7 +71,7 @@ async fn slow_client(addr: SocketAddr, until: Instant) -> u64 {
         .unwrap();
     let mut buf = [0u8; 2048];
     let mut got = 0u64;
-    while Instant::now() < until {
+    while !stop.load(Relaxed) {
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0, "the server ended the response early");
         got += n as u64;
@@ -83,21 +84,27 @@ async fn slow_client(addr: SocketAddr, until: Instant) -> u64 {
 async fn many_slow_clients_hold_little_file_data_each() {
     within(60, async {
         let (addr, files, task, _dir) = start().await;
-        let until = Instant::now() + Duration::from_secs(4);
+        let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..CLIENTS)
-            .map(|_| tokio::spawn(slow_client(addr, until)))
+            .map(|_| tokio::spawn(slow_client(addr, stop.clone())))
             .collect();
-        // Steady state: every response open and the socket buffers full.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Steady state: every response open (however long a loaded machine
+        // takes to get there), then a second for the socket buffers to
+        // fill; then samples for 2.5 s.
+        let open = eventually(30, || files.stats().bodies == CLIENTS as u64).await;
+        assert!(open, "not every client was answered: {:?}", files.stats());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let until = Instant::now() + Duration::from_millis(2500);
         let mut steady = 0u64;
         let mut samples = 0;
-        while Instant::now() + Duration::from_millis(200) < until {
+        while Instant::now() < until {
             let s = files.stats();
             assert_eq!(s.bodies, CLIENTS as u64, "every client is being answered");
             steady = steady.max(s.buffered / CLIENTS as u64);
             samples += 1;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        stop.store(true, Relaxed);
         let mut received = 0;
         for c in clients {
             received += c.await.unwrap();

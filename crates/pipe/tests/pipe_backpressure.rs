@@ -28,10 +28,13 @@ async fn a_slow_sink_holds_the_source_back() {
     let bound = 2 * (8 * 1024 + chunk) + 4 * chunk;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(10)).await;
+        // Pulled first: what is delivered by the time it is read is at
+        // least what was then, so the difference never overstates the gap
+        // (and may be negative if the thread is preempted in between).
         let pulled = monitor.bytes_in() as usize;
         let delivered = got.load(Ordering::SeqCst);
         assert!(
-            pulled - delivered <= bound,
+            pulled.saturating_sub(delivered) <= bound,
             "the source ran {} bytes ahead",
             pulled - delivered
         );
@@ -39,7 +42,7 @@ async fn a_slow_sink_holds_the_source_back() {
     }
     task.abort();
     let _ = task.await;
-    within(5, async {
+    within(20, async {
         while census.alive() != 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

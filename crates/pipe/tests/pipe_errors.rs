@@ -139,11 +139,22 @@ async fn dropping_the_run_future_cancels_every_stage() {
         .through("work", work(&census, true))
         .into(sink)
         .run();
-    // Let it start, then give up on it.
-    let _ = tokio::time::timeout(Duration::from_millis(100), run).await;
-    assert!(got.load(Ordering::SeqCst) > 0, "the run never started");
+    // Let it start (however long a loaded machine takes to deliver the
+    // first chunk), then give up on it.
+    // Boxed, so that dropping it drops the run itself.
+    let mut run = Box::pin(run);
+    within(20, async {
+        while got.load(Ordering::SeqCst) == 0 {
+            tokio::select! {
+                r = &mut run => panic!("the run ended: {r:?}"),
+                () = tokio::time::sleep(Duration::from_millis(1)) => {}
+            }
+        }
+    })
+    .await;
+    drop(run);
     // Aborted tasks end at their next await point: shortly, not never.
-    within(5, async {
+    within(20, async {
         while census.alive() != 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -79,6 +79,42 @@ pub async fn raw_http(addr: std::net::SocketAddr, request: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Sends `request` as raw bytes to `addr` and returns everything the server
+/// sends back, once it has closed the connection; `None` if it has not
+/// closed it within `secs` seconds. (For tests that must tell "the server
+/// closed the connection" from "it stayed silent", whatever the load.)
+pub async fn raw_http_closed(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    secs: u64,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(secs), s.read_to_end(&mut out)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&out).into_owned()),
+        Err(_) => None,
+    }
+}
+
+/// Waits until `done` holds, checking every 10 ms, for at most `secs`
+/// seconds; whether it held. Tests wait on an event with this rather than
+/// sleeping for a fixed time, so that a loaded machine only makes them
+/// slower, and assert on the result.
+pub async fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if done() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The status code of a raw HTTP response.
 pub fn status_of(response: &str) -> u16 {
     response
