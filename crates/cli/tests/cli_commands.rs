@@ -276,10 +276,16 @@ fn a_throttled_copy_names_the_throttle_as_the_bottleneck() {
 
 #[test]
 fn demo_part_three_names_gzip() {
-    let o = run(weir().args(["demo", "--part", "3", "--size", "4M"]));
+    // Its chart in a folder of its own, not the shared default one in the
+    // system's temporary folder (another run may be writing there).
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(weir()
+        .args(["demo", "--part", "3", "--size", "4M", "--timelines"])
+        .arg(dir.path()));
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("bottleneck: gzip"), "{text}");
+    assert!(dir.path().join("demo-3-gzip.svg").exists());
 }
 
 #[cfg(unix)]

@@ -37,6 +37,19 @@ fn publish(url: &str, stream: &str, input: &Path) -> Output {
         .unwrap()
 }
 
+/// Waits (30 s at most) until `path` holds something: a consumer writing
+/// to it is under way.
+fn wait_for_output(path: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(path).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing written to {path:?} in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn wait_within(mut child: Child, secs: u64) -> Output {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while child.try_wait().unwrap().is_none() {
@@ -72,7 +85,7 @@ fn publish_then_consume_to_a_file_round_trips() {
             "--stream",
             "RT",
         ])
-        .args(["--consumer", "c", "--idle", "1s", "--stats", "json", "-o"])
+        .args(["--consumer", "c", "--idle", "3s", "--stats", "json", "-o"])
         .arg(&output)
         .output()
         .unwrap();
@@ -145,7 +158,7 @@ fn count_stops_after_n_and_leaves_the_rest_to_others() {
             "--stream",
             "CNT",
         ])
-        .args(["--consumer", "c", "--idle", "700ms"])
+        .args(["--consumer", "c", "--idle", "3s"])
         .output()
         .unwrap();
     assert!(rest.status.success());
@@ -188,10 +201,12 @@ fn three_workers_share_a_consumer_and_a_killed_one_loses_nothing() {
         }
         c.spawn().unwrap()
     };
-    // Worker 0 is slow, so it is surely mid-stream when it is killed.
+    // Worker 0 is slow, so it is surely mid-stream when it is killed: once
+    // it has written something (its output is appended to in place),
+    // however long a loaded machine takes to get there.
     let mut victim = start(0, Some("100K"));
     let others = [start(1, Some("400K")), start(2, Some("400K"))];
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_output(&dir.path().join("out0.txt"));
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     let written0 = std::fs::read_to_string(dir.path().join("out0.txt")).unwrap_or_default();
@@ -261,7 +276,8 @@ fn sigterm_stops_fetching_and_acknowledges_what_was_written() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Under way (something written), however loaded the machine.
+    wait_for_output(&output);
     let ok = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -289,7 +305,7 @@ fn sigterm_stops_fetching_and_acknowledges_what_was_written() {
             "--stream",
             "TERM",
         ])
-        .args(["--consumer", "c", "--idle", "700ms", "--ack-wait", "60s"])
+        .args(["--consumer", "c", "--idle", "3s", "--ack-wait", "60s"])
         .output()
         .unwrap();
     assert!(rest.status.success());

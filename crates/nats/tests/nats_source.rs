@@ -58,7 +58,9 @@ async fn every_message_arrives_once_and_is_acked_after_commit() {
     let js = support::stream(&server.url(), "ALL", 1).await;
     support::publish_n(&js, "ALL.x", "m", 3000).await;
     let mut b = JetStreamSource::builder(js.clone(), "ALL", "all");
-    b.batch(100).idle(Duration::from_millis(700));
+    // The end is 3 s without a message: long enough that a loaded machine's
+    // slow broker does not end the stream early.
+    b.batch(100).idle(Duration::from_secs(3));
     let source = b.open().await.expect("open");
     let stats = source.stats();
     // Through a map and a merge (batches of 64), committed per batch.
@@ -180,7 +182,7 @@ async fn a_poison_message_is_terminated_after_max_deliver_and_the_rest_goes_on()
         .expect("ack");
     support::publish_n(&js, "POISON.x", "late", 20).await;
     let mut b = JetStreamSource::builder(js.clone(), "POISON", "poison");
-    b.batch(8).max_deliver(3).idle(Duration::from_millis(1500));
+    b.batch(8).max_deliver(3).idle(Duration::from_secs(3));
     let mut source = b.open().await.expect("open");
     assert_eq!(source.max_deliver(), Some(3));
     let stats = source.stats();
@@ -261,7 +263,9 @@ async fn idle_counts_only_time_spent_waiting_not_a_slow_reader() {
     let js = support::stream(&server.url(), "IDLE", 1).await;
     support::publish_n(&js, "IDLE.x", "m", 60).await;
     let mut b = JetStreamSource::builder(js.clone(), "IDLE", "idle");
-    b.batch(10).idle(Duration::from_millis(300));
+    // An idle time a loaded machine's broker stays well within, and a
+    // sink away for twice as long.
+    b.batch(10).idle(Duration::from_secs(1));
     let mut source = b.open().await.expect("open");
     let mut n = 0;
     while let Some(item) = support::within(20, source.try_next())
@@ -272,7 +276,7 @@ async fn idle_counts_only_time_spent_waiting_not_a_slow_reader() {
         item.into_parts().1.commit().await.expect("commit");
         if n % 20 == 0 {
             // A slow sink: away for longer than the idle time.
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
     assert_eq!(n, 60, "the stream ended early");

@@ -77,13 +77,14 @@ pub async fn within<F: Future>(secs: u64, f: F) -> F::Output {
         .expect("timed out")
 }
 
-/// The consumer's figures once `ok` holds for them (or after 5 s, the last
-/// ones): the broker applies acknowledgements a moment after they arrive.
+/// The consumer's figures once `ok` holds for them (or after 20 s, the last
+/// ones): the broker applies acknowledgements a moment after they arrive
+/// (a long moment on a loaded machine).
 pub async fn broker_when(
     stats: &weir_nats::SourceStats,
     ok: impl Fn(&weir_nats::BrokerCounts) -> bool,
 ) -> weir_nats::BrokerCounts {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let b = stats.broker().await.expect("consumer info");
         if ok(&b) || tokio::time::Instant::now() > deadline {
