@@ -382,7 +382,7 @@ async fn a_partial_stream_is_decoded_as_it_arrives() {
         // Half the input holds well over a block's worth: most of its data
         // must come out while the upstream stays open.
         while got < data.len() / 4 {
-            let c = tokio::time::timeout(Duration::from_secs(10), out.next())
+            let c = tokio::time::timeout(Duration::from_secs(30), out.next())
                 .await
                 .unwrap_or_else(|_| panic!("{}: stalled at {got} bytes", f.name()))
                 .unwrap()

@@ -24,7 +24,9 @@ fn channel() -> (
 }
 
 async fn next_within<S: Stream<Item = Result<Bytes, weir::Error>> + Unpin>(s: &mut S) -> Bytes {
-    tokio::time::timeout(Duration::from_secs(5), s.next())
+    // Without more input the output would never come: 30 s only bounds
+    // the wait on a loaded machine.
+    tokio::time::timeout(Duration::from_secs(30), s.next())
         .await
         .expect("output must come without more input")
         .expect("stream ended early")

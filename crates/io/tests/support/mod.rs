@@ -69,13 +69,14 @@ pub fn is_root() -> bool {
 }
 
 /// Sends `request` as raw bytes to `addr` and returns everything the server
-/// sends back until it closes the connection (or 5 s pass).
+/// sends back until it closes the connection (or 20 s pass: every caller
+/// expects a close, and a loaded machine may take seconds to answer).
 pub async fn raw_http(addr: std::net::SocketAddr, request: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let _ = s.write_all(request).await;
     let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out)).await;
     String::from_utf8_lossy(&out).into_owned()
 }
 
