@@ -67,7 +67,7 @@ fn slow_call(
 }
 
 async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
+    tokio::time::timeout(Duration::from_secs(60), f)
         .await
         .expect("the test timed out")
 }

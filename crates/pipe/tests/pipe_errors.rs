@@ -17,7 +17,7 @@ async fn success_closes_the_sink_and_leaves_nothing_running() {
     let sink = collect(&census);
     let (got, closed) = (sink.got.clone(), sink.closed.clone());
     let report = within(
-        10,
+        60,
         Pipeline::from(source(&census, 100, 1000, None))
             .through("work", work(&census, true))
             .into(sink)
@@ -43,7 +43,7 @@ async fn failing(
     sink.fail_after = fail_sink;
     let closed = sink.closed.clone();
     let err = within(
-        10,
+        60,
         Pipeline::from(source(&census, 1000, 1000, fail_source))
             .through("work", w)
             .into(sink)
@@ -89,7 +89,7 @@ async fn a_panicking_transform_is_an_error_not_a_crash() {
         let mut w = work(&census, heavy);
         w.panic_at = Some(10);
         let err = within(
-            10,
+            60,
             Pipeline::from(source(&census, 1000, 100, None))
                 .through("buggy", w)
                 .into(collect(&census))
@@ -123,7 +123,7 @@ async fn a_cancellation_token_stops_the_run() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         token.cancel();
     });
-    let err = within(10, run).await.unwrap_err();
+    let err = within(60, run).await.unwrap_err();
     stopper.await.unwrap();
     assert!(err.is_cancelled(), "{err}");
     assert_eq!(census.alive(), 0);
@@ -143,7 +143,7 @@ async fn dropping_the_run_future_cancels_every_stage() {
     // first chunk), then give up on it.
     // Boxed, so that dropping it drops the run itself.
     let mut run = Box::pin(run);
-    within(20, async {
+    within(60, async {
         while got.load(Ordering::SeqCst) == 0 {
             tokio::select! {
                 r = &mut run => panic!("the run ended: {r:?}"),
@@ -154,7 +154,7 @@ async fn dropping_the_run_future_cancels_every_stage() {
     .await;
     drop(run);
     // Aborted tasks end at their next await point: shortly, not never.
-    within(20, async {
+    within(60, async {
         while census.alive() != 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -167,7 +167,7 @@ async fn dropping_the_run_future_cancels_every_stage() {
 
 /// Runs `pipeline` to its error, which must name `stage` and keep its cause.
 async fn fails_naming(run: weir::pipe::Run, stage: &str, text: &str) {
-    let err = within(10, run.run()).await.unwrap_err();
+    let err = within(60, run.run()).await.unwrap_err();
     assert_eq!(err.stage(), Some(stage), "{err}");
     assert_eq!(err.to_string(), format!("{stage}: {text}"));
 }

@@ -12,7 +12,7 @@ use weir::pipe::{Pipeline, StageKind};
 async fn a_throttle_is_named_the_bottleneck() {
     let census = Census::default();
     let report = within(
-        20,
+        60,
         Pipeline::from(source(&census, 100, 1000, None))
             .throttle(200_000) // 100 KB at 200 KB/s: about half a second
             .into(collect(&census))
@@ -41,7 +41,7 @@ async fn a_slow_heavy_transform_is_named_the_bottleneck() {
     let mut w = work(&census, true);
     w.spin = Duration::from_millis(2);
     let report = within(
-        20,
+        60,
         Pipeline::from(source(&census, 200, 1000, None))
             .through("work", w)
             .into(collect(&census))
@@ -63,7 +63,7 @@ async fn a_slow_heavy_transform_is_named_the_bottleneck() {
 async fn cheap_transforms_are_fused_heavy_ones_get_a_task() {
     let census = Census::default();
     let report = within(
-        10,
+        60,
         Pipeline::from(source(&census, 10, 100, None))
             .through("cheap1", work(&census, false))
             .through("heavy", work(&census, true))
@@ -81,7 +81,7 @@ async fn cheap_transforms_are_fused_heavy_ones_get_a_task() {
 async fn the_report_prints_as_a_table_and_as_json() {
     let census = Census::default();
     let report = within(
-        10,
+        60,
         Pipeline::from(source(&census, 50, 1024, None))
             .through("work", work(&census, true))
             .into(collect(&census))
@@ -192,7 +192,7 @@ async fn a_parallel_stage_reports_its_workers_busy_time() {
     use futures::SinkExt;
     let chunks = (0..10).map(|_| Ok::<_, weir::Error>(bytes::Bytes::from_static(b"0123456789")));
     let report = within(
-        20,
+        60,
         Pipeline::from(futures::stream::iter(chunks))
             .through("par", TwoWorkers(weir::WorkerBusy::new(2)))
             .into(futures::sink::drain().sink_map_err(|e| match e {}))

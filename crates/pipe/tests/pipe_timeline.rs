@@ -12,7 +12,7 @@ use weir::pipe::{MAX_SAMPLES, Pipeline, StageState};
 async fn a_timeline_counts_everything_and_shows_the_states() {
     let census = Census::default();
     let report = within(
-        20,
+        60,
         Pipeline::from(source(&census, 300, 1000, None))
             .throttle(500_000) // 300 KB at 500 KB/s: about 0.6 s
             .into(collect(&census))
@@ -50,7 +50,7 @@ async fn a_timeline_counts_everything_and_shows_the_states() {
 async fn a_long_timeline_is_downsampled_not_grown() {
     let census = Census::default();
     let report = within(
-        20,
+        60,
         // 400 KB at 100 KB/s: at least 4 s, so more than MAX_SAMPLES (512)
         // ticks of 1 ms even if a loaded machine makes each take 7 ms.
         Pipeline::from(source(&census, 400, 1000, None))
@@ -78,7 +78,7 @@ async fn a_long_timeline_is_downsampled_not_grown() {
 async fn the_timeline_writes_json() {
     let census = Census::default();
     let report = within(
-        20,
+        60,
         Pipeline::from(source(&census, 50, 1000, None))
             .through("work", work(&census, true))
             .into(collect(&census))
@@ -126,7 +126,7 @@ async fn the_timeline_writes_json() {
 async fn the_timeline_draws_a_valid_svg() {
     let census = Census::default();
     let report = within(
-        20,
+        60,
         Pipeline::from(source(&census, 100, 1000, None))
             .named("read")
             .throttle(400_000)
