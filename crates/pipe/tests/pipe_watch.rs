@@ -174,10 +174,11 @@ async fn a_slow_but_moving_stage_is_not_stalled() {
     let census = Census::default();
     let report = within(
         60,
-        // A chunk every 60 ms for 1.5 s, against a stall timeout of 600
-        // ms: the run lasts well past the timeout, and no gap between
-        // chunks comes near it, even on a loaded machine.
-        Pipeline::from(source(&census, 25, 100, None))
+        // A chunk every 60 ms for 3 s, against a stall timeout of 2 s: the
+        // run lasts well past the timeout, and no gap between chunks comes
+        // near it, even on a machine so loaded that a 60 ms timer fires
+        // 700 ms late (seen with a 600 ms timeout).
+        Pipeline::from(source(&census, 50, 100, None))
             .through_stream("slow", |r| {
                 r.then(|c| async move {
                     tokio::time::sleep(Duration::from_millis(60)).await;
@@ -185,13 +186,13 @@ async fn a_slow_but_moving_stage_is_not_stalled() {
                 })
             })
             .into(collect(&census))
-            .stall_timeout(Duration::from_millis(600))
+            .stall_timeout(Duration::from_secs(2))
             .run(),
     )
     .await
     .unwrap();
-    assert_eq!(report.bytes_out, 2500);
-    assert!(report.elapsed >= Duration::from_millis(1500), "{report}");
+    assert_eq!(report.bytes_out, 5000);
+    assert!(report.elapsed >= Duration::from_millis(3000), "{report}");
     // Its time is waiting on its own calls (the sleeps), not computing.
     let slow = report.stage("slow").unwrap();
     assert!(slow.io_wait > slow.working, "{report}");
