@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_nats::client::FlushErrorKind;
 use async_nats::connection::State;
 use async_nats::jetstream::consumer::pull::BatchConfig;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
@@ -116,6 +117,9 @@ pub struct JetStreamSource {
     tick: Option<(Instant, Pin<Box<Sleep>>)>,
     /// The client's connection figures (its count of connections made).
     connection: Arc<Statistics>,
+    /// While the client is disconnected: whether it has given up
+    /// reconnecting (a flush it can no longer take).
+    probe: Option<BoxFuture<'static, bool>>,
     failures: u32,
     /// The most messages to read in all ([`SourceBuilder::limit`]).
     limit: Option<u64>,
@@ -395,10 +399,39 @@ impl JetStreamSource {
             None => check + EXPIRES,
         };
         self.wake_by(cx, at);
+        if !self.connected() {
+            let probe = self.probe.get_or_insert_with(|| {
+                let client = self.context.client();
+                async move {
+                    matches!(client.flush().await,
+                        Err(e) if e.kind() == FlushErrorKind::SendError)
+                }
+                .boxed()
+            });
+            if let Poll::Ready(closed) = probe.as_mut().poll(cx) {
+                self.probe = None;
+                if closed {
+                    return Poll::Ready(Some(Err(self.connection_lost())));
+                }
+            }
+        }
         if self.idle_over(cx) {
             return self.stop(cx);
         }
         Poll::Pending
+    }
+
+    /// The error that ends a source whose client gave up reconnecting.
+    fn connection_lost(&mut self) -> Error {
+        self.done = true;
+        self.subscriber = None;
+        self.probe = None;
+        Error::msg(
+            "lost the connection to the server and could not reconnect in time \
+             (what was not acknowledged is delivered again, to another worker \
+             or to the next run)",
+        )
+        .with_stage("consume")
     }
 
     /// Stops: no more pulls; what the outstanding ones bring is released
@@ -634,9 +667,13 @@ impl Stream for JetStreamSource {
                         status => {
                             let description = message.description.as_deref().unwrap_or("");
                             let text = format!("{status}: {description}");
-                            if description.contains("Exceeds MaxBytes") {
-                                // A message larger than the pull's byte
-                                // limit: no pull of this source gets it.
+                            if description.contains("Exceeds MaxBytes")
+                                && this.batches.front().is_some_and(|p| p.received == 0)
+                            {
+                                // The pull is over when the next message does
+                                // not fit in what is left of its byte limit;
+                                // a message larger than the whole limit would
+                                // never fit in any pull of this source.
                                 this.done = true;
                                 return Poll::Ready(Some(Err(Error::msg(format!(
                                     "consumer {:?}: the next message is larger than a pull's byte \
@@ -674,14 +711,7 @@ impl Stream for JetStreamSource {
                     }
                 }
                 Poll::Ready(None) => {
-                    this.done = true;
-                    this.subscriber = None;
-                    return Poll::Ready(Some(Err(Error::msg(
-                        "lost the connection to the server, and could not reconnect \
-                         (nothing read since was acknowledged; the broker delivers \
-                         what was not again)",
-                    )
-                    .with_stage("consume"))));
+                    return Poll::Ready(Some(Err(this.connection_lost())));
                 }
                 Poll::Pending => {
                     this.drop_lost_pulls();
@@ -878,6 +908,7 @@ impl SourceBuilder {
             backoff: None,
             tick: None,
             connection: client.statistics(),
+            probe: None,
             failures: 0,
             limit: self.limit,
             received: 0,
