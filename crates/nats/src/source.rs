@@ -734,8 +734,11 @@ impl SourceBuilder {
     }
 
     /// The most messages one pull request asks for (default 256): the
-    /// source holds at most two pulls' worth, so this is its read-ahead.
-    /// Map the buffer after the source onto it (its high mark in items).
+    /// source holds at most two pulls' worth, so this (with
+    /// [`max_bytes`](SourceBuilder::max_bytes)) is its read-ahead. After the
+    /// source, prefer [`Batches`](crate::Batches), bounded in bytes, to a
+    /// buffer counted in items: a count alone does not bound the memory of
+    /// large messages.
     pub fn batch(&mut self, n: usize) -> &mut Self {
         self.batch = n.max(1);
         self
