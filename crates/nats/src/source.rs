@@ -117,6 +117,8 @@ pub struct JetStreamSource {
     tick: Option<(Instant, Pin<Box<Sleep>>)>,
     /// The client's connection figures (its count of connections made).
     connection: Arc<Statistics>,
+    /// The client (its connection state).
+    client: async_nats::Client,
     /// While the client is disconnected: whether it has given up
     /// reconnecting (a flush it can no longer take).
     probe: Option<BoxFuture<'static, bool>>,
@@ -257,7 +259,7 @@ impl JetStreamSource {
     /// Whether the client is connected (pulls sent meanwhile would wait in
     /// its queue and pile up at the broker once it is back).
     fn connected(&self) -> bool {
-        self.context.client().connection_state() == State::Connected
+        self.client.connection_state() == State::Connected
     }
 
     fn epoch(&self) -> u64 {
@@ -297,12 +299,12 @@ impl JetStreamSource {
     fn wants_pull(&self) -> bool {
         self.requesting.is_none()
             && self.backoff.is_none()
-            && self.connected()
             && match self.batches.len() {
                 0 => true,
                 1 => self.batches[0].received * 2 >= self.batches[0].asked,
                 _ => false,
             }
+            && self.connected()
     }
 
     /// A failed pull: retried after a pause, up to [`MAX_FAILURES`] in a row.
@@ -401,7 +403,7 @@ impl JetStreamSource {
         self.wake_by(cx, at);
         if !self.connected() {
             let probe = self.probe.get_or_insert_with(|| {
-                let client = self.context.client();
+                let client = self.client.clone();
                 async move {
                     matches!(client.flush().await,
                         Err(e) if e.kind() == FlushErrorKind::SendError)
@@ -911,6 +913,7 @@ impl SourceBuilder {
             backoff: None,
             tick: None,
             connection: client.statistics(),
+            client: client.clone(),
             probe: None,
             failures: 0,
             limit: self.limit,
