@@ -537,6 +537,12 @@ pub(crate) struct NatsServer {
     /// (nats://HOST:PORT, HOST:PORT, tls://HOST:PORT).
     #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
     pub(crate) server: String,
+    /// When the connection drops, how long to try to reconnect (to any
+    /// server of the list, every 250 ms) before giving up with an error
+    /// (exit status 1; `off`: never give up). Messages pulled and not acknowledged meanwhile are
+    /// delivered again (to this worker once it is back, or another).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub(crate) reconnect_for: TimeLimit,
     /// The stream's name.
     #[arg(long, value_name = "NAME")]
     pub(crate) stream: String,
@@ -631,11 +637,19 @@ pub(crate) struct NatsConsume {
     #[arg(long)]
     pub(crate) no_create: bool,
     /// Messages per pull request (the read-ahead: at most two pulls are
-    /// outstanding).
+    /// outstanding; see --hwm for their bytes).
     #[arg(long, value_name = "N", default_value_t = 512,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) batch: u32,
-    /// Messages written, then fsync'd and acknowledged, at once (at most).
+    /// The bytes of messages held between the fetch and the write: each of
+    /// the (at most two) outstanding pulls asks for at most half of it (or
+    /// the server's max payload, if larger), and a commit batch is closed at
+    /// half of it. The messages held are at most about three times SIZE,
+    /// whatever their sizes and counts.
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size, default_value = "2MiB")]
+    pub(crate) hwm: usize,
+    /// Messages written, then fsync'd and acknowledged, at once (at most;
+    /// a batch is also closed at half of --hwm bytes).
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub(crate) commit_every: u32,

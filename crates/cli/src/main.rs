@@ -34,7 +34,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(match std::env::var_os("RUST_LOG") {
+            Some(_) => tracing_subscriber::EnvFilter::from_default_env(),
+            // Without RUST_LOG, errors only, and not the NATS client's own
+            // (its reconnection attempts): weir reports the outcome in its
+            // one error line.
+            None => tracing_subscriber::EnvFilter::new("error,async_nats=off"),
+        })
         .with_writer(std::io::stderr)
         .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

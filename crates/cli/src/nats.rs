@@ -10,10 +10,10 @@ use bytes::Bytes;
 use weir_codecs::Lines;
 use weir_core::Error;
 use weir_nats::async_nats::jetstream::{self, stream};
-use weir_nats::{Acked, JetStreamSink, JetStreamSource, SourceStats};
+use weir_nats::{Acked, Batches, JetStreamSink, JetStreamSource, SourceStats};
 use weir_pipe::{CancellationToken, Pipeline, Report};
 
-use crate::args::{Nats, NatsConsume, NatsPublish, RunArgs, StatsFormat, WatchArgs};
+use crate::args::{Nats, NatsConsume, NatsPublish, NatsServer, RunArgs, StatsFormat, WatchArgs};
 use crate::run::{finish, open_input_path};
 
 /// How long a failed batch waits before the broker delivers it again.
@@ -28,18 +28,23 @@ pub(crate) async fn run(command: Nats, token: CancellationToken) -> Result<(), E
 }
 
 /// Connects, or gives up when `token` is cancelled.
-async fn connect(servers: &str, token: &CancellationToken) -> Result<jetstream::Context, Error> {
+async fn connect(
+    server: &NatsServer,
+    token: &CancellationToken,
+) -> Result<jetstream::Context, Error> {
+    // `off`: never give up.
+    let reconnect_for = server.reconnect_for.0.unwrap_or(Duration::MAX);
     tokio::select! {
         biased;
         () = token.cancelled() => Err(Error::cancelled()),
-        r = weir_nats::connect(servers) => r,
+        r = weir_nats::connect_with(&server.server, reconnect_for) => r,
     }
 }
 
 /// `weir nats publish`: input → lines (or chunks) → the stream.
 async fn publish(args: NatsPublish, token: CancellationToken) -> Result<(), Error> {
     weir_nats::check_subject(&args.subject)?;
-    let js = connect(&args.nats.server, &token).await?;
+    let js = connect(&args.nats, &token).await?;
     ensure_stream(&js, &args).await?;
     let chunk = args.chunk.unwrap_or(256 * 1024);
     let (mut pipeline, len) = open_input_path(&args.input, chunk, &token).await?;
@@ -136,10 +141,14 @@ fn subject_matches(pattern: &str, subject: &str) -> bool {
 /// `weir nats consume`: the consumer → commit batches → the output,
 /// acknowledged after the write (and fsync, for a file).
 async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Error> {
-    let js = connect(&args.nats.server, &token).await?;
+    let js = connect(&args.nats, &token).await?;
     let mut b = JetStreamSource::builder(js.clone(), &args.nats.stream, &args.consumer);
+    // The read-ahead and the commit batches share --hwm: two pulls of half
+    // of it each, and commit batches of at most half of it.
+    let half = (args.hwm / 2).max(1);
     b.create(!args.no_create)
         .batch(args.batch as usize)
+        .max_bytes(half)
         .max_ack_pending(args.max_ack_pending)
         .max_deliver(args.max_deliver)
         .stop_on(token.clone().cancelled_owned());
@@ -161,20 +170,21 @@ async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Erro
     let output = Output::open(args.output.as_deref())?;
     let sink = CommitSink::new(output, args.rate);
     let wait = args.commit_wait.0.unwrap_or(Duration::from_millis(100));
-    // The buffer after the source holds about one pull.
-    let run = Pipeline::from(source)
+    // Bounded in bytes from the pull to the write: the source holds at most
+    // two pulls (of `half` bytes each, or one message larger than that), the
+    // batches are closed at `half` bytes (or `--commit-every` messages), and
+    // one batch waits while one is written. No buffer counts messages.
+    let batches = Batches::messages(source, args.commit_every as usize, half, wait);
+    let run = Pipeline::from(batches)
         .named("consume")
-        .high_water_mark(1 << 20, args.batch as usize)
-        .batch("commit", args.commit_every as usize, wait)?
-        // Two commit batches waiting at most, while one is written.
-        .high_water_mark(1 << 20, 2)
+        .high_water_mark(args.hwm, 1)
         .into_named(
             "write",
             weir_core::writable::from_fn(move |batch| sink.clone().commit(batch)),
         );
     // Not cancelled by the token: a signal stops the fetching (the source
     // ends), and what was fetched is written and acknowledged first.
-    let result = finish(run, &quiet_run(1 << 20, &args.watch), None).await;
+    let result = finish(run, &quiet_run(args.hwm, &args.watch), None).await;
     // The acknowledgements are on their way: make sure the server has them.
     let flushed = js.client().flush().await;
     let report = result?;
@@ -190,6 +200,7 @@ async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Erro
         "naked": c.naked,
         "redelivered": c.redelivered,
         "terminated": c.terminated,
+        "released": c.released,
         "terminated_sequences": stats.terminated(),
         "pulls": c.pulls,
         "broker": broker.0,
@@ -199,8 +210,8 @@ async fn consume(args: NatsConsume, token: CancellationToken) -> Result<(), Erro
         args.stats,
         extra,
         format!(
-            "nats: {} received ({} redelivered), {} acknowledged, {} negatively, {} terminated; {}",
-            c.received, c.redelivered, c.acked, c.naked, c.terminated, broker.1
+            "nats: {} received ({} redelivered), {} acknowledged, {} negatively, {} terminated, {} fetched and released unread; {}",
+            c.received, c.redelivered, c.acked, c.naked, c.terminated, c.released, broker.1
         ),
     )?;
     if token.is_cancelled() {

@@ -15,6 +15,9 @@
 //!   unacknowledged publishes (full: [`Written::Full`](weir_core::Written);
 //!   acknowledgements drain it) and a `Nats-Msg-Id` on every message so a
 //!   retry after a failover is not stored twice.
+//! - [`Batches`]: commit batches bounded in messages and in bytes, so that
+//!   what a consumer holds between the fetch and the commit is bounded in
+//!   bytes whatever the messages' sizes.
 //! - [`SourceStats::broker`]: the broker's side (pending, acks pending,
 //!   redeliveries).
 //!
@@ -30,13 +33,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod ack;
+mod batches;
 mod connect;
 mod publisher;
 mod source;
 mod stats;
 
 pub use self::ack::{Ack, Acked, Settled};
-pub use self::connect::connect;
+pub use self::batches::Batches;
+pub use self::connect::{DEFAULT_RECONNECT_FOR, connect, connect_with};
 pub use self::publisher::{
     DEFAULT_WINDOW, JetStreamSink, PublishCounters, PublishCounts, PublisherBuilder, check_subject,
 };

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_nats::client::FlushErrorKind;
+use async_nats::connection::State;
 use async_nats::jetstream::consumer::pull::BatchConfig;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
-use async_nats::jetstream::{self, ErrorCode};
-use async_nats::{StatusCode, Subscriber};
+use async_nats::jetstream::{self, AckKind, ErrorCode};
+use async_nats::{Statistics, StatusCode, Subscriber};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::FutureExt;
@@ -31,6 +33,19 @@ pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
 const EXPIRES: Duration = Duration::from_secs(1);
 /// Failed pull requests in a row after which the source gives up.
 const MAX_FAILURES: u32 = 10;
+/// What a pull's byte limit allows beyond the server's max payload: the
+/// broker counts a message's subject and headers too, and a pull whose
+/// limit is below the next message's size would never get it.
+const PULL_OVERHEAD: usize = 16 * 1024;
+/// The longest a stopping source waits for its pulls to end (beyond their
+/// expiry, itself counted at most [`RELEASE_EXPIRES_CAP`]).
+const RELEASE_SLACK: Duration = Duration::from_millis(500);
+/// See [`RELEASE_SLACK`].
+const RELEASE_EXPIRES_CAP: Duration = Duration::from_secs(5);
+/// How often a source with pulls out (or without a connection) looks at the
+/// connection: pulls sent before a reconnection are gone with the old
+/// connection, and are sent again.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// A durable JetStream pull consumer as a readable of [`Acked<Bytes>`]:
 /// each message's payload with its acknowledgement handle.
@@ -49,15 +64,27 @@ const MAX_FAILURES: u32 = 10;
 ///
 /// # Ending
 /// The stream ends (cleanly) when the future given to
-/// [`stop_on`](SourceBuilder::stop_on) resolves, or when nothing arrived
-/// for [`idle`](SourceBuilder::idle); messages already delivered to the
-/// process but not yet read are left unacknowledged (the broker delivers
-/// them again after `ack_wait`). Otherwise it runs until an error.
+/// [`stop_on`](SourceBuilder::stop_on) resolves, after
+/// [`limit`](SourceBuilder::limit) messages, or when nothing arrived for
+/// [`idle`](SourceBuilder::idle). Otherwise it runs until an error.
+///
+/// # Release of what was fetched and not read
+/// A source that stops (it ends, or it is dropped) sends no more pulls,
+/// waits for the ones it has out to end (their expiry, 1 s by default, at
+/// most 5 s, plus half a second) and negatively acknowledges every message
+/// they brought that nobody read, so that the broker delivers them again at
+/// once, to another worker sharing the consumer, rather than after
+/// `ack_wait` (counted in [`released`](crate::SourceCounts::released)).
+/// They are released only once the pulls are over, so that none comes back
+/// to this source and counts a delivery twice. A dropped source does so on a
+/// task of its own (when dropped inside a Tokio runtime). Messages already
+/// read are the reader's: a sink commits or fails them.
 ///
 /// # Errors
 /// The stream yields an error (stage `consume`) and ends when the consumer
-/// is deleted, or when pull requests keep failing (the connection is gone
-/// for good).
+/// is deleted, when pull requests keep failing, or when the connection is
+/// gone for good (the client gave up reconnecting: see
+/// [`connect_with`](crate::connect_with)).
 #[must_use = "streams do nothing unless polled"]
 pub struct JetStreamSource {
     consumer: PullConsumer,
@@ -70,8 +97,11 @@ pub struct JetStreamSource {
     /// the source's life: a subscription per pull could miss the first
     /// messages of each while its interest spreads through a cluster).
     inbox: async_nats::Subject,
-    subscriber: Subscriber,
+    /// `None` once the source has stopped.
+    subscriber: Option<Subscriber>,
     context: jetstream::Context,
+    /// A stopped source releasing what its pulls still bring.
+    releasing: Option<BoxFuture<'static, ()>>,
     requesting: Option<BoxFuture<'static, Result<(), String>>>,
     /// The size of the pull being requested.
     asking: usize,
@@ -83,6 +113,15 @@ pub struct JetStreamSource {
     /// The last poll returned an item.
     yielded: bool,
     backoff: Option<Pin<Box<Sleep>>>,
+    /// Wakes the source to look at its pulls' deadlines and the connection.
+    tick: Option<(Instant, Pin<Box<Sleep>>)>,
+    /// The client's connection figures (its count of connections made).
+    connection: Arc<Statistics>,
+    /// The client (its connection state).
+    client: async_nats::Client,
+    /// While the client is disconnected: whether it has given up
+    /// reconnecting (a flush it can no longer take).
+    probe: Option<BoxFuture<'static, bool>>,
     failures: u32,
     /// The most messages to read in all ([`SourceBuilder::limit`]).
     limit: Option<u64>,
@@ -96,6 +135,9 @@ struct Pull {
     received: usize,
     /// When the broker should have answered it at the latest.
     deadline: Instant,
+    /// The client's connections made when it was sent: after a reconnection
+    /// it is gone.
+    epoch: u64,
 }
 
 impl fmt::Debug for JetStreamSource {
@@ -214,6 +256,44 @@ impl JetStreamSource {
         );
     }
 
+    /// Whether the client is connected (pulls sent meanwhile would wait in
+    /// its queue and pile up at the broker once it is back).
+    fn connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    fn epoch(&self) -> u64 {
+        self.connection
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Forgets the pulls past their deadline or sent on an earlier
+    /// connection (the broker will not answer them).
+    fn drop_lost_pulls(&mut self) {
+        let now = Instant::now();
+        let epoch = self.epoch();
+        self.batches
+            .retain(|p| p.deadline > now && p.epoch == epoch);
+    }
+
+    /// Wakes the source by `at` at the latest.
+    fn wake_by(&mut self, cx: &mut Context<'_>, at: Instant) {
+        match self.tick.as_mut() {
+            Some((when, _)) if *when <= at && *when > Instant::now() => {}
+            Some((when, sleep)) => {
+                *when = at;
+                sleep.as_mut().reset(at);
+                let _ = sleep.as_mut().poll(cx);
+            }
+            None => {
+                let mut sleep = Box::pin(tokio::time::sleep_until(at));
+                let _ = sleep.as_mut().poll(cx);
+                self.tick = Some((at, sleep));
+            }
+        }
+    }
+
     /// Whether to ask for another batch now: none is being asked for, and
     /// none is outstanding, or one is and half of it has arrived.
     fn wants_pull(&self) -> bool {
@@ -224,6 +304,7 @@ impl JetStreamSource {
                 1 => self.batches[0].received * 2 >= self.batches[0].asked,
                 _ => false,
             }
+            && self.connected()
     }
 
     /// A failed pull: retried after a pause, up to [`MAX_FAILURES`] in a row.
@@ -286,6 +367,10 @@ impl JetStreamSource {
     /// nothing is waiting to be read: a reader that was not polled for a
     /// while (its sink was slow) reads what arrived meanwhile first.
     fn idle_over(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.idle.is_some() && !self.connected() {
+            // Silence while the connection is down is not the stream's.
+            self.last_arrival = Instant::now();
+        }
         if let Some((idle, timer)) = self.idle.as_mut()
             && timer.as_mut().poll(cx).is_ready()
         {
@@ -307,14 +392,181 @@ impl JetStreamSource {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Acked<Bytes>, Error>>> {
+        // Look again at the pulls (their deadlines, a reconnection) or at
+        // the connection soon: no message may come to wake the source.
+        let check = Instant::now() + CHECK_EVERY;
+        let at = match self.batches.front() {
+            Some(p) => p.deadline.min(check),
+            None if !self.connected() => check,
+            None => check + EXPIRES,
+        };
+        self.wake_by(cx, at);
+        if !self.connected() {
+            let probe = self.probe.get_or_insert_with(|| {
+                let client = self.client.clone();
+                async move {
+                    matches!(client.flush().await,
+                        Err(e) if e.kind() == FlushErrorKind::SendError)
+                }
+                .boxed()
+            });
+            if let Poll::Ready(closed) = probe.as_mut().poll(cx) {
+                self.probe = None;
+                if closed {
+                    return Poll::Ready(Some(Err(self.connection_lost())));
+                }
+            }
+        }
         if self.idle_over(cx) {
-            self.done = true;
-            self.batches.clear();
-            self.requesting = None;
-            return Poll::Ready(None);
+            return self.stop(cx);
         }
         Poll::Pending
     }
+
+    /// The error that ends a source whose client gave up reconnecting.
+    fn connection_lost(&mut self) -> Error {
+        self.done = true;
+        self.subscriber = None;
+        self.probe = None;
+        Error::msg(
+            "lost the connection to the server and could not reconnect in time \
+             (what was not acknowledged is delivered again, to another worker \
+             or to the next run)",
+        )
+        .with_stage("consume")
+    }
+
+    /// Stops: no more pulls; what the outstanding ones bring is released
+    /// (see [`JetStreamSource`]'s "Release"), then the stream ends.
+    fn stop(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Acked<Bytes>, Error>>> {
+        if self.releasing.is_none() {
+            self.releasing = self.release();
+        }
+        if let Some(r) = self.releasing.as_mut() {
+            if r.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.releasing = None;
+        }
+        self.done = true;
+        Poll::Ready(None)
+    }
+
+    /// The future that releases what the outstanding pulls bring, or `None`
+    /// when there is nothing to wait for.
+    fn release(&mut self) -> Option<BoxFuture<'static, ()>> {
+        let subscriber = self.subscriber.take()?;
+        let requesting = self.requesting.take();
+        let pulls: VecDeque<usize> = self
+            .batches
+            .drain(..)
+            .map(|p| p.asked.saturating_sub(p.received))
+            .filter(|&n| n > 0)
+            .collect();
+        let until = Instant::now() + self.expires.min(RELEASE_EXPIRES_CAP) + RELEASE_SLACK;
+        Some(
+            release(
+                subscriber,
+                requesting.map(|r| (r, self.asking)),
+                pulls,
+                self.context.clone(),
+                self.counters.clone(),
+                until,
+            )
+            .boxed(),
+        )
+    }
+}
+
+impl Drop for JetStreamSource {
+    fn drop(&mut self) {
+        if self.subscriber.is_none() {
+            return;
+        }
+        // Dropped while it had pulls out: release what they bring on a task
+        // of its own (nothing to do outside a runtime: the broker delivers
+        // them again after ack_wait).
+        if let Ok(handle) = tokio::runtime::Handle::try_current()
+            && let Some(release) = self.release()
+        {
+            handle.spawn(release);
+        }
+    }
+}
+
+/// Releases what a stopped source's pulls bring: waits (until `until`) for
+/// every outstanding pull to end, keeping the messages that arrive, then
+/// unsubscribes and negatively acknowledges each so that the broker delivers
+/// it again at once. Not before the pulls are over: a message released
+/// while a pull of this source still waits at the broker could be delivered
+/// to it again, and count one more delivery toward `max_deliver`.
+async fn release(
+    mut subscriber: Subscriber,
+    requesting: Option<(BoxFuture<'static, Result<(), String>>, usize)>,
+    mut pulls: VecDeque<usize>,
+    context: jetstream::Context,
+    counters: Arc<Counters>,
+    until: Instant,
+) {
+    use futures_util::StreamExt;
+    // At most the outstanding pulls' worth (their count and byte limits).
+    let mut kept: Vec<async_nats::Message> = Vec::new();
+    let gather = async {
+        if let Some((request, asked)) = requesting
+            && request.await.is_ok()
+        {
+            pulls.push_back(asked);
+        }
+        while !pulls.is_empty() {
+            let Some(message) = subscriber.next().await else {
+                break;
+            };
+            match message.status.unwrap_or(StatusCode::OK) {
+                StatusCode::OK => {
+                    if let Some(front) = pulls.front_mut() {
+                        *front = front.saturating_sub(1);
+                        if *front == 0 {
+                            pulls.pop_front();
+                        }
+                    }
+                    kept.push(message);
+                }
+                StatusCode::IDLE_HEARTBEAT => {}
+                _ => {
+                    let description = message.description.as_deref().unwrap_or("");
+                    if description.contains("Batch Completed") {
+                        continue;
+                    }
+                    if description.contains("Leadership Change")
+                        || description.contains("Server Shutdown")
+                    {
+                        pulls.clear();
+                    } else {
+                        pulls.pop_front();
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(until, gather).await;
+    // Whatever else has arrived already.
+    while let Some(Some(message)) = subscriber.next().now_or_never() {
+        if message.status.unwrap_or(StatusCode::OK) == StatusCode::OK {
+            kept.push(message);
+        }
+    }
+    let _ = subscriber.unsubscribe().await;
+    for message in kept {
+        let message = jetstream::Message {
+            message,
+            context: context.clone(),
+        };
+        if message.ack_with(AckKind::Nak(None)).await.is_ok() {
+            counters.released.add(1);
+        }
+    }
+    // The negative acknowledgements are on their way; make sure they left.
+    let _ = tokio::time::timeout_at(until + RELEASE_SLACK, context.client().flush()).await;
 }
 
 /// Whether a status the broker ended a pull with means the consumer is
@@ -340,11 +592,8 @@ impl Stream for JetStreamSource {
             if this.done {
                 return Poll::Ready(None);
             }
-            if this.poll_stop(cx) {
-                this.done = true;
-                this.batches.clear();
-                this.requesting = None;
-                return Poll::Ready(None);
+            if this.releasing.is_some() || this.poll_stop(cx) {
+                return this.stop(cx);
             }
             if let Some(pause) = this.backoff.as_mut()
                 && pause.as_mut().poll(cx).is_ready()
@@ -352,10 +601,7 @@ impl Stream for JetStreamSource {
                 this.backoff = None;
             }
             if this.limit.is_some_and(|l| this.received >= l) {
-                this.done = true;
-                this.batches.clear();
-                this.requesting = None;
-                return Poll::Ready(None);
+                return this.stop(cx);
             }
             if this.wants_pull() {
                 let size = this.next_pull_size();
@@ -370,12 +616,14 @@ impl Stream for JetStreamSource {
                 match r {
                     Ok(()) => {
                         this.counters.pulls.add(1);
+                        let epoch = this.epoch();
                         this.batches.push_back(Pull {
                             asked: this.asking,
                             received: 0,
                             // The broker ends it by then with a status; a
                             // lost status must not hold the source forever.
                             deadline: Instant::now() + this.expires + Duration::from_secs(5),
+                            epoch,
                         });
                     }
                     Err(why) => {
@@ -389,7 +637,11 @@ impl Stream for JetStreamSource {
             if this.batches.is_empty() {
                 return this.pending_or_idle(cx);
             }
-            match Pin::new(&mut this.subscriber).poll_next(cx) {
+            let Some(subscriber) = this.subscriber.as_mut() else {
+                this.done = true;
+                return Poll::Ready(None);
+            };
+            match Pin::new(subscriber).poll_next(cx) {
                 Poll::Ready(Some(message)) => {
                     match message.status.unwrap_or(StatusCode::OK) {
                         StatusCode::OK => {
@@ -417,6 +669,22 @@ impl Stream for JetStreamSource {
                         status => {
                             let description = message.description.as_deref().unwrap_or("");
                             let text = format!("{status}: {description}");
+                            if description.contains("Exceeds MaxBytes")
+                                && this.batches.front().is_some_and(|p| p.received == 0)
+                            {
+                                // The pull is over when the next message does
+                                // not fit in what is left of its byte limit;
+                                // a message larger than the whole limit would
+                                // never fit in any pull of this source.
+                                this.done = true;
+                                return Poll::Ready(Some(Err(Error::msg(format!(
+                                    "consumer {:?}: the next message is larger than a pull's byte \
+                                     limit ({} bytes): {text}",
+                                    this.consumer.cached_info().name,
+                                    this.max_bytes
+                                ))
+                                .with_stage("consume"))));
+                            }
                             if description.contains("Batch Completed") {
                                 // Newer servers say so after a pull served in
                                 // full, which was retired by its count.
@@ -445,17 +713,10 @@ impl Stream for JetStreamSource {
                     }
                 }
                 Poll::Ready(None) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(Error::msg(
-                        "the connection to the server was closed",
-                    )
-                    .with_stage("consume"))));
+                    return Poll::Ready(Some(Err(this.connection_lost())));
                 }
                 Poll::Pending => {
-                    let now = Instant::now();
-                    while this.batches.front().is_some_and(|p| p.deadline <= now) {
-                        this.batches.pop_front();
-                    }
+                    this.drop_lost_pulls();
                     if this.batches.is_empty() {
                         continue;
                     }
@@ -475,14 +736,21 @@ impl SourceBuilder {
     }
 
     /// The most messages one pull request asks for (default 256): the
-    /// source holds at most two pulls' worth, so this is its read-ahead.
-    /// Map the buffer after the source onto it (its high mark in items).
+    /// source holds at most two pulls' worth, so this (with
+    /// [`max_bytes`](SourceBuilder::max_bytes)) is its read-ahead. After the
+    /// source, prefer [`Batches`](crate::Batches), bounded in bytes, to a
+    /// buffer counted in items: a count alone does not bound the memory of
+    /// large messages.
     pub fn batch(&mut self, n: usize) -> &mut Self {
         self.batch = n.max(1);
         self
     }
 
-    /// The most payload bytes one pull request asks for (default 1 MiB).
+    /// The most bytes one pull request asks for (default 1 MiB): with at
+    /// most two pulls outstanding, the source holds at most twice this in
+    /// messages fetched and not yet read, whatever their size. Raised to the
+    /// server's max payload (plus 16 KiB for subjects and headers) if below,
+    /// so that any message fits in a pull.
     pub fn max_bytes(&mut self, n: usize) -> &mut Self {
         self.max_bytes = n.max(1);
         self
@@ -618,16 +886,23 @@ impl SourceBuilder {
             .await
             .map_err(|e| fail(format!("subscribing to the pulls' inbox: {e}")))?;
         let idle = self.idle.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+        let max_bytes = self.max_bytes.max(
+            client
+                .server_info()
+                .max_payload
+                .saturating_add(PULL_OVERHEAD),
+        );
         Ok(JetStreamSource {
             consumer,
             batch: self.batch,
-            max_bytes: self.max_bytes,
+            max_bytes,
             expires: self.expires,
             max_deliver,
             counters: Arc::new(Counters::default()),
             inbox,
-            subscriber,
+            subscriber: Some(subscriber),
             context: self.context.clone(),
+            releasing: None,
             requesting: None,
             asking: 0,
             batches: VecDeque::new(),
@@ -636,6 +911,10 @@ impl SourceBuilder {
             last_arrival: Instant::now(),
             yielded: false,
             backoff: None,
+            tick: None,
+            connection: client.statistics(),
+            client: client.clone(),
+            probe: None,
             failures: 0,
             limit: self.limit,
             received: 0,

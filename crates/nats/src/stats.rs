@@ -34,6 +34,7 @@ pub(crate) struct Counters {
     pub(crate) acked: Count,
     pub(crate) naked: Count,
     pub(crate) terminated: Count,
+    pub(crate) released: Count,
     terminated_sequences: Mutex<Vec<u64>>,
 }
 
@@ -76,6 +77,10 @@ pub struct SourceCounts {
     pub naked: u64,
     /// Messages terminated after `max_deliver` deliveries.
     pub terminated: u64,
+    /// Messages fetched but never read, negatively acknowledged when the
+    /// source stopped so that the broker delivers them again at once (to
+    /// another worker) instead of after `ack_wait`.
+    pub released: u64,
 }
 
 /// The broker's figures for a consumer (from its consumer info).
@@ -126,6 +131,7 @@ impl SourceStats {
             acked: c.acked.get(),
             naked: c.naked.get(),
             terminated: c.terminated.get(),
+            released: c.released.get(),
         }
     }
 
