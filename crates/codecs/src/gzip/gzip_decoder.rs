@@ -54,6 +54,20 @@ impl RawDecoder for GzipRaw {
             GzipRaw::Parallel(d) => d.drain(out),
         }
     }
+
+    fn take_ready(&mut self, max: usize) -> Option<bytes::Bytes> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(d) => d.take_ready(max),
+        }
+    }
+
+    fn has_ready(&mut self) -> bool {
+        match self {
+            GzipRaw::Single(_) => false,
+            GzipRaw::Parallel(d) => d.has_ready(),
+        }
+    }
 }
 
 /// Decompresses a gzip stream (RFC 1952), as `gunzip` does: every member of
