@@ -566,7 +566,7 @@ impl ParallelGzipDecoder {
             // The calling thread decodes up to as many again itself.
             let capacity = 2 * self.max_in_flight();
             self.pool = Some(WorkerPool::start(
-                self.threads,
+                knob("WEIR_BGZF_WORKERS", self.threads),
                 capacity,
                 names,
                 self.busy.clone(),
@@ -682,6 +682,7 @@ impl RawDecoder for ParallelGzipDecoder {
 
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
         let mut pos = 0;
+        let out_at_start = out.len();
         loop {
             if matches!(self.mode, Mode::Sequential { .. }) {
                 return self.sequential(input, out, offset, pos);
@@ -732,7 +733,7 @@ impl RawDecoder for ParallelGzipDecoder {
                 if self.dispatch()? {
                     continue;
                 }
-                if pos > 0 || !out.is_empty() {
+                if pos > 0 || out.len() > out_at_start {
                     // The caller takes the output first (whole, if it can).
                     break;
                 }
@@ -803,6 +804,7 @@ impl RawDecoder for ParallelGzipDecoder {
     }
 
     fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        let out_at_start = out.len();
         loop {
             self.emit(out)?;
             if self.idle() && self.ends.is_empty() {
@@ -818,7 +820,7 @@ impl RawDecoder for ParallelGzipDecoder {
                 continue;
             }
             self.collect(true)?;
-            if out.is_empty() && self.ready() {
+            if out.len() == out_at_start && self.ready() {
                 // Taken whole by the next step.
                 return Ok(false);
             }
@@ -908,9 +910,18 @@ mod tests {
         for piece in file.chunks(300_000) {
             let mut rest = piece;
             loop {
-                // A consumer that takes 10 KiB at a time.
+                // A consumer that takes 10 KiB at a time, into a buffer
+                // that already holds a byte (as the engine's may): each call
+                // must make progress of its own.
                 let mut out = Vec::with_capacity(10 * 1024);
+                out.push(0);
+                let had = rest.len();
                 let p = d.decode(rest, &mut out, at).unwrap();
+                assert!(
+                    had == 0 || p.consumed > 0 || out.len() > 1,
+                    "no progress with {had} bytes of input"
+                );
+                out.remove(0);
                 rest = &rest[p.consumed..];
                 at += p.consumed as u64;
                 assert!(d.order.in_flight() <= 2 * d.max_in_flight());
