@@ -277,17 +277,18 @@ impl<D: RawDecoder> DecodeEngine<D> {
     /// buffer, clips it to the decompression limits, hands it out, and
     /// settles what the call leaves for the next one.
     fn step(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
-        if self.phase == Phase::Stream && self.deferred.is_none() {
-            if let Some(mut piece) = self.raw.take_ready(self.settings.chunk_size) {
-                // Output decoded elsewhere, handed on without a copy.
-                let keep = self.clip_len(piece.len());
-                piece.truncate(keep);
-                self.total_out += piece.len() as u64;
-                if !piece.is_empty() {
-                    out.push(piece);
-                }
-                return self.settle(Ok(true), out);
+        if self.phase == Phase::Stream
+            && self.deferred.is_none()
+            && let Some(mut piece) = self.raw.take_ready(self.settings.chunk_size)
+        {
+            // Output decoded elsewhere, handed on without a copy.
+            let keep = self.clip_len(piece.len());
+            piece.truncate(keep);
+            self.total_out += piece.len() as u64;
+            if !piece.is_empty() {
+                out.push(piece);
             }
+            return self.settle(Ok(true), out);
         }
         let mut buf = self.take_buffer();
         let filled = self.fill(&mut buf);

@@ -4,15 +4,21 @@
 //!
 //! The calling thread reads each member's header; when it carries BGZF's
 //! `BC` field, the header gives the block's size, so the calling thread
-//! gathers the whole block and hands it to a worker without decoding it.
-//! Workers inflate their blocks, check each CRC-32 and length, and the
-//! calling thread emits their output in order. At most
-//! `IN_FLIGHT_PER_THREAD × threads` blocks (each at most 64 KiB in and 64 KiB
-//! out) are with the workers; when they all have their fill, the calling
-//! thread decodes the next blocks itself, up to as many again, before it
-//! waits for the oldest. It takes input only while it may start a block, so
-//! memory is bounded (`2 × IN_FLIGHT_PER_THREAD × threads` blocks) and a
-//! slow output stops the reading.
+//! gathers the whole block without decoding it. It hands the blocks on in
+//! batches of `BATCH_BLOCKS` consecutive whole blocks (one job: one
+//! hand-over, one wake-up, one output buffer for all of them). Workers
+//! inflate a batch's blocks into one buffer, check each CRC-32 and length,
+//! and the calling thread emits the buffers in order, whole: the decode
+//! engine hands them on as output chunks without copying them
+//! ([`RawDecoder::take_ready`]). At most `IN_FLIGHT_PER_THREAD × threads`
+//! batches (each at most `BATCH_BLOCKS` × 64 KiB in and out) are with the
+//! workers; when they all have their fill, the calling thread decodes the
+//! next batches itself, up to as many again, before it waits for the
+//! oldest. It takes input only while it may start a block, so memory is
+//! bounded (`2 × IN_FLIGHT_PER_THREAD × threads` batches, and the one being
+//! gathered) and a slow output stops the reading. Whole blocks gathered
+//! when the input runs out wait for more input like the batches in flight;
+//! the end of input or an empty chunk hands them on (`drain`).
 //!
 //! Anything else goes to the sequential decoder, with identical results: a
 //! first member that is not BGZF makes the whole stream sequential (no thread
@@ -38,10 +44,10 @@ use crate::engine::{Progress, RawDecoder, truncated};
 use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
 
 /// Batches in flight per worker.
-const IN_FLIGHT_PER_THREAD: usize = 2;
+const IN_FLIGHT_PER_THREAD: usize = 4;
 /// Whole blocks per batch (a worker's job): at most this many times 64 KiB
 /// in and out.
-const BATCH_BLOCKS: usize = 8;
+const BATCH_BLOCKS: usize = 4;
 /// The most data a BGZF block holds.
 pub(crate) const BGZF_MAX_DATA: usize = 1 << 16;
 /// The smallest DEFLATE stream (an empty fixed-Huffman final block).
@@ -344,8 +350,6 @@ pub(crate) struct ParallelGzipDecoder {
     stop: Option<Stop>,
     first_header: Option<GzipHeader>,
     busy: WorkerBusy,
-    batch_blocks: usize,
-    in_flight_per_thread: usize,
 }
 
 impl std::fmt::Debug for ParallelGzipDecoder {
@@ -357,14 +361,6 @@ impl std::fmt::Debug for ParallelGzipDecoder {
             .field("in_flight", &self.order.in_flight())
             .finish()
     }
-}
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-        .max(1)
 }
 
 impl ParallelGzipDecoder {
@@ -391,8 +387,6 @@ impl ParallelGzipDecoder {
             stop: None,
             first_header: None,
             busy: WorkerBusy::new(threads),
-            batch_blocks: knob("WEIR_BGZF_BATCH", BATCH_BLOCKS),
-            in_flight_per_thread: knob("WEIR_BGZF_INFLIGHT", IN_FLIGHT_PER_THREAD),
         }
     }
 
@@ -425,7 +419,7 @@ impl ParallelGzipDecoder {
 
     /// The most batches with the workers.
     fn max_in_flight(&self) -> usize {
-        self.threads * self.in_flight_per_thread
+        self.threads * IN_FLIGHT_PER_THREAD
     }
 
     /// The bytes of the member being gathered.
@@ -511,7 +505,7 @@ impl ParallelGzipDecoder {
     fn take_job(&mut self) -> (u64, BatchJob) {
         let mut data = std::mem::replace(
             &mut self.batch,
-            Vec::with_capacity(self.batch_blocks * BGZF_MAX_SIZE),
+            Vec::with_capacity(BATCH_BLOCKS * BGZF_MAX_SIZE),
         );
         self.batch.extend_from_slice(&data[self.cur..]);
         data.truncate(self.cur);
@@ -566,7 +560,7 @@ impl ParallelGzipDecoder {
             // The calling thread decodes up to as many again itself.
             let capacity = 2 * self.max_in_flight();
             self.pool = Some(WorkerPool::start(
-                knob("WEIR_BGZF_WORKERS", self.threads),
+                self.threads,
                 capacity,
                 names,
                 self.busy.clone(),
@@ -729,7 +723,7 @@ impl RawDecoder for ParallelGzipDecoder {
                 self.gathered += 1;
                 continue;
             }
-            if self.ends.len() >= self.batch_blocks {
+            if self.ends.len() >= BATCH_BLOCKS {
                 if self.dispatch()? {
                     continue;
                 }
