@@ -14,8 +14,11 @@ Usage (from the repository root, after `cargo build --release -p weir-cli
 
     python3 benches/compare.py [GROUP ...] [--runs N] [--data DIR]
 
-Groups: copy, gzip, gunzip, objects, rss, writeback, inflate, bgzf, formats,
-formats-inmem (default: all but inflate, bgzf and the formats ones; bgzf
+Groups: copy, gzip, gunzip, objects, rss, writeback, inflate, bgzf,
+bgzf-speedup, formats, formats-inmem (default: all but inflate, the bgzf
+and the formats ones; bgzf-speedup is only the BGZF target: default threads
+against -p 1 to /dev/null and to a file, and, with --weir-base, this build
+against that one on the BGZF and the ordinary file; bgzf
 compares `weir gunzip` of a BGZF file made by
 `weir gzip --independent` on every core with `-p 1` and with htslib's `bgzip
 -d -@2` (if installed: Debian package tabix), prints the size cost of
@@ -229,6 +232,8 @@ def main():
              args.runs, gib)
     if "bgzf" in args.groups:
         bgzf(args, out, base_out)
+    if "bgzf-speedup" in args.groups:
+        bgzf_speedup(args, out, base_out)
 
 
 def bgzf_corpus(data, size):
@@ -276,6 +281,30 @@ def bgzf(args, out, base_out):
                  args.runs, volume)
         else:
             print(f"\n(no {args.weir_base}: the ordinary-gunzip pair against a baseline build is skipped)")
+
+
+def bgzf_speedup(args, out, base_out):
+    """Issue 12's BGZF target alone: `weir gunzip` of the BGZF corpus on
+    every core against `-p 1` (to /dev/null and to a file), and, with
+    --weir-base, this build against that one on the BGZF file and on an
+    ordinary `gzip -6` file (both to /dev/null)."""
+    for size in args.sizes.split(","):
+        volume = os.path.getsize(corpus(args.data, size))
+        bgz = bgzf_corpus(args.data, size)
+        pair(f"gunzip BGZF {size} to /dev/null: weir gunzip (threads = cores) vs weir gunzip -p 1",
+             [WEIR, "gunzip", bgz, "-o", "/dev/null"], [WEIR, "gunzip", "-p", "1", bgz, "-o", "/dev/null"],
+             args.runs, volume)
+        pair(f"gunzip BGZF {size} to a file: weir gunzip (threads = cores) vs weir gunzip -p 1",
+             [WEIR, "gunzip", bgz, "-o", out], [WEIR, "gunzip", "-p", "1", bgz, "-o", base_out],
+             args.runs, volume)
+        if os.path.exists(args.weir_base):
+            pair(f"gunzip BGZF {size} to /dev/null (threads = cores): this build vs --weir-base",
+                 [WEIR, "gunzip", bgz, "-o", "/dev/null"], [args.weir_base, "gunzip", bgz, "-o", "/dev/null"],
+                 args.runs, volume)
+            gz = gzipped_corpus(args.data, size)
+            pair(f"gunzip of an ordinary gzip -6 file {size} to /dev/null: this build vs --weir-base",
+                 [WEIR, "gunzip", gz, "-o", "/dev/null"], [args.weir_base, "gunzip", gz, "-o", "/dev/null"],
+                 args.runs, volume)
 
 
 if __name__ == "__main__":

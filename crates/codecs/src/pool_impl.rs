@@ -253,6 +253,11 @@ impl<R> InOrder<R> {
         true
     }
 
+    /// The oldest result, if it is there, left in place.
+    pub(crate) fn peek(&self) -> Option<&R> {
+        self.ready.front().and_then(Option::as_ref)
+    }
+
     /// The oldest result, if it is there.
     pub(crate) fn pop(&mut self) -> Option<R> {
         if let Some(Some(_)) = self.ready.front() {

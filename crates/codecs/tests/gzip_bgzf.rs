@@ -571,3 +571,21 @@ fn an_empty_chunk_hands_on_the_blocks_in_flight() {
     dec.flush(&mut o).unwrap();
     assert_eq!(take(&mut dec, &mut o), data.len());
 }
+
+#[test]
+fn the_output_limit_holds_for_output_handed_on_whole() {
+    // The parallel decoder hands a batch's output on without copying it;
+    // `max_output` still cuts it at the limit exactly, then fails.
+    let data = text(2_000_000, 21);
+    let file = bgzf(6, 2, &data);
+    for limit in [1u64, 65_280, 300_001, 1_000_000] {
+        let input = file.clone();
+        let r = within(move || {
+            let dec = GzipDecoder::builder().threads(2).max_output(limit).build();
+            run_sync(dec, &input, &[1 << 20])
+        });
+        assert_eq!(r.out, data[..limit as usize], "limit {limit}");
+        let e = r.error.expect("a limit error").to_string();
+        assert!(e.contains("exceeds the limit"), "{e}");
+    }
+}

@@ -62,13 +62,28 @@ pub(crate) trait RawDecoder {
 
     /// Emits held output into `out`'s spare capacity, waiting for work in
     /// progress: `Ok(true)` once nothing is held, `Ok(false)` when `out` is
-    /// full first.
+    /// full first, or when output is ready to be taken whole
+    /// ([`take_ready`](Self::take_ready)).
     ///
     /// # Errors
     /// Corrupt input found by the held work.
     fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
         let _ = out;
         Ok(true)
+    }
+
+    /// Output the decoder already holds whole (decoded on another thread),
+    /// at most `max` bytes of it, to hand on as it is rather than copied
+    /// into a buffer. It comes before anything [`decode`](Self::decode) or
+    /// [`drain`](Self::drain) would write next. The default holds none.
+    fn take_ready(&mut self, max: usize) -> Option<Bytes> {
+        let _ = max;
+        None
+    }
+
+    /// Whether [`take_ready`](Self::take_ready) would give output now.
+    fn has_ready(&mut self) -> bool {
+        false
     }
 
     /// The busy-time meters of the decoder's worker threads, if any.
@@ -262,6 +277,19 @@ impl<D: RawDecoder> DecodeEngine<D> {
     /// buffer, clips it to the decompression limits, hands it out, and
     /// settles what the call leaves for the next one.
     fn step(&mut self, out: &mut Output<Bytes>) -> Result<(), Error> {
+        if self.phase == Phase::Stream
+            && self.deferred.is_none()
+            && let Some(mut piece) = self.raw.take_ready(self.settings.chunk_size)
+        {
+            // Output decoded elsewhere, handed on without a copy.
+            let keep = self.clip_len(piece.len());
+            piece.truncate(keep);
+            self.total_out += piece.len() as u64;
+            if !piece.is_empty() {
+                out.push(piece);
+            }
+            return self.settle(Ok(true), out);
+        }
         let mut buf = self.take_buffer();
         let filled = self.fill(&mut buf);
         self.clip_to_limits(&mut buf);
@@ -280,7 +308,12 @@ impl<D: RawDecoder> DecodeEngine<D> {
             }
             match self.phase {
                 Phase::Stream => {
-                    if !self.decode_some(buf)? {
+                    let progress = self.decode_some(buf)?;
+                    if progress && self.raw.has_ready() {
+                        // The next step takes it whole.
+                        return Ok(true);
+                    }
+                    if !progress {
                         if !self.draining {
                             return Ok(false);
                         }
@@ -397,6 +430,13 @@ impl<D: RawDecoder> DecodeEngine<D> {
     /// Decompression limits: cuts `buf` to what they still allow, and
     /// defers the limit's error until that much has been handed out.
     fn clip_to_limits(&mut self, buf: &mut Vec<u8>) {
+        let keep = self.clip_len(buf.len());
+        buf.truncate(keep);
+    }
+
+    /// How much of `len` more bytes of output the decompression limits
+    /// still allow; if less, defers the limit's error.
+    fn clip_len(&mut self, len: usize) -> usize {
         let mut allowed = u64::MAX;
         let mut why = None;
         if let Some(max) = self.settings.max_output {
@@ -416,13 +456,13 @@ impl<D: RawDecoder> DecodeEngine<D> {
                 ));
             }
         }
-        let produced = self.total_out + buf.len() as u64;
+        let produced = self.total_out + len as u64;
         if produced > allowed {
-            let keep = allowed.saturating_sub(self.total_out) as usize;
-            buf.truncate(keep);
             let msg = why.unwrap_or_default();
             self.deferred = Some(Error::limit(format!("{}: {msg}", D::FORMAT)));
+            return allowed.saturating_sub(self.total_out) as usize;
         }
+        len
     }
 
     /// Whether there is more to do, given how the fill ended: an error with

@@ -54,6 +54,20 @@ impl RawDecoder for GzipRaw {
             GzipRaw::Parallel(d) => d.drain(out),
         }
     }
+
+    fn take_ready(&mut self, max: usize) -> Option<bytes::Bytes> {
+        match self {
+            GzipRaw::Single(_) => None,
+            GzipRaw::Parallel(d) => d.take_ready(max),
+        }
+    }
+
+    fn has_ready(&mut self) -> bool {
+        match self {
+            GzipRaw::Single(_) => false,
+            GzipRaw::Parallel(d) => d.has_ready(),
+        }
+    }
 }
 
 /// Decompresses a gzip stream (RFC 1952), as `gunzip` does: every member of
@@ -81,11 +95,12 @@ impl RawDecoder for GzipRaw {
 /// write, on that many worker threads. It needs no flag: a first member
 /// whose header carries BGZF's `BC` extra field (its compressed size) says
 /// so. The calling thread cuts the input at the recorded sizes and hands
-/// whole blocks to the workers, which inflate them and check each CRC-32 and
-/// length; the output comes out in order. At most `8 × threads` blocks (each
-/// at most 64 KiB in and out) are with the workers; when they all have their
-/// fill, the calling thread decodes the next blocks itself (as many again at
-/// most) rather than sleep. The decoder takes input only while it may start
+/// whole blocks to the workers, four consecutive blocks per job, which inflate
+/// them and check each CRC-32 and length; the output comes out in order, a
+/// job's output as one chunk without a copy. At most `16 × threads` blocks
+/// (each at most 64 KiB in and out) are with the workers; when they all have
+/// their fill, the calling thread decodes the next blocks itself (as many
+/// again at most) rather than sleep. The decoder takes input only while it may start
 /// a block, so memory stays bounded (a few MiB) and a slow consumer
 /// stops the reading. The threads start with the first BGZF block and stop
 /// when the decoder is dropped. Blocks in flight when an input chunk runs out

@@ -4,15 +4,21 @@
 //!
 //! The calling thread reads each member's header; when it carries BGZF's
 //! `BC` field, the header gives the block's size, so the calling thread
-//! gathers the whole block and hands it to a worker without decoding it.
-//! Workers inflate their blocks, check each CRC-32 and length, and the
-//! calling thread emits their output in order. At most
-//! `IN_FLIGHT_PER_THREAD × threads` blocks (each at most 64 KiB in and 64 KiB
-//! out) are with the workers; when they all have their fill, the calling
-//! thread decodes the next blocks itself, up to as many again, before it
-//! waits for the oldest. It takes input only while it may start a block, so
-//! memory is bounded (`2 × IN_FLIGHT_PER_THREAD × threads` blocks) and a
-//! slow output stops the reading.
+//! gathers the whole block without decoding it. It hands the blocks on in
+//! batches of `BATCH_BLOCKS` consecutive whole blocks (one job: one
+//! hand-over, one wake-up, one output buffer for all of them). Workers
+//! inflate a batch's blocks into one buffer, check each CRC-32 and length,
+//! and the calling thread emits the buffers in order, whole: the decode
+//! engine hands them on as output chunks without copying them
+//! ([`RawDecoder::take_ready`]). At most `IN_FLIGHT_PER_THREAD × threads`
+//! batches (each at most `BATCH_BLOCKS` × 64 KiB in and out) are with the
+//! workers; when they all have their fill, the calling thread decodes the
+//! next batches itself, up to as many again, before it waits for the
+//! oldest. It takes input only while it may start a block, so memory is
+//! bounded (`2 × IN_FLIGHT_PER_THREAD × threads` batches, and the one being
+//! gathered) and a slow output stops the reading. Whole blocks gathered
+//! when the input runs out wait for more input like the batches in flight;
+//! the end of input or an empty chunk hands them on (`drain`).
 //!
 //! Anything else goes to the sequential decoder, with identical results: a
 //! first member that is not BGZF makes the whole stream sequential (no thread
@@ -25,6 +31,7 @@
 //! member's DEFLATE data, or that runs past the end of the input, and more
 //! than 64 KiB of data in a block, are errors at the block's byte offset.
 
+use bytes::Bytes;
 use crc32fast::Hasher;
 use weir_core::{Error, WorkerBusy};
 
@@ -36,8 +43,11 @@ use crate::Trailing;
 use crate::engine::{Progress, RawDecoder, truncated};
 use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
 
-/// Blocks in flight per worker.
-const IN_FLIGHT_PER_THREAD: usize = 8;
+/// Batches in flight per worker.
+const IN_FLIGHT_PER_THREAD: usize = 4;
+/// Whole blocks per batch (a worker's job): at most this many times 64 KiB
+/// in and out.
+const BATCH_BLOCKS: usize = 4;
 /// The most data a BGZF block holds.
 pub(crate) const BGZF_MAX_DATA: usize = 1 << 16;
 /// The smallest DEFLATE stream (an empty fixed-Huffman final block).
@@ -103,28 +113,42 @@ pub(crate) fn probe(head: &[u8]) -> Probe {
     Probe::NotBgzf
 }
 
-/// A block for a worker.
-struct BlockJob {
-    /// The whole member.
+/// Consecutive whole blocks for a worker.
+struct BatchJob {
+    /// The blocks, back to back.
     data: Vec<u8>,
-    header_len: usize,
+    /// Each block's end in `data`, and its header's length.
+    blocks: Vec<(usize, usize)>,
     /// The stream offset of `data[0]`.
     offset: u64,
-    /// The member's number (1 for the first).
+    /// The first block's member number (1 for the first member).
     member: u64,
 }
 
+/// What a batch decodes to: the output of its blocks up to the first bad
+/// one, and that block's error.
+struct BatchOut {
+    data: Vec<u8>,
+    /// Blocks whose output is in `data`, all checked.
+    blocks: u64,
+    error: Option<Error>,
+}
+
 /// A worker's state: an inflater, reset for each block.
-struct BlockInflater {
+struct BatchInflater {
     inflater: Inflater,
 }
 
-impl Work for BlockInflater {
-    type Job = BlockJob;
-    type Out = Vec<u8>;
+impl Work for BatchInflater {
+    type Job = BatchJob;
+    type Out = BatchOut;
 
-    fn run(&mut self, job: BlockJob) -> Result<Vec<u8>, Error> {
-        inflate_block(&mut self.inflater, &job)
+    fn run(&mut self, job: BatchJob) -> Result<BatchOut, Error> {
+        let out = inflate_batch(&mut self.inflater, &job);
+        if out.error.is_some() {
+            self.inflater = Inflater::new();
+        }
+        Ok(out)
     }
 
     fn recover(&mut self) {
@@ -132,37 +156,89 @@ impl Work for BlockInflater {
     }
 }
 
-/// Inflates one block and checks it against its recorded size, CRC-32 and
-/// length.
-fn inflate_block(inflater: &mut Inflater, job: &BlockJob) -> Result<Vec<u8>, Error> {
-    let size = job.data.len();
-    let end = job.offset + size as u64;
-    let body = &job.data[job.header_len..size - TRAILER];
-    let t = &job.data[size - TRAILER..];
+/// One block of a batch.
+struct Block<'a> {
+    /// The whole member.
+    data: &'a [u8],
+    header_len: usize,
+    /// The stream offset of `data[0]`.
+    offset: u64,
+    member: u64,
+}
+
+/// The room a block's output gets: what its trailer records (at most
+/// BGZF's 64 KiB), and one byte more to show data past it.
+fn room(member: &[u8]) -> usize {
+    let t = &member[member.len() - 4..];
+    let stored_len = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as usize;
+    stored_len.min(BGZF_MAX_DATA) + 1
+}
+
+/// Inflates a batch's blocks, in order, into one buffer: stops at the first
+/// bad block, keeping the output of those before it.
+fn inflate_batch(inflater: &mut Inflater, job: &BatchJob) -> BatchOut {
+    let mut start = 0;
+    let mut total = 0;
+    for &(end, _) in &job.blocks {
+        total += room(&job.data[start..end]);
+        start = end;
+    }
+    let mut out = Vec::with_capacity(total);
+    let mut start = 0;
+    for (i, &(end, header_len)) in job.blocks.iter().enumerate() {
+        let base = out.len();
+        let block = Block {
+            data: &job.data[start..end],
+            header_len,
+            offset: job.offset + start as u64,
+            member: job.member + i as u64,
+        };
+        if let Err(e) = inflate_block(inflater, &block, &mut out) {
+            out.truncate(base);
+            return BatchOut {
+                data: out,
+                blocks: i as u64,
+                error: Some(e),
+            };
+        }
+        start = end;
+    }
+    BatchOut {
+        data: out,
+        blocks: job.blocks.len() as u64,
+        error: None,
+    }
+}
+
+/// Inflates one block onto the end of `out` and checks it against its
+/// recorded size, CRC-32 and length.
+fn inflate_block(inflater: &mut Inflater, b: &Block<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
+    let size = b.data.len();
+    let end = b.offset + size as u64;
+    let body = &b.data[b.header_len..size - TRAILER];
+    let t = &b.data[size - TRAILER..];
     let stored_crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
     let stored_len = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
-    let body_at = job.offset + job.header_len as u64;
+    let body_at = b.offset + b.header_len as u64;
     let block = |what: String| {
         Error::corrupt(format!(
             "gzip: BGZF block (member {}) at byte offset {}: {what}",
-            job.member, job.offset
+            b.member, b.offset
         ))
     };
-    // One byte more than the block may hold shows data past its length.
-    let room = (stored_len as usize).min(BGZF_MAX_DATA) + 1;
-    let mut out = Vec::with_capacity(room);
+    // One byte more than the block may hold shows data past its length. The
+    // inflater may write past it into `out`'s spare room (the room of the
+    // batch's later blocks), never past `out`'s capacity.
+    let room = room(b.data);
+    out.reserve(room);
+    let base = out.len();
     inflater.reset();
     let mut pos = 0;
     loop {
         let before = out.len();
-        let (n, ended) = inflater.decode(&body[pos..], &mut out, body_at + pos as u64)?;
+        let (n, ended) = inflater.decode(&body[pos..], out, body_at + pos as u64)?;
         pos += n;
-        if ended {
-            let mut unused = [0; 8];
-            pos -= inflater.take_unused(&mut unused).min(pos);
-            break;
-        }
-        if out.len() == out.capacity() {
+        if out.len() - base >= room {
             return Err(if stored_len as usize >= BGZF_MAX_DATA {
                 block(format!(
                     "more than {BGZF_MAX_DATA} bytes of data (its trailer records {stored_len})"
@@ -172,6 +248,11 @@ fn inflate_block(inflater: &mut Inflater, job: &BlockJob) -> Result<Vec<u8>, Err
                     "length (ISIZE) mismatch: the trailer records {stored_len} bytes, the data holds more"
                 ))
             });
+        }
+        if ended {
+            let mut unused = [0; 8];
+            pos -= inflater.take_unused(&mut unused).min(pos);
+            break;
         }
         if n == 0 && out.len() == before {
             return Err(block(format!(
@@ -188,24 +269,25 @@ fn inflate_block(inflater: &mut Inflater, job: &BlockJob) -> Result<Vec<u8>, Err
         )));
     }
     let trailer_at = end - TRAILER as u64;
+    let data = &out[base..];
     let mut h = Hasher::new();
-    h.update(&out);
+    h.update(data);
     let crc = h.finalize();
     if crc != stored_crc {
         return Err(Error::corrupt(format!(
             "gzip: crc32 mismatch in member {} trailer at byte offset {trailer_at} (stored 0x{stored_crc:08x}, computed 0x{crc:08x})",
-            job.member
+            b.member
         )));
     }
-    if out.len() != stored_len as usize {
+    if data.len() != stored_len as usize {
         return Err(Error::corrupt(format!(
             "gzip: length (ISIZE) mismatch in member {} trailer at byte offset {} (stored {stored_len}, decoded {})",
-            job.member,
+            b.member,
             trailer_at + 4,
-            out.len()
+            data.len()
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Why the calling thread stops taking blocks, once the blocks before have
@@ -239,24 +321,32 @@ pub(crate) struct ParallelGzipDecoder {
     threads: usize,
     trailing: Trailing,
     mode: Mode,
-    /// The member being gathered: its header so far, or the whole block.
-    block: Vec<u8>,
-    /// The stream offset of `block[0]`.
+    /// Whole blocks gathered for the next job (up to `cur`), then the
+    /// member being gathered: its header so far, or the whole block.
+    batch: Vec<u8>,
+    /// The whole blocks in `batch`: each one's end and header length.
+    ends: Vec<(usize, usize)>,
+    /// Where the member being gathered starts in `batch`.
+    cur: usize,
+    /// The stream offsets of `batch[0]` and of the member being gathered.
+    batch_start: u64,
     block_start: u64,
-    /// The block's recorded size and header length, once its header is read.
+    /// The member's recorded size and header length, once its header is
+    /// read.
     need: usize,
     header_len: usize,
-    /// Blocks handed to the workers so far.
-    submitted: u64,
+    /// Whole blocks gathered so far (handed on, or in `batch`).
+    gathered: u64,
     /// Blocks emitted (checked) so far.
     emitted: u64,
-    pool: Option<WorkerPool<BlockJob, Vec<u8>>>,
-    /// The calling thread's inflater, for blocks it decodes itself.
+    pool: Option<WorkerPool<BatchJob, BatchOut>>,
+    /// The calling thread's inflater, for batches it decodes itself.
     local: Option<Inflater>,
-    order: InOrder<Result<Vec<u8>, Error>>,
-    /// The output of the block being emitted, and how much is out.
-    emitting: Vec<u8>,
-    emit_pos: usize,
+    /// Batches handed on whose output has not been taken.
+    order: InOrder<Result<BatchOut, Error>>,
+    /// The output being emitted, and the error that follows it.
+    emitting: Bytes,
+    after: Option<Error>,
     stop: Option<Stop>,
     first_header: Option<GzipHeader>,
     busy: WorkerBusy,
@@ -267,7 +357,7 @@ impl std::fmt::Debug for ParallelGzipDecoder {
         f.debug_struct("ParallelGzipDecoder")
             .field("threads", &self.threads)
             .field("bgzf", &matches!(self.mode, Mode::Bgzf))
-            .field("submitted", &self.submitted)
+            .field("gathered", &self.gathered)
             .field("in_flight", &self.order.in_flight())
             .finish()
     }
@@ -280,17 +370,20 @@ impl ParallelGzipDecoder {
             threads,
             trailing,
             mode: Mode::Bgzf,
-            block: Vec::new(),
+            batch: Vec::new(),
+            ends: Vec::new(),
+            cur: 0,
+            batch_start: 0,
             block_start: 0,
             need: 0,
             header_len: 0,
-            submitted: 0,
+            gathered: 0,
             emitted: 0,
             pool: None,
             local: None,
             order: InOrder::new(),
-            emitting: Vec::new(),
-            emit_pos: 0,
+            emitting: Bytes::new(),
+            after: None,
             stop: None,
             first_header: None,
             busy: WorkerBusy::new(threads),
@@ -324,41 +417,73 @@ impl ParallelGzipDecoder {
         self.busy.clone()
     }
 
+    /// The most batches with the workers.
     fn max_in_flight(&self) -> usize {
         self.threads * IN_FLIGHT_PER_THREAD
     }
 
-    /// Nothing in flight and nothing left to emit.
-    fn idle(&self) -> bool {
-        self.order.in_flight() == 0 && self.emit_pos == self.emitting.len()
+    /// The bytes of the member being gathered.
+    fn member(&self) -> &[u8] {
+        &self.batch[self.cur..]
     }
 
-    /// Emits as much finished output, in order, as `out` has room for.
+    /// Nothing in flight and nothing left to emit.
+    fn idle(&self) -> bool {
+        self.order.in_flight() == 0 && self.emitting.is_empty() && self.after.is_none()
+    }
+
+    /// Takes the next finished batch, in order, to emit: `false` if it is
+    /// not there yet.
+    fn next_batch(&mut self) -> bool {
+        match self.order.pop() {
+            Some(Ok(b)) => {
+                self.emitting = Bytes::from(b.data);
+                self.emitted += b.blocks;
+                self.after = b.error;
+                true
+            }
+            Some(Err(e)) => {
+                self.after = Some(e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Emits as much finished output, in order, as `out` has room for
+    /// (copying it).
     fn emit(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
         loop {
-            let left = self.emitting.len() - self.emit_pos;
-            if left > 0 {
-                let k = left.min(out.capacity() - out.len());
-                out.extend_from_slice(&self.emitting[self.emit_pos..self.emit_pos + k]);
-                self.emit_pos += k;
-                if k < left {
+            if !self.emitting.is_empty() {
+                let k = self.emitting.len().min(out.capacity() - out.len());
+                out.extend_from_slice(&self.emitting.split_to(k));
+                if !self.emitting.is_empty() {
                     return Ok(());
                 }
             }
+            if let Some(e) = self.after.take() {
+                return Err(e);
+            }
             self.collect(false)?;
-            match self.order.pop() {
-                Some(Ok(data)) => {
-                    self.emitting = data;
-                    self.emit_pos = 0;
-                    self.emitted += 1;
-                }
-                Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+            if !self.next_batch() {
+                return Ok(());
             }
         }
     }
 
-    /// Files finished blocks; with `wait`, waits for at least one.
+    /// Whether finished output is there to take whole
+    /// ([`take_ready`](RawDecoder::take_ready)).
+    fn ready(&mut self) -> bool {
+        if !self.emitting.is_empty() {
+            return true;
+        }
+        if self.after.is_some() || self.collect(false).is_err() {
+            return false;
+        }
+        matches!(self.order.peek(), Some(Ok(b)) if !b.data.is_empty())
+    }
+
+    /// Files finished batches; with `wait`, waits for at least one.
     fn collect(&mut self, wait: bool) -> Result<(), Error> {
         let Some(pool) = self.pool.as_ref() else {
             return Ok(());
@@ -375,32 +500,56 @@ impl ParallelGzipDecoder {
         Ok(())
     }
 
-    /// The gathered block as a job, with its sequence number.
-    fn take_job(&mut self) -> (u64, BlockJob) {
-        let data = std::mem::replace(&mut self.block, Vec::with_capacity(BGZF_MAX_SIZE));
-        let job = BlockJob {
+    /// The whole blocks gathered as a job, with its sequence number; the
+    /// member being gathered stays.
+    fn take_job(&mut self) -> (u64, BatchJob) {
+        let mut data = std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(BATCH_BLOCKS * BGZF_MAX_SIZE),
+        );
+        self.batch.extend_from_slice(&data[self.cur..]);
+        data.truncate(self.cur);
+        let blocks = std::mem::take(&mut self.ends);
+        let job = BatchJob {
+            member: self.gathered - blocks.len() as u64 + 1,
             data,
-            header_len: self.header_len,
-            offset: self.block_start,
-            member: self.submitted + 1,
+            blocks,
+            offset: self.batch_start,
         };
-        self.submitted += 1;
-        self.need = 0;
+        self.batch_start += self.cur as u64;
+        self.cur = 0;
         (self.order.take_seq(), job)
     }
 
-    /// Decodes the gathered block on the calling thread.
+    /// Hands the whole blocks gathered on: to a worker if one has room,
+    /// else to the calling thread if it has; `false` if neither has.
+    fn dispatch(&mut self) -> Result<bool, Error> {
+        let in_flight = self.order.in_flight();
+        if in_flight < self.max_in_flight() {
+            self.submit()?;
+        } else if in_flight < 2 * self.max_in_flight() {
+            // Every worker has its fill: decode this batch here rather than
+            // sleep until one is done (a thread that sleeps on a busy
+            // machine may wait long to run again).
+            self.decode_here();
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Decodes the gathered blocks on the calling thread.
     fn decode_here(&mut self) {
         let (seq, job) = self.take_job();
         let inflater = self.local.get_or_insert_with(Inflater::new);
-        let result = inflate_block(inflater, &job);
-        if result.is_err() {
+        let result = inflate_batch(inflater, &job);
+        if result.error.is_some() {
             self.local = None;
         }
-        self.order.put(seq, result);
+        self.order.put(seq, Ok(result));
     }
 
-    /// Hands the gathered block to a worker.
+    /// Hands the gathered blocks to a worker.
     fn submit(&mut self) -> Result<(), Error> {
         if self.pool.is_none() {
             let names = PoolNames {
@@ -415,7 +564,7 @@ impl ParallelGzipDecoder {
                 capacity,
                 names,
                 self.busy.clone(),
-                || BlockInflater {
+                || BatchInflater {
                     inflater: Inflater::new(),
                 },
             )?);
@@ -427,19 +576,19 @@ impl ParallelGzipDecoder {
         }
     }
 
-    /// The header of the block being gathered is complete: checks its
+    /// The header of the member being gathered is complete: checks its
     /// recorded size.
     fn start_block(&mut self, header_len: usize, size: usize) -> Result<(), Error> {
         let least = header_len + MIN_DEFLATE + TRAILER;
         if size < least {
             return Err(Error::corrupt(format!(
                 "gzip: BGZF block (member {}) at byte offset {} records a size of {size} bytes, less than its header and trailer need ({least})",
-                self.submitted + 1,
+                self.gathered + 1,
                 self.block_start
             )));
         }
         if self.first_header.is_none() {
-            let h = &self.block;
+            let h = self.member();
             self.first_header = Some(GzipHeader {
                 name: None,
                 comment: None,
@@ -455,16 +604,18 @@ impl ParallelGzipDecoder {
     }
 
     /// Hands the rest of the stream to the sequential decoder, starting with
-    /// the header bytes gathered so far.
+    /// the header bytes gathered so far (the whole blocks before them have
+    /// been emitted).
     fn hand_over(&mut self) {
         let mut dec = GzipRawDecoder::new(true, self.trailing);
         dec.continue_at(self.emitted + 1, self.block_start);
         if let Some(mut pool) = self.pool.take() {
             pool.stop();
         }
+        let prefix = self.batch.split_off(self.cur);
         self.mode = Mode::Sequential {
             dec: Box::new(dec),
-            prefix: std::mem::take(&mut self.block),
+            prefix,
             at: self.block_start,
         };
     }
@@ -525,6 +676,7 @@ impl RawDecoder for ParallelGzipDecoder {
 
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
         let mut pos = 0;
+        let out_at_start = out.len();
         loop {
             if matches!(self.mode, Mode::Sequential { .. }) {
                 return self.sequential(input, out, offset, pos);
@@ -534,6 +686,13 @@ impl RawDecoder for ParallelGzipDecoder {
                 break;
             }
             if self.stop.is_some() {
+                if !self.ends.is_empty() {
+                    // The whole blocks before the stop go first.
+                    if !self.dispatch()? {
+                        self.collect(true)?;
+                    }
+                    continue;
+                }
                 if !self.idle() {
                     self.collect(true)?;
                     continue;
@@ -556,45 +715,54 @@ impl RawDecoder for ParallelGzipDecoder {
                     }
                 }
             }
-            if self.need > 0 && self.block.len() == self.need {
-                let in_flight = self.order.in_flight();
-                if in_flight < self.max_in_flight() {
-                    self.submit()?;
-                } else if in_flight < 2 * self.max_in_flight() {
-                    // Every worker has its fill: decode this block here
-                    // rather than sleep until one is done (a thread that
-                    // sleeps on a busy machine may wait long to run again).
-                    self.decode_here();
-                } else {
-                    self.collect(true)?;
+            if self.need > 0 && self.batch.len() - self.cur == self.need {
+                // The member is whole.
+                self.ends.push((self.batch.len(), self.header_len));
+                self.cur = self.batch.len();
+                self.need = 0;
+                self.gathered += 1;
+                continue;
+            }
+            if self.ends.len() >= BATCH_BLOCKS {
+                if self.dispatch()? {
+                    continue;
                 }
+                if pos > 0 || out.len() > out_at_start {
+                    // The caller takes the output first (whole, if it can).
+                    break;
+                }
+                self.collect(true)?;
                 continue;
             }
             let rest = &input[pos..];
             if rest.is_empty() {
                 // Everything taken: more input may come at once, so the
-                // blocks in flight stay there (waiting for them here, at
-                // every chunk, left the workers idle); the end of input or
-                // an empty chunk drains them (`drain`).
+                // blocks gathered and in flight stay (waiting for them here,
+                // at every chunk, left the workers idle); the end of input
+                // or an empty chunk drains them (`drain`).
                 break;
             }
             let at = offset + pos as u64;
-            if self.block.is_empty() {
+            if self.batch.len() == self.cur {
                 // A member boundary.
                 self.block_start = at;
+                if self.cur == 0 {
+                    self.batch_start = at;
+                }
                 let magic = rest[0] == ID1 && rest.get(1).is_none_or(|&b| b == ID2);
-                if self.submitted > 0 && !magic {
+                if self.gathered > 0 && !magic {
                     self.stop = Some(Stop::End);
                     continue;
                 }
             }
             if self.need == 0 {
-                match probe(&self.block) {
+                match probe(self.member()) {
                     Probe::More(upto) => {
-                        let k = (upto - self.block.len()).min(rest.len());
-                        self.block.extend_from_slice(&rest[..k]);
+                        let k = (upto - self.member().len()).min(rest.len());
+                        self.batch.extend_from_slice(&rest[..k]);
                         pos += k;
-                        if self.submitted > 0 && self.block.len() == 2 && self.block[1] != ID2 {
+                        let m = self.member();
+                        if self.gathered > 0 && m.len() == 2 && m[1] != ID2 {
                             // A lone 0x1f at the end of the last chunk, then
                             // no second magic byte.
                             self.stop = Some(if self.trailing == Trailing::Error {
@@ -603,7 +771,7 @@ impl RawDecoder for ParallelGzipDecoder {
                                 Stop::End
                             });
                             pos -= 1;
-                            self.block.clear();
+                            self.batch.truncate(self.cur);
                         }
                     }
                     Probe::NotBgzf => self.stop = Some(Stop::Sequential),
@@ -615,8 +783,8 @@ impl RawDecoder for ParallelGzipDecoder {
                 }
                 continue;
             }
-            let k = (self.need - self.block.len()).min(rest.len());
-            self.block.extend_from_slice(&rest[..k]);
+            let k = (self.need - (self.batch.len() - self.cur)).min(rest.len());
+            self.batch.extend_from_slice(&rest[..k]);
             pos += k;
         }
         Ok(Progress {
@@ -626,20 +794,48 @@ impl RawDecoder for ParallelGzipDecoder {
     }
 
     fn held(&self) -> bool {
-        matches!(self.mode, Mode::Bgzf) && !self.idle()
+        matches!(self.mode, Mode::Bgzf) && !(self.idle() && self.ends.is_empty())
     }
 
     fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, Error> {
+        let out_at_start = out.len();
         loop {
             self.emit(out)?;
-            if self.idle() {
+            if self.idle() && self.ends.is_empty() {
                 return Ok(true);
             }
             if out.len() == out.capacity() {
                 return Ok(false);
             }
+            if !self.ends.is_empty() {
+                if !self.dispatch()? {
+                    self.collect(true)?;
+                }
+                continue;
+            }
             self.collect(true)?;
+            if out.len() == out_at_start && self.ready() {
+                // Taken whole by the next step.
+                return Ok(false);
+            }
         }
+    }
+
+    fn take_ready(&mut self, max: usize) -> Option<Bytes> {
+        loop {
+            if !self.emitting.is_empty() {
+                let k = self.emitting.len().min(max.max(1));
+                return Some(self.emitting.split_to(k));
+            }
+            if self.after.is_some() || self.collect(false).is_err() || !self.ready() {
+                return None;
+            }
+            self.next_batch();
+        }
+    }
+
+    fn has_ready(&mut self) -> bool {
+        self.ready()
     }
 
     fn finish(&mut self, offset: u64) -> Result<(), Error> {
@@ -652,13 +848,13 @@ impl RawDecoder for ParallelGzipDecoder {
         if let Some(Stop::Fail(e)) = &self.stop {
             return Err(e.duplicate());
         }
-        if !self.idle() {
+        if !self.idle() || !self.ends.is_empty() {
             return Err(Error::msg(
                 "gzip: blocks still in flight at the end of input",
             ));
         }
-        if self.block.is_empty() {
-            if self.submitted == 0 {
+        if self.batch.is_empty() {
+            if self.gathered == 0 {
                 return Err(truncated(Self::FORMAT, offset));
             }
             return Ok(());
@@ -672,7 +868,7 @@ impl RawDecoder for ParallelGzipDecoder {
         }
         Err(Error::corrupt(format!(
             "gzip: truncated input (unexpected end of file at byte offset {offset}, in BGZF block (member {}) starting at byte offset {}, whose recorded size is {} bytes)",
-            self.submitted + 1,
+            self.gathered + 1,
             self.block_start,
             self.need
         )))
@@ -708,14 +904,23 @@ mod tests {
         for piece in file.chunks(300_000) {
             let mut rest = piece;
             loop {
-                // A consumer that takes 10 KiB at a time.
+                // A consumer that takes 10 KiB at a time, into a buffer
+                // that already holds a byte (as the engine's may): each call
+                // must make progress of its own.
                 let mut out = Vec::with_capacity(10 * 1024);
+                out.push(0);
+                let had = rest.len();
                 let p = d.decode(rest, &mut out, at).unwrap();
+                assert!(
+                    had == 0 || p.consumed > 0 || out.len() > 1,
+                    "no progress with {had} bytes of input"
+                );
+                out.remove(0);
                 rest = &rest[p.consumed..];
                 at += p.consumed as u64;
                 assert!(d.order.in_flight() <= 2 * d.max_in_flight());
                 assert!(d.order.held() <= 2 * d.max_in_flight());
-                assert!(d.block.len() <= BGZF_MAX_SIZE);
+                assert!(d.batch.len() <= BATCH_BLOCKS * BGZF_MAX_SIZE);
                 let progress = p.consumed > 0 || !out.is_empty();
                 back.extend_from_slice(&out);
                 if rest.is_empty() && !progress {
