@@ -147,6 +147,12 @@ def main():
     ap.add_argument("--weir-base", default=os.path.join(ROOT, "target", "base", "release", "weir"),
                     help="a weir binary from before a change, for the bgzf group's no-regression pair")
     ap.add_argument("--sizes", default="256M,1G", help="corpus sizes of the bgzf group")
+    ap.add_argument("--formats-size", default=None,
+                    help="one corpus size for every pair of the formats groups (e.g. 256M; "
+                         "default: 64M for xz and bzip2, 256M for LZ4)")
+    ap.add_argument("--formats-only", default=None,
+                    help="comma-separated weir commands of the formats groups to time "
+                         "(e.g. unxz,bzip2,bunzip2,lz4,unlz4; default: all six)")
     ap.add_argument("--baselines", default="/tmp/anchors-data",
                     help="target dirs of the anchors' rust-baselines (target/, target-zlibrs/)")
     args = ap.parse_args()
@@ -207,23 +213,37 @@ def main():
         small, big = corpus(args.data, "64M"), corpus(args.data, "1G")
         pair("peak RSS of weir gzip: 64 MiB input (A) vs 1 GiB input (B)",
              [WEIR, "gzip", small, "-o", out + ".gz"], [WEIR, "gzip", big, "-o", out + ".gz"], 3)
+    only = set(args.formats_only.split(",")) if args.formats_only else None
+
+    def wanted(cmd):
+        return only is None or cmd in only
+
     if "formats" in args.groups:
         for enc, dec, tool, ext, _, size in MORE_FORMATS:
+            size = args.formats_size or size
             src, packed = corpus(args.data, size), packed_corpus(args.data, size, tool, ext)
             volume = os.path.getsize(src)
-            pair(f"{tool} {size} at the default level: weir {enc} -c vs {tool} -c",
-                 [WEIR, enc, "-c", src], [tool, "-c", src], args.runs, volume)
-            pair(f"{tool} -d {size}: weir {dec} -c vs {tool} -dc",
-                 [WEIR, dec, "-c", packed], [tool, "-dc", packed], args.runs, volume)
+            # xz 5.4 compresses on one thread by default (xz -T1); 5.6 and
+            # later default to -T0: ask for one thread, as weir xz uses.
+            threads = ["-T1"] if tool == "xz" else []
+            if wanted(enc):
+                pair(f"{tool} {size} at the default level: weir {enc} -c vs {tool} {' '.join(threads)} -c",
+                     [WEIR, enc, "-c", src], [tool] + threads + ["-c", src], args.runs, volume)
+            if wanted(dec):
+                pair(f"{tool} -d {size}: weir {dec} -c vs {tool} -dc",
+                     [WEIR, dec, "-c", packed], [tool, "-dc", packed], args.runs, volume)
     if "formats-inmem" in args.groups:
         inmem = os.path.join(EXAMPLES, "codec_inmem")
         for enc, dec, tool, ext, plain, size in MORE_FORMATS:
+            size = args.formats_size or size
             src, packed = corpus(args.data, size), packed_corpus(args.data, size, tool, ext)
             volume = os.path.getsize(src)
-            pair(f"{tool} {size} in memory: weir {enc} transform vs the plain {plain} crate",
-                 [inmem, f"weir-{enc}", src], [inmem, f"{plain}-{enc}", src], args.runs, volume)
-            pair(f"{tool} -d {size} in memory: weir {dec} transform vs the plain {plain} crate",
-                 [inmem, f"weir-{dec}", packed], [inmem, f"{plain}-{dec}", packed], args.runs, volume)
+            if wanted(enc):
+                pair(f"{tool} {size} in memory: weir {enc} transform vs the plain {plain} crate",
+                     [inmem, f"weir-{enc}", src], [inmem, f"{plain}-{enc}", src], args.runs, volume)
+            if wanted(dec):
+                pair(f"{tool} -d {size} in memory: weir {dec} transform vs the plain {plain} crate",
+                     [inmem, f"weir-{dec}", packed], [inmem, f"{plain}-{dec}", packed], args.runs, volume)
     if "writeback" in args.groups:
         src = corpus(args.data, "1G")
         copy = os.path.join(EXAMPLES, "file_copy")

@@ -6,6 +6,10 @@ use weir_core::{Output, Transform};
 pub const LIMIT: u64 = 8 << 20;
 /// Output chunk size for the targets.
 pub const CHUNK: usize = 32 * 1024;
+/// Decoder memory limit for the formats that have one (xz, lzma): a header
+/// asking for more is a limit error, as for untrusted input.
+#[allow(dead_code)]
+pub const MEMORY: u64 = 64 << 20;
 
 /// Feeds `data[1..]` to `dec` in chunks whose size comes from `data[0]`,
 /// the way weir's driver does, and checks the invariants: no panic (the
