@@ -8,7 +8,8 @@
 //!   benchmark's thread, and on a spawned task as pipeline stages run), a whole
 //!   `Pipeline` (source task -> map_async task -> sink task), and a
 //!   `Pipeline` whose source is the readable form (the calls in the source's
-//!   task -> sink task), and the three stages of that pipeline joined by
+//!   task -> sink task), the same `Pipeline` built `in_one_task()` (source,
+//!   calls and sink fused, polled by `run()`'s caller), and the three stages of that pipeline joined by
 //!   the same buffers but polled together in the benchmark's own task.
 //!   (CPU group only: the calls in the benchmark's task, the source and the
 //!   sink spawned.)
@@ -84,6 +85,15 @@ where
     sum
 }
 
+/// The pipelines' sink adds to a sum shared with the benchmark, as the
+/// chain's `try_for_each` adds to a local: one writer, so a load and a
+/// store (no locked read-modify-write, which a local sum does not pay).
+#[inline]
+fn sink_add(sum: &std::sync::atomic::AtomicU64, x: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    sum.store(sum.load(Relaxed).wrapping_add(x), Relaxed);
+}
+
 async fn weir_pipeline<F, Fut>(n: u64, c: usize, f: F) -> u64
 where
     F: FnMut(u64) -> Fut + Send + 'static,
@@ -95,7 +105,30 @@ where
         .map_async("f", c, f)
         .unwrap()
         .into(writable::from_fn(move |x: u64| {
-            out.fetch_add(x, std::sync::atomic::Ordering::Relaxed);
+            sink_add(&out, x);
+            future::ready(Ok(()))
+        }))
+        .run()
+        .await
+        .unwrap();
+    sum.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The same pipeline built `in_one_task()`: source, calls and sink fused
+/// into one task with no buffer between them, polled by `run()`'s caller.
+async fn weir_pipeline_one_task<F, Fut>(n: u64, c: usize, f: F) -> u64
+where
+    F: FnMut(u64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<u64, Error>> + Send + 'static,
+{
+    let sum = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let out = sum.clone();
+    Pipeline::from(readable::from_iter(0..n))
+        .in_one_task()
+        .map_async("f", c, f)
+        .unwrap()
+        .into(writable::from_fn(move |x: u64| {
+            sink_add(&out, x);
             future::ready(Ok(()))
         }))
         .run()
@@ -114,7 +147,7 @@ where
     let out = sum.clone();
     Pipeline::from(readable::from_iter(0..n).map_async(c, f).unwrap())
         .into(writable::from_fn(move |x: u64| {
-            out.fetch_add(x, std::sync::atomic::Ordering::Relaxed);
+            sink_add(&out, x);
             future::ready(Ok(()))
         }))
         .run()
@@ -195,6 +228,10 @@ fn map_async_yield(c: &mut Criterion) {
     assert_eq!(rt.block_on(weir_map_async(10_000, 4, yield_once)), expect);
     assert_eq!(rt.block_on(weir_pipeline(10_000, 4, yield_once)), expect);
     assert_eq!(
+        rt.block_on(weir_pipeline_one_task(10_000, 4, yield_once)),
+        expect
+    );
+    assert_eq!(
         rt.block_on(weir_pipeline_in_source(10_000, 4, yield_once)),
         expect
     );
@@ -226,6 +263,10 @@ fn map_async_yield(c: &mut Criterion) {
     g.bench_function("weir_pipeline_map_async_4", |b| {
         b.to_async(&rt)
             .iter(|| weir_pipeline(YIELD_ITEMS, 4, yield_once))
+    });
+    g.bench_function("weir_pipeline_one_task_map_async_4", |b| {
+        b.to_async(&rt)
+            .iter(|| weir_pipeline_one_task(YIELD_ITEMS, 4, yield_once))
     });
     g.bench_function("weir_pipeline_source_map_async_4", |b| {
         b.to_async(&rt)
@@ -298,6 +339,10 @@ fn map_async_sleep(c: &mut Criterion) {
     g.bench_function("weir_pipeline_map_async_64", |b| {
         b.to_async(&rt)
             .iter(|| weir_pipeline(SLEEP_ITEMS, 64, sleep_1ms))
+    });
+    g.bench_function("weir_pipeline_one_task_map_async_64", |b| {
+        b.to_async(&rt)
+            .iter(|| weir_pipeline_one_task(SLEEP_ITEMS, 64, sleep_1ms))
     });
     g.finish();
 }
@@ -390,7 +435,7 @@ fn map_async_yield_cpu(c: &mut Criterion) {
         &'static str,
         fn() -> std::pin::Pin<Box<dyn Future<Output = u64> + Send>>,
     );
-    let contenders: [Contender; 7] = [
+    let contenders: [Contender; 8] = [
         ("futures_buffered_4", || {
             Box::pin(futures_buffered(YIELD_ITEMS, 4, yield_once))
         }),
@@ -406,6 +451,9 @@ fn map_async_yield_cpu(c: &mut Criterion) {
         }),
         ("weir_pipeline_map_async_4", || {
             Box::pin(weir_pipeline(YIELD_ITEMS, 4, yield_once))
+        }),
+        ("weir_pipeline_one_task_map_async_4", || {
+            Box::pin(weir_pipeline_one_task(YIELD_ITEMS, 4, yield_once))
         }),
         ("weir_pipeline_source_map_async_4", || {
             Box::pin(weir_pipeline_in_source(YIELD_ITEMS, 4, yield_once))

@@ -33,7 +33,7 @@ pub(crate) struct Counter {
 
 impl Counter {
     #[inline]
-    fn add(&self, units: usize) {
+    pub(crate) fn add(&self, units: usize) {
         self.chunks.store(self.chunks.load(Relaxed) + 1, Relaxed);
         self.units
             .store(self.units.load(Relaxed) + units as u64, Relaxed);
@@ -79,14 +79,58 @@ impl<S: Unpin, T> Unpin for Counted<S, T> {}
 /// stage) after that stage, before any stage fused after it or the task
 /// around it can: an error keeps the first name it is given, so the name is
 /// the innermost stage's. Errors that already name a stage pass unchanged.
+///
+/// In a one-task pipeline, where stages share a task with no buffer
+/// between them, it also turns a panic of the stream into an error named
+/// after `panics` (the stage, or the fused stages, it wraps): the task's
+/// own name would name every stage of the run.
 pub(crate) struct NameErrors<T> {
     inner: BoxStream<T>,
-    stage: Arc<str>,
+    stage: Option<Arc<str>>,
+    panics: Option<Arc<str>>,
+    panicked: bool,
 }
 
 impl<T> NameErrors<T> {
     pub(crate) fn new(inner: BoxStream<T>, stage: Arc<str>) -> Self {
-        NameErrors { inner, stage }
+        NameErrors {
+            inner,
+            stage: Some(stage),
+            panics: None,
+            panicked: false,
+        }
+    }
+
+    /// Also catches the stream's panics, naming them after `name`.
+    pub(crate) fn catching(inner: BoxStream<T>, stage: Option<Arc<str>>, name: Arc<str>) -> Self {
+        NameErrors {
+            inner,
+            stage,
+            panics: Some(name),
+            panicked: false,
+        }
+    }
+
+    #[inline]
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
+        let Some(name) = &self.panics else {
+            return self.inner.as_mut().poll_next(cx);
+        };
+        if self.panicked {
+            return Poll::Ready(None);
+        }
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.as_mut().poll_next(cx)
+        })) {
+            Ok(p) => p,
+            Err(payload) => {
+                self.panicked = true;
+                Poll::Ready(Some(Err(
+                    Error::panicked(panic_message(payload)).with_stage(name.clone())
+                )))
+            }
+        }
     }
 }
 
@@ -94,8 +138,11 @@ impl<T> Stream for NameErrors<T> {
     type Item = Result<T, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match ready!(self.inner.as_mut().poll_next(cx)) {
-            Some(Err(e)) => Poll::Ready(Some(Err(e.with_stage(self.stage.clone())))),
+        match ready!(self.poll_inner(cx)) {
+            Some(Err(e)) => match &self.stage {
+                Some(stage) => Poll::Ready(Some(Err(e.with_stage(stage.clone())))),
+                None => Poll::Ready(Some(Err(e))),
+            },
             other => Poll::Ready(other),
         }
     }
@@ -103,8 +150,236 @@ impl<T> Stream for NameErrors<T> {
 
 /// One task of a pipeline, before it is spawned.
 pub(crate) struct TaskSpec {
+    /// The meters of the task's last stage (the stage that names the task
+    /// in a multi-stage task of cheap transforms: `source+parse`).
     pub(crate) meters: StageMeters,
+    /// The stages fused before it into the same task with no buffer
+    /// between them (a one-task pipeline, see `Pipeline::in_one_task`),
+    /// first to last; they share the task's life.
+    pub(crate) fused: Vec<StageMeters>,
     pub(crate) fut: BoxFut,
+}
+
+impl TaskSpec {
+    /// A task of one stage (and the cheap transforms fused into it).
+    pub(crate) fn new(meters: StageMeters, fut: BoxFut) -> Self {
+        TaskSpec {
+            meters,
+            fused: Vec::new(),
+            fut,
+        }
+    }
+
+    /// A task whose last stage is `meters`, after the stages `fused`, all
+    /// of them fused together: they share its life.
+    pub(crate) fn fused(mut meters: StageMeters, mut fused: Vec<StageMeters>, fut: BoxFut) -> Self {
+        if !fused.is_empty() {
+            meters.fused = true;
+            for m in &mut fused {
+                m.life = meters.life.clone();
+                m.fused = true;
+            }
+        }
+        TaskSpec { meters, fused, fut }
+    }
+
+    /// Every stage of the task, first to last.
+    pub(crate) fn stages(&self) -> impl Iterator<Item = &StageMeters> {
+        self.fused.iter().chain(std::iter::once(&self.meters))
+    }
+}
+
+/// The most chunks a fused sink's driver moves in one poll before it lets
+/// the caller's other futures (the run's watchers) run: Tokio's own budget.
+const DRIVE_BUDGET: u32 = 128;
+
+/// Moves a stream into a sink fused into the same task (a one-task
+/// pipeline's sink). While the sink takes chunks at once they go straight
+/// to it (as `StreamExt::forward` does); while it waits, they wait in a
+/// queue of at most the buffer's high mark (`limit`), so that the stream's
+/// calls keep going while the sink waits, as with a buffer between two
+/// tasks, but with no task hop and no synchronisation. Flushes the sink
+/// whenever the stream has nothing ready and nothing is queued, closes it
+/// at the end; on an error the sink is dropped without `close`. A panic in
+/// the sink becomes an error named `sink_name` (a panic of the stream was
+/// caught inside it, see `NameErrors::catching`).
+pub(crate) async fn drive<T, K>(
+    stream: BoxStream<T>,
+    sink: K,
+    delivered: Arc<Counter>,
+    limit: Limit<T>,
+    queue_stats: Arc<crate::report::QueueStats>,
+    sink_name: Arc<str>,
+) -> Result<(), Error>
+where
+    K: Sink<T, Error = Error> + Unpin,
+{
+    let mut d = Drive {
+        stream,
+        sink,
+        delivered,
+        high: limit.high_water_mark().max(1),
+        limit,
+        queue: std::collections::VecDeque::new(),
+        held: 0,
+        peak: 0,
+        stats: queue_stats,
+        sink_ready: false,
+        unflushed: false,
+        done: false,
+        in_sink: false,
+    };
+    d.stats.high.store(d.high, Relaxed);
+    std::future::poll_fn(|cx| {
+        // One unwinding guard per poll, not per chunk: `in_sink` tells
+        // whether the panic came from the sink.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.poll(cx))) {
+            Ok(p) => p,
+            Err(payload) => {
+                let e = Error::panicked(panic_message(payload));
+                Poll::Ready(Err(if d.in_sink {
+                    e.with_stage(sink_name.clone())
+                } else {
+                    e
+                }))
+            }
+        }
+    })
+    .await
+}
+
+/// The state of [`drive`].
+struct Drive<T, K> {
+    stream: BoxStream<T>,
+    sink: K,
+    delivered: Arc<Counter>,
+    limit: Limit<T>,
+    high: usize,
+    /// Chunks the sink has not taken yet, with their amounts.
+    queue: std::collections::VecDeque<(T, usize)>,
+    held: usize,
+    peak: usize,
+    stats: Arc<crate::report::QueueStats>,
+    /// The sink answered `poll_ready` with room and was given nothing since.
+    sink_ready: bool,
+    unflushed: bool,
+    done: bool,
+    /// Inside a call of the sink (for naming a panic).
+    in_sink: bool,
+}
+
+impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
+    /// Asks the sink for room (once per chunk it is given).
+    #[inline]
+    fn sink_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if !self.sink_ready {
+            self.in_sink = true;
+            let p = Pin::new(&mut self.sink).poll_ready(cx);
+            self.in_sink = false;
+            ready!(p)?;
+            self.sink_ready = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    #[inline]
+    fn send(&mut self, chunk: T, n: usize) -> Result<(), Error> {
+        self.sink_ready = false;
+        self.in_sink = true;
+        let r = Pin::new(&mut self.sink).start_send(chunk);
+        self.in_sink = false;
+        self.delivered.add(n);
+        self.unflushed = true;
+        r
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut budget = DRIVE_BUDGET;
+        loop {
+            // The sink side: hand over what is queued while it takes it.
+            let mut sink_waits = false;
+            while !self.queue.is_empty() {
+                match self.sink_ready(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if let Some((chunk, n)) = self.queue.pop_front() {
+                            self.held -= n;
+                            self.stats.held.store(self.held, Relaxed);
+                            self.send(chunk, n)?;
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        sink_waits = true;
+                        break;
+                    }
+                }
+            }
+            if self.done {
+                if sink_waits {
+                    return Poll::Pending;
+                }
+                self.in_sink = true;
+                let p = Pin::new(&mut self.sink).poll_close(cx);
+                self.in_sink = false;
+                return p;
+            }
+            if self.held >= self.high {
+                // Full, and the sink registered its wake-up.
+                return Poll::Pending;
+            }
+            // Nothing queued: ask the sink first, so that a chunk that is
+            // ready goes straight to it.
+            if !sink_waits {
+                match self.sink_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => sink_waits = true,
+                }
+            }
+            // The stream side: take what is ready while there is room.
+            match self.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let n = self.limit.measure(&chunk);
+                    if sink_waits {
+                        self.held += n;
+                        if self.held > self.peak {
+                            self.peak = self.held;
+                            self.stats.peak.store(self.peak, Relaxed);
+                        }
+                        if self.held >= self.high {
+                            self.stats
+                                .full
+                                .store(self.stats.full.load(Relaxed) + 1, Relaxed);
+                        }
+                        self.stats.held.store(self.held, Relaxed);
+                        self.queue.push_back((chunk, n));
+                    } else {
+                        self.send(chunk, n)?;
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => self.done = true,
+                Poll::Pending => {
+                    if !sink_waits && self.unflushed {
+                        self.in_sink = true;
+                        let p = Pin::new(&mut self.sink).poll_flush(cx);
+                        self.in_sink = false;
+                        match p {
+                            Poll::Ready(Ok(())) => self.unflushed = false,
+                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            Poll::Pending => {}
+                        }
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
 }
 
 /// Moves a stream into a buffer: ends the buffer at the stream's end, aborts
@@ -215,7 +490,8 @@ type Tasks = JoinSet<(usize, Result<(), Error>, Duration)>;
 /// lived once it ended.
 struct Slot {
     meters: StageMeters,
-    id: Id,
+    fused: Vec<StageMeters>,
+    id: Option<Id>,
     lifetime: Option<Duration>,
 }
 
@@ -228,25 +504,83 @@ pub(crate) async fn run(
 ) -> Result<Report, Error> {
     let start = Instant::now();
     #[cfg(feature = "metrics")]
-    let mut publisher = crate::metrics::Publisher::new(tasks.iter().map(|t| &t.meters), &labels);
-    let (set, mut slots) = spawn_all(tasks);
-    #[cfg(feature = "metrics")]
-    let joined = {
+    let mut publisher =
+        crate::metrics::Publisher::new(tasks.iter().flat_map(TaskSpec::stages), &labels);
+    let mut tasks = tasks;
+    let lone = if tasks.len() == 1 { tasks.pop() } else { None };
+    let (joined, slots) = if let Some(task) = lone {
+        // One task (a one-task pipeline): polled here, in the caller's
+        // task, as a plain futures chain would be; nothing is spawned.
+        let mut slots = vec![Slot {
+            meters: task.meters,
+            fused: task.fused,
+            id: None,
+            lifetime: None,
+        }];
+        let here = run_here(task.fut, &mut slots[0], token, start);
+        #[cfg(feature = "metrics")]
+        let joined = publisher.while_running(here).await;
+        #[cfg(not(feature = "metrics"))]
+        let joined = here.await;
+        (joined, slots)
+    } else {
+        let (set, mut slots) = spawn_all(tasks);
+        #[cfg(feature = "metrics")]
         let joined = publisher
             .while_running(join_all(set, &mut slots, token, start))
             .await;
-        publisher.finish();
-        joined
+        #[cfg(not(feature = "metrics"))]
+        let joined = join_all(set, &mut slots, token, start).await;
+        (joined, slots)
     };
-    #[cfg(not(feature = "metrics"))]
-    let joined = join_all(set, &mut slots, token, start).await;
+    #[cfg(feature = "metrics")]
+    publisher.finish();
     joined?;
     let elapsed = start.elapsed();
-    let stages = slots
-        .into_iter()
-        .map(|s| s.meters.report(s.lifetime.unwrap_or(elapsed)))
-        .collect();
+    let mut stages = Vec::with_capacity(slots.len());
+    for s in slots {
+        let lifetime = s.lifetime.unwrap_or(elapsed);
+        stages.extend(s.fused.into_iter().map(|m| m.report(lifetime)));
+        stages.push(s.meters.report(lifetime));
+    }
     Ok(Report::new(elapsed, stages))
+}
+
+/// Runs a lone task in the caller's task: its errors are named after it
+/// as a spawned task's are, a panic becomes an error named after it, and
+/// the token stops it (dropping it, and with it every call in flight).
+async fn run_here(
+    fut: BoxFut,
+    slot: &mut Slot,
+    token: Option<CancellationToken>,
+    start: Instant,
+) -> Result<(), Error> {
+    use futures_util::FutureExt;
+    let stage = slot.meters.name.clone();
+    let span = tracing::debug_span!("pipe.stage", stage = %stage);
+    let caught = async {
+        tracing::debug!("stage started (in the caller's task)");
+        let res = match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(res) => res.map_err(|e| e.with_stage(stage.clone())),
+            Err(payload) => Err(Error::panicked(panic_message(payload)).with_stage(stage.clone())),
+        };
+        tracing::debug!(
+            elapsed.ms = start.elapsed().as_millis() as u64,
+            ok = res.is_ok(),
+            "stage ended"
+        );
+        res
+    }
+    .instrument(span);
+    let res = match token {
+        Some(t) => tokio::select! {
+            r = caught => r,
+            () = t.cancelled() => Err(Error::cancelled()),
+        },
+        None => caught.await,
+    };
+    slot.lifetime = Some(start.elapsed());
+    res
 }
 
 /// Spawns every stage's task, each in a tracing span of its own, timing its
@@ -254,7 +588,7 @@ pub(crate) async fn run(
 fn spawn_all(tasks: Vec<TaskSpec>) -> (Tasks, Vec<Slot>) {
     let mut set = JoinSet::new();
     let mut slots = Vec::with_capacity(tasks.len());
-    for (i, TaskSpec { meters, fut }) in tasks.into_iter().enumerate() {
+    for (i, TaskSpec { meters, fused, fut }) in tasks.into_iter().enumerate() {
         let span = tracing::debug_span!("pipe.stage", stage = %meters.name);
         let stage = meters.name.clone();
         let handle = set.spawn(
@@ -274,7 +608,8 @@ fn spawn_all(tasks: Vec<TaskSpec>) -> (Tasks, Vec<Slot>) {
         );
         slots.push(Slot {
             meters,
-            id: handle.id(),
+            fused,
+            id: Some(handle.id()),
             lifetime: None,
         });
     }
@@ -321,7 +656,7 @@ async fn join_all(
                 res.err()
             }
             Err(je) => {
-                let slot = slots.iter_mut().find(|s| s.id == je.id());
+                let slot = slots.iter_mut().find(|s| s.id == Some(je.id()));
                 let name = slot.map(|s| {
                     s.lifetime = Some(start.elapsed());
                     s.meters.name.clone()

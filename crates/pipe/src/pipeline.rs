@@ -102,6 +102,12 @@ struct Base {
     io: Option<(Arc<IoMeter>, bool)>,
     /// What watches the run (timeline, stall watchdog).
     watch: Watch,
+    /// Whether the stages added from here on share the current task (see
+    /// [`Pipeline::in_one_task`]).
+    one_task: bool,
+    /// The stages already fused into the current task before its current
+    /// one (one-task mode), first to last.
+    parts: Vec<StageMeters>,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -144,6 +150,8 @@ impl<T: Send + 'static> Pipeline<T> {
                 workers: None,
                 io: Some((io, false)),
                 watch: Watch::default(),
+                one_task: false,
+                parts: Vec::new(),
             },
             head: Box::pin(counted),
             head_stage: Some(Arc::from("source")),
@@ -198,6 +206,64 @@ impl<T: Send + 'static> Pipeline<T> {
     /// good start; see [`Run::timeline`]).
     pub fn timeline(mut self, interval: std::time::Duration) -> Self {
         self.base.watch.timeline = Some(interval);
+        self
+    }
+
+    /// Fuses the stages added from here on into the current task, with no
+    /// buffer between them: the async operators
+    /// ([`map_async`](Pipeline::map_async),
+    /// [`map_async_unordered`](Pipeline::map_async_unordered),
+    /// [`filter_async`](Pipeline::filter_async)), [`batch`](Pipeline::batch)
+    /// and the sink ([`into`](Pipeline::into)). When the whole pipeline is
+    /// then one task, [`Run::run`] polls it **in the caller's task**, as a
+    /// plain `futures` chain (`stream.map(f).buffered(n).try_for_each(..)`)
+    /// is polled, and spawns nothing.
+    ///
+    /// This is for pipelines of objects whose stages wait rather than
+    /// compute (a database or RPC call per item): there a task per stage
+    /// costs more than the stages themselves (a buffer hand-over and a task
+    /// wake-up per batch, and on a multi-thread runtime every yield of a
+    /// call goes through the scheduler; see docs/benchmarks.md). What it
+    /// gives up: the stages share one core, so CPU-heavy stages no longer
+    /// run in parallel (a heavy transform added with
+    /// [`through`](Pipeline::through) still starts a task of its own, as do
+    /// [`through_stream`](Pipeline::through_stream),
+    /// [`throttle`](Pipeline::throttle) and [`into_tee`](Pipeline::into_tee);
+    /// the run is then not one task and is spawned as usual).
+    ///
+    /// What stays: at most `concurrency` calls in flight, output in input
+    /// order for `map_async`, errors and panics named after the stage that
+    /// failed, and a cancelled or dropped run drops every call in flight. A
+    /// fused sink is fed through a queue of the buffer's high mark (see
+    /// [`high_water_mark`](Pipeline::high_water_mark)), so calls go on while
+    /// the sink waits. The report keeps one entry per stage, with its own
+    /// counts and in-flight peak, but the stages' time is not split
+    /// between them (see [`StageReport::fused`](crate::StageReport)). The
+    /// stall watchdog polls in the same task, so it cannot give up on a
+    /// stage stuck in synchronous code (it can on one that waits).
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::pipe::Pipeline;
+    /// use weir::{readable, writable};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), weir::Error> {
+    /// let report = Pipeline::from(readable::from_iter(0..1000u64))
+    ///     .in_one_task()
+    ///     .map_async("lookup", 4, |id| async move {
+    ///         tokio::task::yield_now().await; // a call that waits
+    ///         Ok::<_, weir::Error>(id * 2)
+    ///     })?
+    ///     .into(writable::from_fn(|_n: u64| async { Ok(()) }))
+    ///     .run()
+    ///     .await?;
+    /// let lookup = report.stage("lookup").expect("one entry per stage");
+    /// assert!(lookup.fused && lookup.in_flight_peak <= 4);
+    /// assert_eq!(lookup.chunks_out, 1000);
+    /// # Ok(()) }
+    /// ```
+    pub fn in_one_task(mut self) -> Self {
+        self.base.one_task = true;
         self
     }
 
@@ -318,6 +384,9 @@ impl<T: Send + 'static> Pipeline<T> {
     where
         K: Sink<T, Error = Error> + Send + 'static,
     {
+        if self.base.one_task {
+            return self.into_fused(name.into(), sink);
+        }
         let (mut next, reader) = self.close_segment();
         next.tasks.push(sink_task(name.into(), reader, sink));
         Run {
@@ -353,6 +422,8 @@ impl<T: Send + 'static> Pipeline<T> {
                     workers,
                     io,
                     watch,
+                    one_task: _,
+                    parts,
                 },
             head,
             head_stage,
@@ -377,10 +448,11 @@ impl<T: Send + 'static> Pipeline<T> {
             meters.io = Some(io);
             meters.io_includes_input = includes_input;
         }
-        tasks.push(TaskSpec {
+        tasks.push(TaskSpec::fused(
             meters,
-            fut: Box::pin(engine::pump_all(head, writers)),
-        });
+            parts,
+            Box::pin(engine::pump_all(head, writers)),
+        ));
         for (i, (sink, reader)) in sinks.into_iter().zip(readers).enumerate() {
             tasks.push(sink_task(
                 Arc::from(format!("sink {}", i + 1)),
@@ -437,11 +509,99 @@ impl<T: Send + 'static> Pipeline<T> {
             meters.io = Some(io);
             meters.io_includes_input = includes_input;
         }
-        base.tasks.push(TaskSpec { meters, fut });
+        let parts = std::mem::take(&mut base.parts);
+        base.tasks.push(TaskSpec::fused(meters, parts, fut));
         base.names.clear();
         base.kind = StageKind::Transform;
         base.input = Some(reader.stats_handle());
         (base, reader)
+    }
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// One-task mode: ends the current stage without ending its task. Its
+    /// meters join the task's fused stages, counting what it hands on; the
+    /// next stage counts what it takes from the same counter. Its stream's
+    /// errors are named after it and its panics become errors named after
+    /// it (on a task of its own, the task's end would name a panic).
+    fn close_part(self) -> (Base, BoxStream<T>) {
+        let Pipeline {
+            mut base,
+            head,
+            head_stage,
+        } = self;
+        let name: Arc<str> = Arc::from(base.names.join("+"));
+        let alone = base.names.len() == 1;
+        let head: BoxStream<T> = if alone && head_stage.is_some() {
+            Box::pin(NameErrors::catching(head, head_stage, name.clone()))
+        } else if alone {
+            // An operator alone: it names its errors and catches its
+            // calls' panics itself.
+            head
+        } else {
+            let head = Self::sealed_head(head, head_stage);
+            Box::pin(NameErrors::catching(head, None, name.clone()))
+        };
+        let limit = Limit::<T>::auto(1, 1);
+        // A source alone hands on what it pulled: its counter serves both.
+        let (counter, head) = match &base.pulled {
+            Some((c, _)) if alone && base.kind == StageKind::Source => (c.clone(), head),
+            _ => {
+                let c = Arc::new(Counter::default());
+                let counted: BoxStream<T> = Box::pin(Counted::new(head, c.clone(), limit));
+                (c, counted)
+            }
+        };
+        let mut meters = StageMeters::new(name, base.kind);
+        meters.input = base.input.take();
+        meters.pulled = base.pulled.take();
+        meters.delivered = Some((counter.clone(), limit.unit()));
+        meters.in_flight = base.in_flight.take();
+        meters.workers = base.workers.take();
+        if let Some((io, includes_input)) = base.io.take() {
+            meters.io = Some(io);
+            meters.io_includes_input = includes_input;
+        }
+        meters.fused = true;
+        base.parts.push(meters);
+        base.names.clear();
+        base.kind = StageKind::Transform;
+        base.pulled = Some((counter, limit.unit()));
+        (base, head)
+    }
+
+    /// One-task mode: the sink fused into the current task.
+    fn into_fused<K>(self, name: Arc<str>, sink: K) -> Run
+    where
+        K: Sink<T, Error = Error> + Send + 'static,
+    {
+        let marks = self.base.marks;
+        let (mut base, head) = self.close_part();
+        let queue = Arc::new(crate::report::QueueStats::default());
+        if let Some(last) = base.parts.last_mut() {
+            last.queue = Some(queue.clone());
+        }
+        let limit = Limit::<T>::auto(marks.bytes, marks.items);
+        let unit = Limit::<T>::auto(1, 1).unit();
+        let delivered = Arc::new(Counter::default());
+        let io = Arc::new(IoMeter::default());
+        let mut meters = StageMeters::new(name.clone(), StageKind::Sink);
+        meters.pulled = base.pulled.take();
+        meters.delivered = Some((delivered.clone(), unit));
+        meters.io = Some(io.clone());
+        let sink = IoWaitSink::new(sink, io);
+        let fut: engine::BoxFut =
+            Box::pin(engine::drive(head, sink, delivered, limit, queue, name));
+        let parts = std::mem::take(&mut base.parts);
+        base.tasks.push(TaskSpec::fused(meters, parts, fut));
+        Run {
+            tasks: base.tasks,
+            token: base.token,
+            monitor: base.monitor,
+            watch: base.watch,
+            #[cfg(feature = "metrics")]
+            metrics_labels: Vec::new(),
+        }
     }
 }
 
@@ -459,10 +619,10 @@ where
     meters.delivered = Some((counter.clone(), limit.unit()));
     meters.io = Some(io.clone());
     let sink = IoWaitSink::new(sink, io);
-    TaskSpec {
+    TaskSpec::new(
         meters,
-        fut: Box::pin(engine::drain(reader, sink, counter, limit)),
-    }
+        Box::pin(engine::drain(reader, sink, counter, limit)),
+    )
 }
 
 /// A complete pipeline, ready to [`run`](Run::run).
@@ -478,7 +638,12 @@ pub struct Run {
 
 impl fmt::Debug for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.tasks.iter().map(|t| &*t.meters.name).collect();
+        let names: Vec<&str> = self
+            .tasks
+            .iter()
+            .flat_map(TaskSpec::stages)
+            .map(|m| &*m.name)
+            .collect();
         f.debug_struct("Run").field("stages", &names).finish()
     }
 }
@@ -488,15 +653,22 @@ impl Run {
     /// source, each buffer's stats, each stage's state): for progress bars
     /// and live tables; after the run, its timeline if one was recorded.
     pub fn monitor(&self) -> Monitor {
-        let stages = self.tasks.iter().map(|t| t.meters.clone()).collect();
+        let stages = self
+            .tasks
+            .iter()
+            .flat_map(TaskSpec::stages)
+            .cloned()
+            .collect();
         self.monitor.clone().with_stages(stages)
     }
 
-    /// The names of the stages (one per task), source first.
+    /// The names of the stages (one per task, and one per stage fused
+    /// into a task with [`Pipeline::in_one_task`]), source first.
     pub fn stage_names(&self) -> Vec<String> {
         self.tasks
             .iter()
-            .map(|t| t.meters.name.to_string())
+            .flat_map(TaskSpec::stages)
+            .map(|m| m.name.to_string())
             .collect()
     }
 

@@ -90,6 +90,21 @@ pub struct StageReport {
     /// stage's wall time it shows how well the stage kept its threads busy.
     #[serde(rename = "workers_busy_ms", serialize_with = "all_as_ms")]
     pub workers_busy: Vec<Duration>,
+    /// Whether the stage shared its task with the stages next to it, with
+    /// no buffer between them (a pipeline built after
+    /// [`Pipeline::in_one_task`](crate::Pipeline::in_one_task)). Its counts
+    /// (`chunks_in`, `chunks_out`, amounts) and `in_flight_peak` are its
+    /// own, exact; `peak_buffered`, `buffer_high` and `full_events` are
+    /// those of the task's own queue after it, if any (between the last
+    /// operator and a fused sink), else 0. Its time is not split from its
+    /// neighbours': `io_wait` is measured for a source and a sink (their
+    /// streams' and sink's `Pending` time, as on a task of their own) and
+    /// is 0 for an operator; `working` is not measured (0), so `busy` is
+    /// `io_wait`; `blocked` and `starved` count only the buffers at the
+    /// task's edges (none in a one-task run). A fused stage is never the
+    /// [bottleneck](Report::bottleneck); the run's `elapsed` is the task's
+    /// time.
+    pub fused: bool,
 }
 
 fn all_as_ms<S: serde::Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Error> {
@@ -166,6 +181,26 @@ pub(crate) struct StageMeters {
     pub(crate) io_includes_input: bool,
     /// When the task started and ended.
     pub(crate) life: Arc<Life>,
+    /// Whether the stage shares its task with others, no buffer between
+    /// them (see `StageReport::fused`).
+    pub(crate) fused: bool,
+    /// The task's own queue after the stage (a fused stage feeding a fused
+    /// sink), if any.
+    pub(crate) queue: Option<Arc<QueueStats>>,
+}
+
+/// The figures of a fused task's queue between its last operator and its
+/// sink: written by that task only, read by anyone.
+#[derive(Debug, Default)]
+pub(crate) struct QueueStats {
+    /// The queue's capacity (items, or bytes for byte chunks).
+    pub(crate) high: AtomicUsize,
+    /// What it holds now.
+    pub(crate) held: AtomicUsize,
+    /// The most it held.
+    pub(crate) peak: AtomicUsize,
+    /// How many times it turned full.
+    pub(crate) full: std::sync::atomic::AtomicU64,
 }
 
 /// A stage's figures at one instant, waits in progress included: what the
@@ -247,6 +282,8 @@ impl StageMeters {
             io: None,
             io_includes_input: false,
             life: Arc::new(Life::default()),
+            fused: false,
+            queue: None,
         }
     }
 
@@ -294,6 +331,10 @@ impl StageMeters {
         if let Some((c, _)) = &self.delivered {
             s.chunks_out = c.chunks.load(Relaxed);
             s.amount_out = c.units.load(Relaxed);
+        }
+        if let Some(q) = &self.queue {
+            s.buffered = s.buffered.max(q.held.load(Relaxed));
+            s.high = s.high.max(q.high.load(Relaxed));
         }
         if let Some(io) = &self.io {
             let (total, ongoing) = io.read();
@@ -346,6 +387,12 @@ impl StageMeters {
             bytes_out = c.units.load(Relaxed);
             unit_out = *u;
         }
+        if let Some(q) = &self.queue {
+            peak = peak.max(q.peak.load(Relaxed));
+            high = high.max(q.high.load(Relaxed));
+            full += q.full.load(Relaxed);
+            buffered += q.held.load(Relaxed);
+        }
         Figures {
             chunks_in,
             bytes_in,
@@ -374,6 +421,9 @@ impl StageMeters {
             f.blocked,
             f.starved,
         );
+        // A fused stage's working time is not measured: its busy time is
+        // what was measured, its I/O wait (see `StageReport::fused`).
+        let busy = if self.fused { io_wait } else { busy };
         StageReport {
             name: self.name.to_string(),
             kind: self.kind,
@@ -393,6 +443,7 @@ impl StageMeters {
             full_events: f.full,
             in_flight_peak: self.in_flight.map_or(0, |g| g.load(Relaxed)),
             workers_busy: self.workers.map_or_else(Vec::new, |w| w.times()),
+            fused: self.fused,
         }
     }
 }
@@ -431,7 +482,9 @@ pub struct Report {
     pub bytes_out: u64,
     /// The unit of `bytes_in` (`bytes_out` is in the last stage's `unit_out`).
     pub unit: &'static str,
-    /// The name of the stage with the most busy time.
+    /// The name of the stage with the most busy time (among the stages on
+    /// tasks of their own: none for a one-task run, see
+    /// [`StageReport::fused`]).
     pub bottleneck: Option<String>,
     /// The stages, source first.
     pub stages: Vec<StageReport>,
@@ -453,6 +506,7 @@ impl Report {
             .sum();
         let bottleneck = stages
             .iter()
+            .filter(|s| !s.fused)
             .fold(None::<&StageReport>, |best, s| match best {
                 Some(b) if b.busy >= s.busy => Some(b),
                 _ => Some(s),

@@ -67,7 +67,7 @@ pub(crate) async fn run(
         )
         .await;
     }
-    let meters: Vec<StageMeters> = tasks.iter().map(|t| t.meters.clone()).collect();
+    let meters: Vec<StageMeters> = tasks.iter().flat_map(TaskSpec::stages).cloned().collect();
     let stop = match &token {
         Some(t) => t.child_token(),
         None => CancellationToken::new(),
@@ -277,6 +277,10 @@ fn diagnose(meters: &[StageMeters], snaps: &[Snapshot], still: Duration) -> (Str
                     StageKind::Sink => format!("{name} waits on its output (it takes nothing)"),
                     _ => format!("{name} waits on its own I/O or calls"),
                 },
+                // A fused stage's waits for its calls are not metered.
+                Doing::Working if meters[i].fused => {
+                    format!("{name} waits on its calls or is busy in its own code (fused: not told apart)")
+                }
                 Doing::Working => format!("{name} busy in its own code (no return)"),
             }
         })

@@ -241,12 +241,26 @@ impl Publisher {
         let _registered = Unregister(ticker, id);
         let mut seen = ticker.ticks();
         let mut run = std::pin::pin!(run);
+        // The tick count when our waker was last registered, and that waker:
+        // the ticker drains its wakers at each tick, so the registration
+        // holds until the count moves. Re-registering only then keeps the
+        // ticker's lock out of every poll (a run polled in the caller's
+        // task, `Pipeline::in_one_task`, may pend every few items).
+        let mut registered: Option<(u64, std::task::Waker)> = None;
         std::future::poll_fn(|cx| {
             if let std::task::Poll::Ready(out) = run.as_mut().poll(cx) {
                 return std::task::Poll::Ready(out);
             }
             // Register first, then look: a tick in between is not missed.
-            ticker.register(id, cx.waker());
+            let before = ticker.ticks();
+            let stale = match &registered {
+                Some((at, w)) => *at != before || !w.will_wake(cx.waker()),
+                None => true,
+            };
+            if stale {
+                ticker.register(id, cx.waker());
+                registered = Some((before, cx.waker().clone()));
+            }
             let now = ticker.ticks();
             if now != seen {
                 seen = now;

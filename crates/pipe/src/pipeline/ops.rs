@@ -120,6 +120,20 @@ impl<T: Send + 'static> Pipeline<T> {
             return Err(zero_error(&name, "concurrency"));
         }
         let gauge = Arc::new(AtomicUsize::new(0));
+        if self.base.one_task {
+            let (mut base, upstream) = self.close_part();
+            let stage =
+                MapAsync::new(upstream, concurrency, ordered, f, &name)?.with_gauge(gauge.clone());
+            base.names = vec![name];
+            base.in_flight = Some(gauge);
+            // No I/O meter: timing each wait for the calls would cost two
+            // clock reads per round of calls (see `StageReport::fused`).
+            return Ok(Pipeline {
+                base,
+                head: Box::pin(stage),
+                head_stage: None,
+            });
+        }
         let (mut base, reader) = self.close_segment();
         let stage =
             MapAsync::new(reader, concurrency, ordered, f, &name)?.with_gauge(gauge.clone());
@@ -185,6 +199,18 @@ impl<T: Send + 'static> Pipeline<T> {
             return Err(zero_error(&name, "concurrency"));
         }
         let gauge = Arc::new(AtomicUsize::new(0));
+        if self.base.one_task {
+            let (mut base, upstream) = self.close_part();
+            let stage =
+                FilterAsync::new(upstream, concurrency, f, &name)?.with_gauge(gauge.clone());
+            base.names = vec![name];
+            base.in_flight = Some(gauge);
+            return Ok(Pipeline {
+                base,
+                head: Box::pin(stage),
+                head_stage: None,
+            });
+        }
         let (mut base, reader) = self.close_segment();
         let stage = FilterAsync::new(reader, concurrency, f, &name)?.with_gauge(gauge.clone());
         base.names = vec![name];
@@ -239,6 +265,16 @@ impl<T: Send + 'static> Pipeline<T> {
         let name = name.into();
         if max_items == 0 {
             return Err(zero_error(&name, "max_items"));
+        }
+        if self.base.one_task {
+            let (mut base, upstream) = self.close_part();
+            let stage = Batch::new(upstream, max_items, max_wait, &name)?;
+            base.names = vec![name];
+            return Ok(Pipeline {
+                base,
+                head: Box::pin(stage),
+                head_stage: None,
+            });
         }
         let (mut base, reader) = self.close_segment();
         let stage = Batch::new(reader, max_items, max_wait, &name)?;
