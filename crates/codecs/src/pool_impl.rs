@@ -3,9 +3,17 @@
 //! results on in order.
 //!
 //! A [`WorkerPool`] owns `threads` persistent threads, each with its own
-//! state (a compressor, an inflater). Job `seq` goes to worker `seq mod
-//! threads` (round-robin, so which worker did a job never depends on
-//! timing); results come back on one channel, tagged with `seq`, and
+//! state (a compressor, an inflater). Jobs are queued in one of two ways
+//! ([`Queue`]): round-robin, job `seq` to worker `seq mod threads`, so that
+//! which worker did a job never depends on timing (the compressors: their
+//! output must be the same bytes on every run, and a compressor's output
+//! may depend on what it did before); or on one shared queue that the
+//! first idle worker takes from (the BGZF decoder, whose inflater is reset
+//! for every block). Sharing matters on a machine with as many busy
+//! threads as cores: a worker the scheduler holds back then delays only
+//! the job it is on, where round-robin would hold the jobs queued behind it
+//! too while the other workers ran dry, and in-order output would stall on
+//! them. Results come back on one channel, tagged with `seq`, and
 //! [`InOrder`] puts them back in order. Every channel is bounded by the
 //! caller's most jobs in flight (submitted, result not yet taken), which
 //! the caller never exceeds, so a send never waits.
@@ -16,6 +24,7 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -53,9 +62,22 @@ pub(crate) struct PoolNames {
     pub(crate) role: &'static str,
 }
 
+/// How jobs reach the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queue {
+    /// Job `seq` to worker `seq mod threads`: which worker did a job never
+    /// depends on timing.
+    RoundRobin,
+    /// One queue, taken from by the first idle worker.
+    Shared,
+}
+
+/// A job queue's receiving end, shared by the workers that take from it.
+type JobQueue<J> = Arc<Mutex<Receiver<(u64, J)>>>;
+
 /// Persistent worker threads and their channels.
 pub(crate) struct WorkerPool<J, R> {
-    /// One job channel per worker; empty once stopped.
+    /// The job queues (one per worker, or one in all); empty once stopped.
     jobs: Vec<SyncSender<(u64, J)>>,
     done: Receiver<Outcome<R>>,
     workers: Vec<JoinHandle<()>>,
@@ -79,6 +101,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     pub(crate) fn start<W>(
         threads: usize,
         capacity: usize,
+        queue: Queue,
         names: PoolNames,
         busy: WorkerBusy,
         mut make: impl FnMut() -> W,
@@ -91,8 +114,22 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         let mut workers = Vec::with_capacity(threads);
         let mut jobs = Vec::with_capacity(threads);
         let mut failure = None;
+        let shared = match queue {
+            Queue::Shared => {
+                let (job_tx, job_rx) = sync_channel::<(u64, J)>(capacity);
+                jobs.push(job_tx);
+                Some(Arc::new(Mutex::new(job_rx)))
+            }
+            Queue::RoundRobin => None,
+        };
         for _ in 0..threads.min(busy.workers()) {
-            let (job_tx, job_rx) = sync_channel::<(u64, J)>(capacity);
+            let (job_rx, own_tx) = match &shared {
+                Some(rx) => (Arc::clone(rx), None),
+                None => {
+                    let (job_tx, job_rx) = sync_channel::<(u64, J)>(capacity);
+                    (Arc::new(Mutex::new(job_rx)), Some(job_tx))
+                }
+            };
             let done = done_tx.clone();
             let state = make();
             let meters = busy.clone();
@@ -103,7 +140,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
             match spawned {
                 Ok(h) => {
                     workers.push(h);
-                    jobs.push(job_tx);
+                    jobs.extend(own_tx);
                 }
                 Err(e) => failure = Some(e),
             }
@@ -123,7 +160,8 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         })
     }
 
-    /// Hands job `seq` to worker `seq mod threads`.
+    /// Queues job `seq`: for worker `seq mod threads`, or for the first
+    /// idle worker ([`Queue`]).
     pub(crate) fn send(&self, seq: u64, job: J) -> Result<(), Error> {
         let sent = match self.jobs.len() {
             0 => false,
@@ -148,7 +186,7 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
     }
 
     /// Closes the job channels and joins the workers (each finishes the
-    /// job it is on, if any).
+    /// jobs already queued for it, if any).
     pub(crate) fn stop(&mut self) {
         self.jobs.clear();
         for h in self.workers.drain(..) {
@@ -179,13 +217,18 @@ impl<J, R> Drop for WorkerPool<J, R> {
 /// reported as that job's error, never lost.
 fn worker<W: Work>(
     mut state: W,
-    jobs: Receiver<(u64, W::Job)>,
+    jobs: JobQueue<W::Job>,
     done: SyncSender<Outcome<W::Out>>,
     names: PoolNames,
     busy: &WorkerBusy,
     index: usize,
 ) {
-    while let Ok((seq, job)) = jobs.recv() {
+    loop {
+        // On a shared queue one idle worker waits in `recv` holding the
+        // lock and the others wait for the lock: the next job goes to the
+        // first. Nothing panics while it is held, so poisoning is moot.
+        let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok((seq, job)) = next else { break };
         let started = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| state.run(job))).unwrap_or_else(|_| {
             Err(Error::msg(format!(
@@ -265,5 +308,112 @@ impl<R> InOrder<R> {
             return self.ready.pop_front().flatten();
         }
         None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A job: its number, and, for a job that must wait, the channel it
+    /// waits on until the test lets it go.
+    struct Job {
+        n: u64,
+        hold: Option<Receiver<()>>,
+    }
+
+    /// Says which worker did each job.
+    struct Tagger {
+        id: usize,
+    }
+
+    impl Work for Tagger {
+        type Job = Job;
+        type Out = (u64, usize);
+
+        fn run(&mut self, job: Job) -> Result<(u64, usize), Error> {
+            if let Some(hold) = job.hold {
+                hold.recv().expect("released");
+            }
+            Ok((job.n, self.id))
+        }
+
+        fn recover(&mut self) {}
+    }
+
+    fn pool(queue: Queue, threads: usize, capacity: usize) -> WorkerPool<Job, (u64, usize)> {
+        let names = PoolNames {
+            thread: "weir-test",
+            format: "test",
+            role: "test",
+        };
+        let mut next = 0;
+        WorkerPool::start(
+            threads,
+            capacity,
+            queue,
+            names,
+            WorkerBusy::new(threads),
+            || {
+                next += 1;
+                Tagger { id: next - 1 }
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_held_back_worker_delays_only_its_own_job_on_a_shared_queue() {
+        let p = pool(Queue::Shared, 2, 8);
+        let (release, hold) = sync_channel(1);
+        p.send(
+            0,
+            Job {
+                n: 0,
+                hold: Some(hold),
+            },
+        )
+        .unwrap();
+        for n in 1..8 {
+            p.send(n, Job { n, hold: None }).unwrap();
+        }
+        // Job 0 holds one worker: the other does every other job.
+        let mut done = Vec::new();
+        for _ in 1..8 {
+            let (seq, out) = p.recv(true).unwrap().unwrap();
+            let (n, _) = out.unwrap();
+            assert_eq!(seq, n);
+            done.push(n);
+        }
+        done.sort_unstable();
+        assert_eq!(done, (1..8).collect::<Vec<_>>());
+        release.send(()).unwrap();
+        let (seq, out) = p.recv(true).unwrap().unwrap();
+        assert_eq!((seq, out.unwrap().0), (0, 0));
+    }
+
+    #[test]
+    fn round_robin_gives_job_seq_to_worker_seq_mod_threads() {
+        let p = pool(Queue::RoundRobin, 3, 12);
+        for n in 0..12 {
+            p.send(n, Job { n, hold: None }).unwrap();
+        }
+        for _ in 0..12 {
+            let (seq, out) = p.recv(true).unwrap().unwrap();
+            let (n, worker) = out.unwrap();
+            assert_eq!(seq, n);
+            assert_eq!(worker as u64, n % 3, "job {n}");
+        }
+    }
+
+    #[test]
+    fn a_stopped_pool_refuses_jobs_with_an_error() {
+        for queue in [Queue::Shared, Queue::RoundRobin] {
+            let mut p = pool(queue, 2, 2);
+            p.stop();
+            let e = p.send(0, Job { n: 0, hold: None }).unwrap_err();
+            assert!(e.to_string().contains("thread stopped"), "{e}");
+        }
     }
 }

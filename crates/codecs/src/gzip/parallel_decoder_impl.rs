@@ -41,7 +41,7 @@ use super::inflater::Inflater;
 use super::parallel_impl::BGZF_MAX_SIZE;
 use crate::Trailing;
 use crate::engine::{Progress, RawDecoder, truncated};
-use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
+use crate::pool_impl::{InOrder, PoolNames, Queue, Work, WorkerPool};
 
 /// Batches in flight per worker.
 const IN_FLIGHT_PER_THREAD: usize = 4;
@@ -562,6 +562,7 @@ impl ParallelGzipDecoder {
             self.pool = Some(WorkerPool::start(
                 self.threads,
                 capacity,
+                Queue::Shared,
                 names,
                 self.busy.clone(),
                 || BatchInflater {

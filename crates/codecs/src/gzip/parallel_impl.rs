@@ -34,7 +34,7 @@ use weir_core::{Error, WorkerBusy};
 use super::GzipHeader;
 use super::gzip_impl::write_header;
 use crate::engine::{EncodeOp, RawEncoder};
-use crate::pool_impl::{InOrder, PoolNames, Work, WorkerPool};
+use crate::pool_impl::{InOrder, PoolNames, Queue, Work, WorkerPool};
 
 /// The default block size of parallel compression (as `pigz`'s).
 pub(crate) const DEFAULT_BLOCK: usize = 128 * 1024;
@@ -396,6 +396,7 @@ impl ParallelGzipEncoder {
             self.pool = Some(WorkerPool::start(
                 self.threads,
                 capacity,
+                Queue::RoundRobin,
                 names,
                 self.busy.clone(),
                 || BlockCompressor::new(level, framing, mtime),
