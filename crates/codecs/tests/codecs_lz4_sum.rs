@@ -19,7 +19,7 @@ use weir::codecs::{Lz4Decoder, Lz4Encoder, Trailing};
 fn liblz4_frame(data: &[u8], level: u32, block: BlockSize, sum: bool, size: bool) -> Vec<u8> {
     let mut b = lz4::EncoderBuilder::new();
     b.level(level)
-        .block_checksum(if level % 2 == 0 {
+        .block_checksum(if level.is_multiple_of(2) {
             BlockChecksum::BlockChecksumEnabled
         } else {
             BlockChecksum::NoBlockChecksum

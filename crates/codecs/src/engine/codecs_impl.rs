@@ -297,6 +297,7 @@ impl<F: DecodeFormat> CodecsDecoder<F> {
     /// format allows ([`DecodeFormat::own_sum`]); with `threaded`, hashing
     /// runs on a thread of its own ([`ContentSum`]), started with the first
     /// output.
+    #[cfg_attr(not(feature = "lz4"), allow(dead_code))]
     pub(crate) fn own_sum(mut self, threaded: bool) -> Self {
         self.own_sum = Some(Box::new(OwnSum {
             sum: None,
