@@ -16,6 +16,10 @@
 //! - **Truncation.** Input that ends inside a stream, or before the first
 //!   one (empty input), or inside the magic number of the next, is an error
 //!   with the offset of the end.
+//! - **Content checksums beside the codec** (LZ4 frames, [`OwnSum`]): the
+//!   adapter rewrites the frame descriptor so that liblz4 skips the check,
+//!   reads the checksum after the frame itself and hashes the output with
+//!   xxhash-rust, on the caller's thread or on one of its own.
 //! - **No `unsafe`.** The codecs write into an initialized scratch buffer
 //!   ([`Scratch`]) that is then appended to the output.
 
