@@ -356,6 +356,9 @@ pub(crate) struct Decode {
     /// gunzip: decode BGZF files (`weir gzip --independent`, `bgzip`) on
     /// this many threads, 0 for one per available core (the default); `-p
     /// 1` decodes on one. Other gzip files always decode on one thread.
+    /// unlz4: 2 or more (the default on two cores or more) verifies the
+    /// content checksum on a thread beside the decoder; 1 does everything
+    /// on one.
     #[arg(short = 'p', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,

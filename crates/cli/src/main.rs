@@ -148,6 +148,10 @@ fn validate(command: &Command) -> Result<(), String> {
         Command::Xz(a) => run::validate_encode(Format::Xz, a),
         Command::Bzip2(a) => run::validate_encode(Format::Bzip2, a),
         Command::Lz4(a) => run::validate_encode(Format::Lz4, a),
+        Command::Unxz(a) => run::validate_decode(Format::Xz, a),
+        Command::Unlzma(a) => run::validate_decode(Format::Lzma, a),
+        Command::Bunzip2(a) => run::validate_decode(Format::Bzip2, a),
+        Command::Unlz4(a) => run::validate_decode(Format::Lz4, a),
         _ => Ok(()),
     }
 }

@@ -158,6 +158,7 @@ impl Format {
             }
             Format::Lz4 => {
                 let mut b = Lz4Decoder::builder();
+                b.threads(threads as usize);
                 if let Some(n) = max_output {
                     b.max_output(n);
                 }
@@ -324,9 +325,9 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
 /// # Errors
 /// The message to print.
 pub(crate) fn validate_decode(format: Format, args: &Decode) -> Result<(), String> {
-    if !matches!(format, Format::Gzip) && args.threads.is_some_and(|n| n != 1) {
+    if !matches!(format, Format::Gzip | Format::Lz4) && args.threads.is_some_and(|n| n != 1) {
         return Err(format!(
-            "{}: --threads is only for gunzip",
+            "{}: --threads is only for gunzip and unlz4",
             format.decoder_name()
         ));
     }

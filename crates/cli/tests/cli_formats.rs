@@ -95,6 +95,43 @@ fn weir_and_the_system_tools_read_each_other() {
 }
 
 #[test]
+fn unlz4_checks_content_checksums_on_one_thread_or_two() {
+    // Two frames of the system tool's (with content checksums, its
+    // default) and one without, back to back.
+    let (a, b, c) = (sample(1_500_000), sample(10), sample(700_000));
+    let mut packed = run_with_stdin(Command::new("lz4").arg("-c"), &a).stdout;
+    packed.extend(run_with_stdin(Command::new("lz4").arg("-c"), &b).stdout);
+    packed.extend(run_with_stdin(Command::new("lz4").args(["-c", "--no-frame-crc"]), &c).stdout);
+    let all = [a.clone(), b, c].concat();
+    // The first frame's checksum: the 4 bytes before the second frame.
+    let first = run_with_stdin(Command::new("lz4").arg("-c"), &a)
+        .stdout
+        .len();
+    let mut bad = packed.clone();
+    bad[first - 3] ^= 0x40;
+    for threads in ["1", "2", "0"] {
+        let o = run_with_stdin(weir().args(["unlz4", "-p", threads]), &packed);
+        assert!(o.status.success(), "-p {threads}: {}", stderr(&o));
+        assert!(o.stdout == all, "-p {threads}: wrong output");
+        let o = run_with_stdin(weir().args(["unlz4", "-p", threads]), &bad);
+        assert_eq!(o.status.code(), Some(1), "-p {threads}: {}", stderr(&o));
+        let msg = stderr(&o);
+        assert!(
+            msg.contains("content checksum mismatch")
+                && msg.contains(&format!("byte offset {}", first - 4)),
+            "-p {threads}: {msg}"
+        );
+    }
+    let o = run_with_stdin(weir().args(["unxz", "-p", "2"]), b"");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--threads is only for gunzip and unlz4"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn files_in_and_out_and_concatenated_input() {
     let dir = tempfile::tempdir().unwrap();
     let a = sample(300_000);

@@ -16,6 +16,10 @@
 //! - **Truncation.** Input that ends inside a stream, or before the first
 //!   one (empty input), or inside the magic number of the next, is an error
 //!   with the offset of the end.
+//! - **Content checksums beside the codec** (LZ4 frames, [`OwnSum`]): the
+//!   adapter rewrites the frame descriptor so that liblz4 skips the check,
+//!   reads the checksum after the frame itself and hashes the output with
+//!   xxhash-rust, on the caller's thread or on one of its own.
 //! - **No `unsafe`.** The codecs write into an initialized scratch buffer
 //!   ([`Scratch`]) that is then appended to the output.
 
@@ -23,6 +27,11 @@ use compression_codecs::core::util::{PartialBuffer, WriteBuffer};
 use compression_codecs::{DecodeV2, EncodeV2};
 use weir_core::Error;
 
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::content_sum::ContentSum;
 use super::{EncodeOp, Progress, RawDecoder, RawEncoder, Scratch, truncated};
 use crate::Trailing;
 
@@ -55,6 +64,158 @@ pub(crate) trait DecodeFormat {
 
     /// Whether `prefix` (at least one byte) begins a stream.
     fn magic(prefix: &[u8]) -> Magic;
+
+    /// Whether the adapter can check the content checksum of a stream that
+    /// starts with `magic` itself (see [`CodecsDecoder::own_sum`]): LZ4
+    /// frames, not skippable frames. The default: never.
+    fn own_sum(magic: &[u8]) -> bool {
+        let _ = magic;
+        false
+    }
+
+    /// The length of the stream descriptor after the magic number, from its
+    /// first bytes (at least one); `None` while more are needed to tell.
+    fn descriptor_len(descriptor: &[u8]) -> Option<usize> {
+        let _ = descriptor;
+        Some(0)
+    }
+
+    /// Rewrites a whole, valid descriptor so that the codec does not check
+    /// the content checksum; whether the stream has one (4 bytes after its
+    /// end, little-endian XXH32 of the content). A descriptor that is not
+    /// valid is left as it is, for the codec to refuse.
+    fn take_over_sum(descriptor: &mut [u8]) -> bool {
+        let _ = descriptor;
+        false
+    }
+}
+
+/// XXH32 of no bytes: the content checksum of an empty frame.
+const EMPTY_XXH32: u32 = 0x02cc_5d05;
+
+/// The content checksum of a format's streams, checked by the adapter
+/// beside the codec rather than by it (LZ4 frames, so that hashing runs on
+/// a thread of its own: [`ContentSum`]).
+///
+/// Output is hashed as it is handed on ([`RawDecoder::emitted`]), which is
+/// after it has been written: the position of each stream's end in the
+/// output is kept until the output up to it has been hashed. A mismatch
+/// fails the next call, or the end of input, which waits for every check.
+#[derive(Debug)]
+struct OwnSum {
+    /// Started with the first output or checksum.
+    sum: Option<ContentSum>,
+    /// Hash on a thread of its own (else on the caller's).
+    threaded: bool,
+    /// Output written by the codec so far.
+    produced: u64,
+    /// Output handed to `sum` so far.
+    fed: u64,
+    /// Ends of streams whose output is not all handed to `sum` yet: the
+    /// output position, and the expected checksum with its input offset
+    /// (`None`: a stream without one). At most one per stream with output
+    /// in the chunk being filled.
+    ends: VecDeque<(u64, Option<(u32, u64)>)>,
+    /// The output position of the last stream end.
+    last_end: u64,
+    /// Descriptor bytes (or, after a stream, checksum bytes) so far, and
+    /// the input offset of the first.
+    bytes: Vec<u8>,
+    bytes_at: u64,
+    /// The current stream has a checksum the adapter checks.
+    has_sum: bool,
+    /// A stream with no output whose checksum was not that of nothing.
+    empty_mismatch: Option<u64>,
+}
+
+impl OwnSum {
+    /// A stream ended at output position `self.produced`.
+    fn end(&mut self, check: Option<(u32, u64)>) {
+        if self.produced == self.last_end {
+            // No output since the last end: nothing to hash.
+            if let Some((expected, at)) = check
+                && expected != EMPTY_XXH32
+                && self.empty_mismatch.is_none()
+            {
+                self.empty_mismatch = Some(at);
+            }
+            return;
+        }
+        self.last_end = self.produced;
+        self.ends.push_back((self.produced, check));
+        self.forward();
+    }
+
+    /// Hands stream ends up to the output hashed so far to `sum`.
+    fn forward(&mut self) {
+        while let Some(&(pos, check)) = self.ends.front() {
+            if pos > self.fed {
+                return;
+            }
+            self.ends.pop_front();
+            let sum = self
+                .sum
+                .get_or_insert_with(|| ContentSum::new(self.threaded));
+            match check {
+                Some((expected, at)) => sum.check(expected, at),
+                None => sum.reset(),
+            }
+        }
+    }
+
+    /// Output handed on: hashes it, ending streams where they end.
+    fn emitted(&mut self, chunk: &Bytes) {
+        let mut rest = chunk.clone();
+        while !rest.is_empty() {
+            let take = match self.ends.front() {
+                Some(&(pos, _)) => usize::try_from(pos - self.fed)
+                    .unwrap_or(usize::MAX)
+                    .min(rest.len()),
+                None => rest.len(),
+            };
+            let piece = rest.split_to(take);
+            self.fed += piece.len() as u64;
+            if !piece.is_empty() {
+                self.sum
+                    .get_or_insert_with(|| ContentSum::new(self.threaded))
+                    .feed(piece);
+            }
+            self.forward();
+        }
+    }
+
+    /// The first mismatch known so far, without waiting.
+    fn mismatch(&self) -> Option<u64> {
+        let found = self.sum.as_ref().and_then(ContentSum::mismatch);
+        match (found, self.empty_mismatch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Waits for every check given so far: the first mismatch.
+    fn settle<F: DecodeFormat>(&mut self) -> Result<(), Error> {
+        self.forward();
+        if let Some(sum) = &mut self.sum
+            && sum.settle().is_err()
+        {
+            return Err(Error::msg(format!(
+                "{}: the content checksum thread is gone",
+                F::FORMAT
+            )));
+        }
+        match self.mismatch() {
+            Some(at) => Err(sum_mismatch::<F>(at)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn sum_mismatch<F: DecodeFormat>(at: u64) -> Error {
+    Error::corrupt(format!(
+        "{}: content checksum mismatch (corrupt data in the frame whose checksum is at byte offset {at})",
+        F::FORMAT
+    ))
 }
 
 /// Where the decoder is.
@@ -65,6 +226,11 @@ enum At {
     Boundary,
     /// Inside a stream: the codec has all bytes since its magic number.
     Stream,
+    /// After a magic number, with the adapter checking content checksums:
+    /// collecting the stream descriptor (in `OwnSum::bytes`).
+    Descriptor,
+    /// After a stream whose checksum the adapter checks: collecting it.
+    Checksum,
 }
 
 /// A [`RawDecoder`] over a `compression-codecs` decoder.
@@ -86,6 +252,8 @@ pub(crate) struct CodecsDecoder<F: DecodeFormat> {
     may_have_more: bool,
     trailing: Trailing,
     scratch: Scratch,
+    /// Content checksums checked here rather than by the codec.
+    own_sum: Option<Box<OwnSum>>,
 }
 
 impl<F: DecodeFormat> std::fmt::Debug for CodecsDecoder<F> {
@@ -125,13 +293,36 @@ impl<F: DecodeFormat> CodecsDecoder<F> {
             may_have_more: false,
             trailing,
             scratch: Scratch::default(),
+            own_sum: None,
         }
+    }
+
+    /// Checks content checksums here rather than in the codec, where the
+    /// format allows ([`DecodeFormat::own_sum`]); with `threaded`, hashing
+    /// runs on a thread of its own ([`ContentSum`]), started with the first
+    /// output.
+    #[cfg_attr(not(feature = "lz4"), allow(dead_code))]
+    pub(crate) fn own_sum(mut self, threaded: bool) -> Self {
+        self.own_sum = Some(Box::new(OwnSum {
+            sum: None,
+            threaded,
+            produced: 0,
+            fed: 0,
+            ends: VecDeque::new(),
+            last_end: 0,
+            bytes: Vec::new(),
+            bytes_at: 0,
+            has_sum: false,
+            empty_mismatch: None,
+        }));
+        self
     }
 
     /// One call of the codec: `(consumed, stream ended)`. Output written
     /// before an error is kept.
     fn call(&mut self, input: &[u8], out: &mut Vec<u8>, at: u64) -> Result<(usize, bool), Error> {
         let codec = self.codec.as_mut().map_err(|e| setup_error::<F>(e))?;
+        let before = out.len();
         let (res, full) = self.scratch.run(out, |buf| {
             let room = buf.len();
             let mut src = PartialBuffer::new(input);
@@ -144,6 +335,9 @@ impl<F: DecodeFormat> CodecsDecoder<F> {
             )
         });
         self.may_have_more = full;
+        if let Some(own) = &mut self.own_sum {
+            own.produced += (out.len() - before) as u64;
+        }
         res.map_err(|e| corrupt::<F>(&e, at))
     }
 
@@ -209,19 +403,82 @@ impl<F: DecodeFormat> CodecsDecoder<F> {
         self.zeros = 0;
         self.at = At::Stream;
         let held = std::mem::take(&mut self.held);
+        if let Some(own) = &mut self.own_sum {
+            own.has_sum = false;
+            if F::own_sum(&held) {
+                own.bytes.clear();
+                own.bytes_at = held_at + held.len() as u64;
+                self.at = At::Descriptor;
+            }
+        }
+        self.feed(&held, out, held_at)
+    }
+
+    /// Gives all of `bytes` (input from offset `at`, not the caller's
+    /// input as it is) to the codec.
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>, at: u64) -> Result<(), Error> {
         let mut pos = 0;
-        while pos < held.len() {
-            let (n, _) = self.call(&held[pos..], out, held_at + pos as u64)?;
+        while pos < bytes.len() {
+            let (n, _) = self.call(&bytes[pos..], out, at + pos as u64)?;
             if n == 0 {
                 return Err(Error::corrupt(format!(
                     "{}: decoder made no progress at byte offset {}",
                     F::FORMAT,
-                    held_at + pos as u64
+                    at + pos as u64
                 )));
             }
             pos += n;
         }
         Ok(())
+    }
+
+    /// At::Descriptor: takes descriptor bytes from `input`; once it is
+    /// whole, gives it to the codec (rewritten when the adapter checks the
+    /// content checksum). The bytes of `input` used.
+    fn descriptor(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, Error> {
+        let Some(own) = &mut self.own_sum else {
+            self.at = At::Stream;
+            return Ok(0);
+        };
+        let mut used = 0;
+        loop {
+            let want = match own.bytes.first() {
+                None => 1,
+                Some(_) => F::descriptor_len(&own.bytes).unwrap_or(own.bytes.len() + 1),
+            };
+            if own.bytes.len() >= want {
+                break;
+            }
+            let Some(&b) = input.get(used) else {
+                return Ok(used);
+            };
+            own.bytes.push(b);
+            used += 1;
+        }
+        let mut descriptor = std::mem::take(&mut own.bytes);
+        own.has_sum = F::take_over_sum(&mut descriptor);
+        let at = own.bytes_at;
+        self.at = At::Stream;
+        self.feed(&descriptor, out, at)?;
+        Ok(used)
+    }
+
+    /// At::Checksum: takes the checksum's bytes from `input`; the bytes
+    /// used, and whether it is whole (the stream is over).
+    fn checksum(&mut self, input: &[u8]) -> (usize, bool) {
+        let Some(own) = &mut self.own_sum else {
+            return (0, true);
+        };
+        let n = (4 - own.bytes.len()).min(input.len());
+        own.bytes.extend_from_slice(&input[..n]);
+        if own.bytes.len() < 4 {
+            return (n, false);
+        }
+        let expected = u32::from_le_bytes([own.bytes[0], own.bytes[1], own.bytes[2], own.bytes[3]]);
+        let at = own.bytes_at;
+        own.bytes.clear();
+        own.end(Some((expected, at)));
+        (n, true)
     }
 }
 
@@ -229,11 +486,35 @@ impl<F: DecodeFormat> RawDecoder for CodecsDecoder<F> {
     const FORMAT: &'static str = F::FORMAT;
 
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        if let Some(at) = self.own_sum.as_ref().and_then(|o| o.mismatch()) {
+            return Err(sum_mismatch::<F>(at));
+        }
         let mut used = 0;
         loop {
             let rest = &input[used..];
             let at = offset + used as u64;
             match self.at {
+                At::Descriptor => {
+                    used += self.descriptor(rest, out)?;
+                    if self.at == At::Descriptor {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                }
+                At::Checksum => {
+                    let (n, whole) = self.checksum(rest);
+                    used += n;
+                    if !whole {
+                        return Ok(Progress {
+                            consumed: used,
+                            end: false,
+                        });
+                    }
+                    self.streams += 1;
+                    self.at = At::Boundary;
+                }
                 At::Stream => {
                     if rest.is_empty() && !self.may_have_more {
                         return Ok(Progress {
@@ -249,6 +530,15 @@ impl<F: DecodeFormat> RawDecoder for CodecsDecoder<F> {
                             consumed: used,
                             end: false,
                         });
+                    }
+                    if let Some(own) = &mut self.own_sum {
+                        if own.has_sum {
+                            own.bytes.clear();
+                            own.bytes_at = offset + used as u64;
+                            self.at = At::Checksum;
+                            continue;
+                        }
+                        own.end(None);
                     }
                     self.streams += 1;
                     self.at = At::Boundary;
@@ -298,9 +588,23 @@ impl<F: DecodeFormat> RawDecoder for CodecsDecoder<F> {
         }
     }
 
+    fn emitted(&mut self, chunk: &Bytes) {
+        if let Some(own) = &mut self.own_sum {
+            own.emitted(chunk);
+        }
+    }
+
+    fn settle(&mut self) -> Result<(), Error> {
+        match &mut self.own_sum {
+            Some(own) => own.settle::<F>(),
+            None => Ok(()),
+        }
+    }
+
     fn finish(&mut self, offset: u64) -> Result<(), Error> {
+        self.settle()?;
         match self.at {
-            At::Stream => Err(truncated(F::FORMAT, offset)),
+            At::Stream | At::Descriptor | At::Checksum => Err(truncated(F::FORMAT, offset)),
             At::Boundary if self.streams == 0 || !self.held.is_empty() => {
                 Err(truncated(F::FORMAT, offset))
             }

@@ -90,6 +90,24 @@ pub(crate) trait RawDecoder {
     fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
         None
     }
+
+    /// Sees each output chunk as it is handed on, in order (for checks
+    /// done on the output apart from the codec, such as a content checksum
+    /// on another thread). The default does nothing.
+    fn emitted(&mut self, chunk: &Bytes) {
+        let _ = chunk;
+    }
+
+    /// The input has ended and everything has been handed on: waits for
+    /// checks still running elsewhere. Called at the end of input even when
+    /// [`finish`](Self::finish) is not (after trailing data that is
+    /// ignored). The default has none.
+    ///
+    /// # Errors
+    /// Corrupt input found by such a check.
+    fn settle(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// The options every decoder has.
@@ -258,7 +276,8 @@ impl<D: RawDecoder> DecodeEngine<D> {
     fn end_stream(&mut self) -> Result<(), Error> {
         let res = match self.phase {
             Phase::Stream => self.raw.finish(self.total_in),
-            Phase::Padding | Phase::Skipping | Phase::Done => Ok(()),
+            Phase::Padding | Phase::Skipping => self.raw.settle(),
+            Phase::Done => Ok(()),
         };
         self.phase = Phase::Done;
         res
@@ -286,6 +305,7 @@ impl<D: RawDecoder> DecodeEngine<D> {
             piece.truncate(keep);
             self.total_out += piece.len() as u64;
             if !piece.is_empty() {
+                self.raw.emitted(&piece);
                 out.push(piece);
             }
             return self.settle(Ok(true), out);
@@ -495,13 +515,17 @@ impl<D: RawDecoder> DecodeEngine<D> {
             return;
         }
         if buf.len() < COPY_BELOW && buf.capacity() > 2 * COPY_BELOW {
-            out.push(Bytes::copy_from_slice(&buf));
+            let piece = Bytes::copy_from_slice(&buf);
+            self.raw.emitted(&piece);
+            out.push(piece);
             self.spare = buf;
             return;
         }
         if buf.len() < buf.capacity() {
             buf.shrink_to_fit();
         }
-        out.push(Bytes::from(buf));
+        let piece = Bytes::from(buf);
+        self.raw.emitted(&piece);
+        out.push(piece);
     }
 }

@@ -39,6 +39,13 @@ pub(crate) trait RawEncoder {
         op: EncodeOp,
     ) -> Result<(usize, bool), Error>;
 
+    /// Sees each input chunk whole, before [`encode`](Self::encode) is
+    /// given its bytes (for work done on the chunk apart from the codec,
+    /// such as a checksum on another thread). The default does nothing.
+    fn input(&mut self, chunk: &Bytes) {
+        let _ = chunk;
+    }
+
     /// The busy-time meters of the encoder's worker threads, if any.
     fn worker_busy(&self) -> Option<weir_core::WorkerBusy> {
         None
@@ -93,6 +100,7 @@ impl<E: RawEncoder> EncodeEngine<E> {
                 E::FORMAT
             )));
         }
+        self.raw.input(&chunk);
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {
             reserve_spare(&mut self.scratch, OUT_STEP);

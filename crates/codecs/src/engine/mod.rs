@@ -11,6 +11,9 @@ use weir_core::Error;
 
 #[cfg(any(feature = "xz", feature = "bzip2", feature = "lz4"))]
 pub(crate) mod codecs_impl;
+#[cfg(any(feature = "xz", feature = "bzip2", feature = "lz4"))]
+#[cfg_attr(not(feature = "lz4"), allow(dead_code))]
+pub(crate) mod content_sum;
 mod decode_impl;
 mod encode_impl;
 mod macros;

@@ -14,6 +14,12 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// per call. Memory: about twice the frame's block size (4 MiB blocks, as
 /// the `lz4` command writes by default, take about 8 MiB).
 ///
+/// The content checksum (XXH32 of each frame's output) is checked by
+/// xxhash-rust beside liblz4 rather than by liblz4 itself, whose XXH32 took
+/// about 6 times as long here; [`Lz4DecoderBuilder::threads`] runs it on a
+/// thread of its own. A mismatch is reported with the offset of the
+/// frame's checksum field, after the frame's output (as `lz4 -d` does).
+///
 /// Two differences from the `lz4` command: the legacy format (`lz4 -l`,
 /// magic number 0x184C2102) is refused, and empty input is an error (a
 /// truncated file) where `lz4 -d` writes nothing and succeeds.
@@ -60,6 +66,7 @@ impl Lz4Decoder {
     pub fn builder() -> Lz4DecoderBuilder {
         Lz4DecoderBuilder {
             settings: DecodeSettings::default(),
+            threads: 1,
         }
     }
 }
@@ -76,6 +83,7 @@ impl Lz4Decoder {
 #[derive(Debug, Clone)]
 pub struct Lz4DecoderBuilder {
     settings: DecodeSettings,
+    threads: usize,
 }
 
 impl Lz4DecoderBuilder {
@@ -86,10 +94,27 @@ impl Lz4DecoderBuilder {
         self
     }
 
+    /// How many threads the decoder runs on: 1 (the default) decodes and
+    /// checks on the caller's thread; 2 or more (0 counts as 2) verifies
+    /// content checksums on a thread of its own, started with the first
+    /// output, so that two cores share the work (hashing is about a fifth
+    /// of the decoding time: `weir unlz4` took 14% less time with it on
+    /// two cores). That thread holds up to 8 output chunks (by reference)
+    /// it has not hashed yet. A mismatch is then found a little later: it
+    /// fails a later call, at the latest the end of input, which waits for
+    /// every check.
+    pub fn threads(&mut self, threads: usize) -> &mut Self {
+        self.threads = threads;
+        self
+    }
+
     /// The decoder.
     pub fn build(&self) -> Lz4Decoder {
         Lz4Decoder {
-            engine: DecodeEngine::new(lz4_decoder(self.settings.trailing), self.settings),
+            engine: DecodeEngine::new(
+                lz4_decoder(self.settings.trailing, self.threads != 1),
+                self.settings,
+            ),
         }
     }
 }

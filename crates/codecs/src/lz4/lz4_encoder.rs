@@ -1,6 +1,5 @@
-use super::lz4_impl::{DEFAULT_BLOCK, DEFAULT_LEVEL, Lz4, MAX_LEVEL, MIN_LEVEL, lz4_encoder};
+use super::lz4_impl::{DEFAULT_BLOCK, DEFAULT_LEVEL, Lz4Raw, MAX_LEVEL, MIN_LEVEL, lz4_encoder};
 use crate::SyncFlush;
-use crate::engine::codecs_impl::CodecsEncoder;
 use crate::engine::{EncodeEngine, encoder_common};
 
 /// Compresses a byte stream to one LZ4 frame, as `lz4 -c` does (level 1,
@@ -15,6 +14,10 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// of input always ends the frame. Memory: about twice the block size (so
 /// about 8 MiB by default; [`Lz4EncoderBuilder::block_size`] of 64 KiB
 /// takes about 200 KiB).
+///
+/// The content checksum (XXH32 of the input) is computed by xxhash-rust
+/// beside liblz4 rather than by liblz4 itself, whose XXH32 took about 6
+/// times as long here; the frame is the same, byte for byte.
 ///
 /// # Errors
 /// None from input; a chunk after the end of the frame is an error.
@@ -36,7 +39,7 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// ```
 #[derive(Debug)]
 pub struct Lz4Encoder {
-    engine: EncodeEngine<CodecsEncoder<Lz4>>,
+    engine: EncodeEngine<Lz4Raw>,
 }
 
 impl Lz4Encoder {
