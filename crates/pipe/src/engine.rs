@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use weir_core::{Error, Limit, Reader, Writer};
 
+use crate::meter::IoTimer;
 use crate::report::{Report, StageMeters};
 
 /// A boxed readable stream, as stages pass them along.
@@ -148,6 +149,108 @@ impl<T> Stream for NameErrors<T> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A pipeline's source once its name is known: counts what it yields
+    /// (what the run pulled), times its `Pending`s as waiting on I/O, names
+    /// its errors after its stage and, in a one-task pipeline (`catching`),
+    /// turns its panics into errors named after it. The work of `Counted`,
+    /// `IoWait` and `NameErrors` in one concrete wrapper with the source
+    /// inline, so that a stage polling it once per item pays one dynamic
+    /// call rather than four.
+    pub(crate) struct SourceEdge<S, T> {
+        #[pin]
+        inner: S,
+        counter: Arc<Counter>,
+        limit: Limit<T>,
+        io: IoTimer,
+        stage: Arc<str>,
+        catching: bool,
+        panicked: bool,
+    }
+}
+
+impl<S, T> Stream for SourceEdge<S, T>
+where
+    S: Stream<Item = Result<T, Error>>,
+{
+    type Item = Result<T, Error>;
+
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        let p = if *this.catching {
+            if *this.panicked {
+                return Poll::Ready(None);
+            }
+            let inner = this.inner;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll_next(cx))) {
+                Ok(p) => p,
+                Err(payload) => {
+                    *this.panicked = true;
+                    let e = Error::panicked(panic_message(payload)).with_stage(this.stage.clone());
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        } else {
+            this.inner.poll_next(cx)
+        };
+        this.io.note(&p);
+        match p {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.counter.add(this.limit.measure(&chunk));
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.with_stage(this.stage.clone())))),
+            other => other,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// A pipeline's source before its stage's name is final (it may still be
+/// [`named`](crate::Pipeline::named)): sealed into a [`SourceEdge`] when the
+/// next stage is added or its task is closed.
+pub(crate) trait UnsealedSource<T>: Send {
+    /// The source as a stream whose errors are named `stage`; with
+    /// `catching`, its panics too.
+    fn seal(self: Box<Self>, stage: Arc<str>, catching: bool) -> BoxStream<T>;
+}
+
+/// A source with its meters, not sealed yet.
+pub(crate) struct Unsealed<S, T> {
+    pub(crate) source: S,
+    pub(crate) counter: Arc<Counter>,
+    pub(crate) limit: Limit<T>,
+    pub(crate) io: Arc<crate::meter::IoMeter>,
+}
+
+impl<S, T> UnsealedSource<T> for Unsealed<S, T>
+where
+    S: Stream<Item = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    fn seal(self: Box<Self>, stage: Arc<str>, catching: bool) -> BoxStream<T> {
+        let Unsealed {
+            source,
+            counter,
+            limit,
+            io,
+        } = *self;
+        Box::pin(SourceEdge {
+            inner: source,
+            counter,
+            limit,
+            io: IoTimer::new(io),
+            stage,
+            catching,
+            panicked: false,
+        })
+    }
+}
+
 /// One task of a pipeline, before it is spawned.
 pub(crate) struct TaskSpec {
     /// The meters of the task's last stage (the stage that names the task
@@ -200,25 +303,40 @@ const DRIVE_BUDGET: u32 = 128;
 /// calls keep going while the sink waits, as with a buffer between two
 /// tasks, but with no task hop and no synchronisation. Flushes the sink
 /// whenever the stream has nothing ready and nothing is queued, closes it
-/// at the end; on an error the sink is dropped without `close`. A panic in
-/// the sink becomes an error named `sink_name` (a panic of the stream was
-/// caught inside it, see `NameErrors::catching`).
-pub(crate) async fn drive<T, K>(
+/// at the end; on an error the sink is dropped without `close`.
+///
+/// It counts what it gives the sink into `delivered` and, when given
+/// `received`, what it takes from the stream (the last fused stage's
+/// output, which then needs no counting wrapper of its own). Both are
+/// counted in the driver's own fields and published once per poll, not per
+/// chunk: a poll moves at most [`DRIVE_BUDGET`] chunks, so a watcher sees
+/// them at most that late.
+///
+/// A panic in the sink (or in the driver) unwinds out of this future: the
+/// task around it turns it into an error named after the task, which is
+/// named after the sink (a panic of the stream was caught inside it, see
+/// `SourceEdge` and `NameErrors::catching`).
+pub(crate) fn drive<T, K>(
     stream: BoxStream<T>,
     sink: K,
     delivered: Arc<Counter>,
+    received: Option<Arc<Counter>>,
     limit: Limit<T>,
     queue_stats: Arc<crate::report::QueueStats>,
-    sink_name: Arc<str>,
-) -> Result<(), Error>
+) -> Drive<T, K>
 where
     K: Sink<T, Error = Error> + Unpin,
 {
-    let mut d = Drive {
+    let high = limit.high_water_mark().max(1);
+    queue_stats.high.store(high, Relaxed);
+    Drive {
         stream,
         sink,
         delivered,
-        high: limit.high_water_mark().max(1),
+        received,
+        sent: Tally::default(),
+        got: Tally::default(),
+        high,
         limit,
         queue: std::collections::VecDeque::new(),
         held: 0,
@@ -227,32 +345,56 @@ where
         sink_ready: false,
         unflushed: false,
         done: false,
-        in_sink: false,
-    };
-    d.stats.high.store(d.high, Relaxed);
-    std::future::poll_fn(|cx| {
-        // One unwinding guard per poll, not per chunk: `in_sink` tells
-        // whether the panic came from the sink.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.poll(cx))) {
-            Ok(p) => p,
-            Err(payload) => {
-                let e = Error::panicked(panic_message(payload));
-                Poll::Ready(Err(if d.in_sink {
-                    e.with_stage(sink_name.clone())
-                } else {
-                    e
-                }))
-            }
-        }
-    })
-    .await
+    }
 }
 
-/// The state of [`drive`].
-struct Drive<T, K> {
+// Nothing in it is pinned: the stream is boxed, the sink `Unpin`, and the
+// queued chunks are moved in and out by value.
+impl<T, K: Unpin> Unpin for Drive<T, K> {}
+
+impl<T, K: Sink<T, Error = Error> + Unpin> Future for Drive<T, K> {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let p = this.step(cx);
+        this.publish();
+        p
+    }
+}
+
+/// Chunks and amount counted by one task before it publishes them to a
+/// [`Counter`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    chunks: u64,
+    units: u64,
+}
+
+impl Tally {
+    #[inline]
+    fn add(&mut self, units: usize) {
+        self.chunks += 1;
+        self.units += units as u64;
+    }
+
+    /// Publishes the totals to `counter`, which only this task writes.
+    #[inline]
+    fn publish(&self, counter: &Counter) {
+        counter.chunks.store(self.chunks, Relaxed);
+        counter.units.store(self.units, Relaxed);
+    }
+}
+
+/// The future of [`drive`] (`Unpin`: it holds its stream boxed).
+pub(crate) struct Drive<T, K> {
     stream: BoxStream<T>,
     sink: K,
     delivered: Arc<Counter>,
+    received: Option<Arc<Counter>>,
+    /// What the sink was given, and what the stream gave, so far.
+    sent: Tally,
+    got: Tally,
     limit: Limit<T>,
     high: usize,
     /// Chunks the sink has not taken yet, with their amounts.
@@ -264,8 +406,6 @@ struct Drive<T, K> {
     sink_ready: bool,
     unflushed: bool,
     done: bool,
-    /// Inside a call of the sink (for naming a panic).
-    in_sink: bool,
 }
 
 impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
@@ -273,10 +413,7 @@ impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
     #[inline]
     fn sink_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if !self.sink_ready {
-            self.in_sink = true;
-            let p = Pin::new(&mut self.sink).poll_ready(cx);
-            self.in_sink = false;
-            ready!(p)?;
+            ready!(Pin::new(&mut self.sink).poll_ready(cx))?;
             self.sink_ready = true;
         }
         Poll::Ready(Ok(()))
@@ -285,15 +422,21 @@ impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
     #[inline]
     fn send(&mut self, chunk: T, n: usize) -> Result<(), Error> {
         self.sink_ready = false;
-        self.in_sink = true;
-        let r = Pin::new(&mut self.sink).start_send(chunk);
-        self.in_sink = false;
-        self.delivered.add(n);
+        self.sent.add(n);
         self.unflushed = true;
-        r
+        Pin::new(&mut self.sink).start_send(chunk)
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    /// Publishes the counts of this poll.
+    #[inline]
+    fn publish(&self) {
+        self.sent.publish(&self.delivered);
+        if let Some(r) = &self.received {
+            self.got.publish(r);
+        }
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let mut budget = DRIVE_BUDGET;
         loop {
             // The sink side: hand over what is queued while it takes it.
@@ -318,10 +461,7 @@ impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
                 if sink_waits {
                     return Poll::Pending;
                 }
-                self.in_sink = true;
-                let p = Pin::new(&mut self.sink).poll_close(cx);
-                self.in_sink = false;
-                return p;
+                return Pin::new(&mut self.sink).poll_close(cx);
             }
             if self.held >= self.high {
                 // Full, and the sink registered its wake-up.
@@ -340,6 +480,7 @@ impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
             match self.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     let n = self.limit.measure(&chunk);
+                    self.got.add(n);
                     if sink_waits {
                         self.held += n;
                         if self.held > self.peak {
@@ -366,10 +507,7 @@ impl<T, K: Sink<T, Error = Error> + Unpin> Drive<T, K> {
                 Poll::Ready(None) => self.done = true,
                 Poll::Pending => {
                     if !sink_waits && self.unflushed {
-                        self.in_sink = true;
-                        let p = Pin::new(&mut self.sink).poll_flush(cx);
-                        self.in_sink = false;
-                        match p {
+                        match Pin::new(&mut self.sink).poll_flush(cx) {
                             Poll::Ready(Ok(())) => self.unflushed = false,
                             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                             Poll::Pending => {}
@@ -548,37 +686,65 @@ pub(crate) async fn run(
 
 /// Runs a lone task in the caller's task: its errors are named after it
 /// as a spawned task's are, a panic becomes an error named after it, and
-/// the token stops it (dropping it, and with it every call in flight).
+/// the token stops it (dropping it, and with it every call in flight). Its
+/// life is tracked here (start at the first poll, end however it ends), as
+/// `meter::track` does for a spawned task.
+///
+/// It is polled at every round of its calls (every few items), so all of
+/// this is one poll function around the task's future rather than a stack
+/// of futures: the stage's tracing span is entered at each poll only when
+/// it is enabled, the panic guard is one `catch_unwind`, and the token's
+/// future is polled only when there is a token.
 async fn run_here(
-    fut: BoxFut,
+    mut fut: BoxFut,
     slot: &mut Slot,
     token: Option<CancellationToken>,
     start: Instant,
 ) -> Result<(), Error> {
-    use futures_util::FutureExt;
+    /// Marks the end on completion, on a drop and on a panic alike.
+    struct EndGuard(Arc<crate::meter::Life>);
+    impl Drop for EndGuard {
+        fn drop(&mut self) {
+            self.0.end();
+        }
+    }
     let stage = slot.meters.name.clone();
     let span = tracing::debug_span!("pipe.stage", stage = %stage);
-    let caught = async {
-        tracing::debug!("stage started (in the caller's task)");
-        let res = match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(res) => res.map_err(|e| e.with_stage(stage.clone())),
+    let traced = !span.is_disabled();
+    let mut cancelled = token.as_ref().map(|t| Box::pin(t.cancelled()));
+    let mut started = false;
+    let mut end = None;
+    let res = std::future::poll_fn(|cx| {
+        if let Some(c) = cancelled.as_mut()
+            && c.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(Error::cancelled()));
+        }
+        let _entered = traced.then(|| span.enter());
+        if !started {
+            started = true;
+            slot.meters.life.start();
+            end = Some(EndGuard(slot.meters.life.clone()));
+            tracing::debug!("stage started (in the caller's task)");
+        }
+        let p = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fut.as_mut().poll(cx)
+        })) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(res)) => res.map_err(|e| e.with_stage(stage.clone())),
             Err(payload) => Err(Error::panicked(panic_message(payload)).with_stage(stage.clone())),
         };
         tracing::debug!(
             elapsed.ms = start.elapsed().as_millis() as u64,
-            ok = res.is_ok(),
+            ok = p.is_ok(),
             "stage ended"
         );
-        res
-    }
-    .instrument(span);
-    let res = match token {
-        Some(t) => tokio::select! {
-            r = caught => r,
-            () = t.cancelled() => Err(Error::cancelled()),
-        },
-        None => caught.await,
-    };
+        Poll::Ready(p)
+    })
+    .await;
+    // The task's future goes first (its calls with it), then its life ends.
+    drop(fut);
+    drop(end);
     slot.lifetime = Some(start.elapsed());
     res
 }

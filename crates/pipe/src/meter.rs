@@ -87,22 +87,31 @@ struct WaitClock {
 }
 
 impl WaitClock {
-    /// Records the outcome of a poll of the inner I/O.
+    /// Records the outcome of a poll of the inner I/O. The clock is read
+    /// only when a wait starts or ends, out of line: a `Ready` that ends no
+    /// wait (every chunk of a source that is always ready) costs a test.
     #[inline]
     fn note<T>(&mut self, meter: &IoMeter, p: &Poll<T>) {
-        match p {
-            Poll::Pending => {
-                if self.since.is_none() {
-                    let now = Instant::now();
-                    self.since = Some(now);
-                    meter.start(now);
-                }
-            }
-            Poll::Ready(_) => {
-                if let Some(t) = self.since.take() {
-                    meter.end(t.elapsed());
-                }
-            }
+        match (p.is_pending(), self.since.is_some()) {
+            (true, false) => self.start(meter),
+            (false, true) => self.end(meter),
+            _ => {}
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn start(&mut self, meter: &IoMeter) {
+        let now = Instant::now();
+        self.since = Some(now);
+        meter.start(now);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn end(&mut self, meter: &IoMeter) {
+        if let Some(t) = self.since.take() {
+            meter.end(t.elapsed());
         }
     }
 
@@ -111,6 +120,37 @@ impl WaitClock {
         if let Some(t) = self.since.take() {
             meter.end(t.elapsed());
         }
+    }
+}
+
+/// A meter and the clock of the side that polls it, in one: for wrappers
+/// that time their inner I/O themselves (a one-task pipeline's source). A
+/// wait cut short by the drop is ended then.
+#[derive(Debug)]
+pub(crate) struct IoTimer {
+    meter: std::sync::Arc<IoMeter>,
+    clock: WaitClock,
+}
+
+impl IoTimer {
+    pub(crate) fn new(meter: std::sync::Arc<IoMeter>) -> Self {
+        IoTimer {
+            meter,
+            clock: WaitClock::default(),
+        }
+    }
+
+    /// Records the outcome of a poll of the inner I/O: no clock read for
+    /// a `Ready` that ends no wait.
+    #[inline]
+    pub(crate) fn note<T>(&mut self, p: &Poll<T>) {
+        self.clock.note(&self.meter, p);
+    }
+}
+
+impl Drop for IoTimer {
+    fn drop(&mut self) {
+        self.clock.close(&self.meter);
     }
 }
 

@@ -8,7 +8,9 @@ use tokio_util::sync::CancellationToken;
 use weir_core::transform::{Through, map};
 use weir_core::{BufferConfig, DEFAULT_BYTES, DEFAULT_ITEMS, Error, Limit, Reader, Transform};
 
-use crate::engine::{self, BoxStream, Counted, Counter, NameErrors, TaskSpec};
+use crate::engine::{
+    self, BoxStream, Counted, Counter, NameErrors, TaskSpec, Unsealed, UnsealedSource,
+};
 use crate::meter::{IoMeter, IoWait, IoWaitSink};
 use crate::monitor::Monitor;
 use crate::report::{Report, StageKind, StageMeters};
@@ -75,12 +77,21 @@ pub struct Pipeline<T> {
     base: Base,
     /// The stream at the end of the current task (the source and the
     /// transforms fused after it so far).
-    head: BoxStream<T>,
+    head: Head<T>,
     /// While the stage added last is a source or a stream stage: its name,
     /// given to the unnamed errors of `head` once the next stage is added or
     /// the task is closed (so that [`named`](Pipeline::named) still renames
     /// it). Transforms name their own errors.
     head_stage: Option<Arc<str>>,
+}
+
+/// The stream at the end of a pipeline's current task.
+enum Head<T> {
+    /// The source alone, its stage's name not final yet: sealed into one
+    /// concrete wrapper once it is (see `engine::SourceEdge`).
+    Source(Box<dyn UnsealedSource<T>>),
+    /// Any other stream.
+    Stream(BoxStream<T>),
 }
 
 /// Everything of a pipeline under construction but its current stream.
@@ -129,8 +140,12 @@ impl<T: Send + 'static> Pipeline<T> {
         let counter = Arc::new(Counter::default());
         let limit = Limit::<T>::auto(DEFAULT_BYTES, DEFAULT_ITEMS);
         let io = Arc::new(IoMeter::default());
-        let metered = IoWait::new(Box::pin(source) as BoxStream<T>, io.clone());
-        let counted = Counted::new(metered, counter.clone(), limit);
+        let unsealed = Unsealed {
+            source,
+            counter: counter.clone(),
+            limit,
+            io: io.clone(),
+        };
         let monitor = Monitor::new(counter.clone(), limit.unit());
         Pipeline {
             base: Base {
@@ -153,17 +168,20 @@ impl<T: Send + 'static> Pipeline<T> {
                 one_task: false,
                 parts: Vec::new(),
             },
-            head: Box::pin(counted),
+            head: Head::Source(Box::new(unsealed)),
             head_stage: Some(Arc::from("source")),
         }
     }
 
     /// The current stream, its own errors named after its stage (see
     /// `head_stage`): call before another stage wraps it.
-    fn sealed_head(head: BoxStream<T>, stage: Option<Arc<str>>) -> BoxStream<T> {
-        match stage {
-            Some(stage) => Box::pin(NameErrors::new(head, stage)),
-            None => head,
+    fn sealed_head(head: Head<T>, stage: Option<Arc<str>>) -> BoxStream<T> {
+        match (head, stage) {
+            (Head::Source(source), stage) => {
+                source.seal(stage.unwrap_or_else(|| Arc::from("source")), false)
+            }
+            (Head::Stream(head), Some(stage)) => Box::pin(NameErrors::new(head, stage)),
+            (Head::Stream(head), None) => head,
         }
     }
 
@@ -310,7 +328,7 @@ impl<T: Send + 'static> Pipeline<T> {
         self.base.names.push(name);
         Pipeline {
             base: self.base,
-            head,
+            head: Head::Stream(head),
             head_stage: None,
         }
     }
@@ -328,7 +346,7 @@ impl<T: Send + 'static> Pipeline<T> {
         base.workers = workers;
         Pipeline {
             base,
-            head: Box::pin(Through::new(reader, transform).with_name(name)),
+            head: Head::Stream(Box::pin(Through::new(reader, transform).with_name(name))),
             head_stage: None,
         }
     }
@@ -358,7 +376,10 @@ impl<T: Send + 'static> Pipeline<T> {
         base.io = Some((io.clone(), true));
         Pipeline {
             base,
-            head: Box::pin(IoWait::new(Box::pin(stage(reader)) as BoxStream<U>, io)),
+            head: Head::Stream(Box::pin(IoWait::new(
+                Box::pin(stage(reader)) as BoxStream<U>,
+                io,
+            ))),
             head_stage: Some(name),
         }
     }
@@ -524,7 +545,12 @@ impl<T: Send + 'static> Pipeline<T> {
     /// next stage counts what it takes from the same counter. Its stream's
     /// errors are named after it and its panics become errors named after
     /// it (on a task of its own, the task's end would name a panic).
-    fn close_part(self) -> (Base, BoxStream<T>) {
+    ///
+    /// With `counted_after`, the stage that takes this stream counts what
+    /// it takes (a fused sink's driver does, in its own fields): a counter
+    /// this part needs is then returned rather than wrapped around the
+    /// stream.
+    fn close_part(self, counted_after: bool) -> (Base, BoxStream<T>, Option<Arc<Counter>>) {
         let Pipeline {
             mut base,
             head,
@@ -532,24 +558,35 @@ impl<T: Send + 'static> Pipeline<T> {
         } = self;
         let name: Arc<str> = Arc::from(base.names.join("+"));
         let alone = base.names.len() == 1;
-        let head: BoxStream<T> = if alone && head_stage.is_some() {
-            Box::pin(NameErrors::catching(head, head_stage, name.clone()))
-        } else if alone {
+        let head: BoxStream<T> = match (head, head_stage) {
+            // The source alone: one wrapper counts, times, names and
+            // catches.
+            (Head::Source(source), stage) if alone => {
+                source.seal(stage.unwrap_or_else(|| name.clone()), true)
+            }
+            (Head::Stream(head), Some(stage)) if alone => {
+                Box::pin(NameErrors::catching(head, Some(stage), name.clone()))
+            }
             // An operator alone: it names its errors and catches its
             // calls' panics itself.
-            head
-        } else {
-            let head = Self::sealed_head(head, head_stage);
-            Box::pin(NameErrors::catching(head, None, name.clone()))
+            (Head::Stream(head), None) if alone => head,
+            (head, head_stage) => {
+                let head = Self::sealed_head(head, head_stage);
+                Box::pin(NameErrors::catching(head, None, name.clone()))
+            }
         };
         let limit = Limit::<T>::auto(1, 1);
         // A source alone hands on what it pulled: its counter serves both.
-        let (counter, head) = match &base.pulled {
-            Some((c, _)) if alone && base.kind == StageKind::Source => (c.clone(), head),
+        let (counter, head, count_after) = match &base.pulled {
+            Some((c, _)) if alone && base.kind == StageKind::Source => (c.clone(), head, None),
+            _ if counted_after => {
+                let c = Arc::new(Counter::default());
+                (c.clone(), head, Some(c))
+            }
             _ => {
                 let c = Arc::new(Counter::default());
                 let counted: BoxStream<T> = Box::pin(Counted::new(head, c.clone(), limit));
-                (c, counted)
+                (c, counted, None)
             }
         };
         let mut meters = StageMeters::new(name, base.kind);
@@ -567,7 +604,7 @@ impl<T: Send + 'static> Pipeline<T> {
         base.names.clear();
         base.kind = StageKind::Transform;
         base.pulled = Some((counter, limit.unit()));
-        (base, head)
+        (base, head, count_after)
     }
 
     /// One-task mode: the sink fused into the current task.
@@ -576,7 +613,7 @@ impl<T: Send + 'static> Pipeline<T> {
         K: Sink<T, Error = Error> + Send + 'static,
     {
         let marks = self.base.marks;
-        let (mut base, head) = self.close_part();
+        let (mut base, head, received) = self.close_part(true);
         let queue = Arc::new(crate::report::QueueStats::default());
         if let Some(last) = base.parts.last_mut() {
             last.queue = Some(queue.clone());
@@ -591,7 +628,7 @@ impl<T: Send + 'static> Pipeline<T> {
         meters.io = Some(io.clone());
         let sink = IoWaitSink::new(sink, io);
         let fut: engine::BoxFut =
-            Box::pin(engine::drive(head, sink, delivered, limit, queue, name));
+            Box::pin(engine::drive(head, sink, delivered, received, limit, queue));
         let parts = std::mem::take(&mut base.parts);
         base.tasks.push(TaskSpec::fused(meters, parts, fut));
         Run {

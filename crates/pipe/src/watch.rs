@@ -53,10 +53,14 @@ pub(crate) async fn run(
     #[cfg(feature = "metrics")] labels: Vec<metrics::Label>,
 ) -> Result<Report, Error> {
     // Each stage's start and end, for monitors and the watchers: one
-    // wrapper per task, two clock reads per run.
-    for t in &mut tasks {
-        let fut = std::mem::replace(&mut t.fut, Box::pin(async { Ok(()) }));
-        t.fut = Box::pin(track(fut, t.meters.life.clone()));
+    // wrapper per task, two clock reads per run. A lone task (a one-task
+    // pipeline, polled in the caller's task) is tracked by
+    // `engine::run` itself, without a wrapper to go through at every poll.
+    if tasks.len() > 1 {
+        for t in &mut tasks {
+            let fut = std::mem::replace(&mut t.fut, Box::pin(async { Ok(()) }));
+            t.fut = Box::pin(track(fut, t.meters.life.clone()));
+        }
     }
     if watch.timeline.is_none() && watch.stall.is_none() {
         return engine::run(

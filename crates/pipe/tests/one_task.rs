@@ -368,3 +368,84 @@ async fn byte_pipelines_without_the_option_keep_their_tasks() {
     assert_eq!(report.bytes_out, 64 * 1024);
     assert!(report.bottleneck.is_some());
 }
+
+/// A one-task run counts in its own fields and publishes once per poll:
+/// a monitor sees every stage's counts while the run waits, the source's
+/// wait shows as waiting on its input, and its I/O wait is measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_task_run_shows_its_counts_and_the_source_wait_while_it_waits() {
+    let (open, gate) = tokio::sync::oneshot::channel::<()>();
+    let first = futures::stream::iter((0..10u64).map(Ok::<_, Error>));
+    let last = futures::stream::once(async move {
+        let _ = gate.await;
+        Ok::<_, Error>(10u64)
+    });
+    let run = Pipeline::from(futures::StreamExt::chain(first, last))
+        .named("read")
+        .in_one_task()
+        .map_async("fetch", 3, |n| async move {
+            tokio::task::yield_now().await;
+            Ok::<_, Error>(n)
+        })
+        .unwrap()
+        .into(writable::from_fn(|_n: u64| async { Ok(()) }));
+    let monitor = run.monitor();
+    let task = tokio::spawn(run.run());
+    let amounts = |name: &str| {
+        let s = monitor
+            .stages()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap();
+        (s.amount_in, s.amount_out)
+    };
+    within(async {
+        while amounts("sink").1 < 10 {
+            sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    // Everything before the gate went through, and the counts say so
+    // while the run is still on.
+    assert_eq!(amounts("read"), (10, 10));
+    assert_eq!(amounts("fetch"), (10, 10));
+    assert_eq!(amounts("sink"), (10, 10));
+    let read = monitor
+        .stages()
+        .into_iter()
+        .find(|s| s.name == "read")
+        .unwrap();
+    assert!(!read.ended);
+    assert_eq!(read.state, weir::pipe::StageState::WaitingIo);
+    sleep(Duration::from_millis(60)).await;
+    open.send(()).unwrap();
+    let report = within(task).await.unwrap().unwrap();
+    let read = report.stage("read").unwrap();
+    assert_eq!((read.chunks_in, read.chunks_out), (11, 11));
+    assert!(read.io_wait >= Duration::from_millis(60), "{report}");
+    assert!(read.io_wait <= report.elapsed, "{report}");
+    let fetch = report.stage("fetch").unwrap();
+    assert_eq!((fetch.chunks_in, fetch.chunks_out), (11, 11));
+    assert_eq!(report.stage("sink").unwrap().chunks_out, 11);
+    assert!(report.stages.iter().all(|s| s.fused));
+}
+
+/// A source fused straight into its sink (no operator between them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_fused_straight_into_its_sink_counts_both() {
+    let report = within(
+        Pipeline::from(readable::from_iter(0..500u64))
+            .in_one_task()
+            .into(writable::from_fn(|_n: u64| async { Ok(()) }))
+            .run(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = report.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["source", "sink"]);
+    let source = report.stage("source").unwrap();
+    assert_eq!((source.chunks_in, source.chunks_out), (500, 500));
+    let sink = report.stage("sink").unwrap();
+    assert_eq!((sink.chunks_in, sink.chunks_out), (500, 500));
+    assert!(report.stages.iter().all(|s| s.fused));
+}

@@ -59,6 +59,7 @@ impl Ticker {
     }
 
     /// Intervals ended so far.
+    #[inline]
     pub(crate) fn ticks(&self) -> u64 {
         self.ticks.load(Relaxed)
     }

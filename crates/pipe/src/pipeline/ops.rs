@@ -12,7 +12,7 @@ use futures_sink::Sink;
 use weir_core::transform::inspect;
 use weir_core::{Error, Writer};
 
-use super::Pipeline;
+use super::{Head, Pipeline};
 use crate::engine::BoxStream;
 use crate::meter::{IoMeter, IoWait};
 use crate::ops::{Batch, FilterAsync, MapAsync, Take, zero_error};
@@ -121,7 +121,7 @@ impl<T: Send + 'static> Pipeline<T> {
         }
         let gauge = Arc::new(AtomicUsize::new(0));
         if self.base.one_task {
-            let (mut base, upstream) = self.close_part();
+            let (mut base, upstream, _) = self.close_part(false);
             let stage =
                 MapAsync::new(upstream, concurrency, ordered, f, &name)?.with_gauge(gauge.clone());
             base.names = vec![name];
@@ -130,7 +130,7 @@ impl<T: Send + 'static> Pipeline<T> {
             // clock reads per round of calls (see `StageReport::fused`).
             return Ok(Pipeline {
                 base,
-                head: Box::pin(stage),
+                head: Head::Stream(Box::pin(stage)),
                 head_stage: None,
             });
         }
@@ -145,7 +145,7 @@ impl<T: Send + 'static> Pipeline<T> {
         // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
-            head: Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io)),
+            head: Head::Stream(Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io))),
             head_stage: None,
         })
     }
@@ -200,14 +200,14 @@ impl<T: Send + 'static> Pipeline<T> {
         }
         let gauge = Arc::new(AtomicUsize::new(0));
         if self.base.one_task {
-            let (mut base, upstream) = self.close_part();
+            let (mut base, upstream, _) = self.close_part(false);
             let stage =
                 FilterAsync::new(upstream, concurrency, f, &name)?.with_gauge(gauge.clone());
             base.names = vec![name];
             base.in_flight = Some(gauge);
             return Ok(Pipeline {
                 base,
-                head: Box::pin(stage),
+                head: Head::Stream(Box::pin(stage)),
                 head_stage: None,
             });
         }
@@ -221,7 +221,7 @@ impl<T: Send + 'static> Pipeline<T> {
         // The stage names its calls' errors and panics itself.
         Ok(Pipeline {
             base,
-            head: Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io)),
+            head: Head::Stream(Box::pin(IoWait::new(Box::pin(stage) as BoxStream<_>, io))),
             head_stage: None,
         })
     }
@@ -267,12 +267,12 @@ impl<T: Send + 'static> Pipeline<T> {
             return Err(zero_error(&name, "max_items"));
         }
         if self.base.one_task {
-            let (mut base, upstream) = self.close_part();
+            let (mut base, upstream, _) = self.close_part(false);
             let stage = Batch::new(upstream, max_items, max_wait, &name)?;
             base.names = vec![name];
             return Ok(Pipeline {
                 base,
-                head: Box::pin(stage),
+                head: Head::Stream(Box::pin(stage)),
                 head_stage: None,
             });
         }
@@ -282,7 +282,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let head: BoxStream<Vec<T>> = Box::pin(stage);
         Ok(Pipeline {
             base,
-            head,
+            head: Head::Stream(head),
             head_stage: None,
         })
     }
@@ -313,7 +313,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let head: BoxStream<T> = Box::pin(Take::new(upstream, n));
         Pipeline {
             base: self.base,
-            head,
+            head: Head::Stream(head),
             head_stage: None,
         }
     }
