@@ -39,6 +39,13 @@ fn publish(url: &str, stream: &str, input: &Path) -> Output {
 
 /// Waits (30 s at most) until `path` holds something: a consumer writing
 /// to it is under way.
+/// A running process's resident set, in KiB (`None` once it has gone).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = text.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    kb.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
 fn wait_for_output(path: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::fs::metadata(path).map_or(0, |m| m.len()) == 0 {
@@ -491,12 +498,8 @@ fn a_slow_consumer_keeps_its_memory_flat() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let rss = || -> Option<u64> {
-        let text = std::fs::read_to_string(&status).ok()?;
-        let kb = text.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-        kb.trim().trim_end_matches("kB").trim().parse().ok()
-    };
+    let pid = child.id();
+    let rss = || rss_kib(pid);
     let mut samples = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(6);
     while Instant::now() < deadline {
@@ -785,12 +788,8 @@ fn large_messages_keep_consume_bounded_in_bytes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let rss = || -> Option<u64> {
-        let text = std::fs::read_to_string(&status).ok()?;
-        let kb = text.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-        kb.trim().trim_end_matches("kB").trim().parse().ok()
-    };
+    let pid = child.id();
+    let rss = || rss_kib(pid);
     let mut samples = Vec::new();
     let mut ack_pending = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
