@@ -499,11 +499,10 @@ fn a_slow_consumer_keeps_its_memory_flat() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let rss = || rss_kib(pid);
     let mut samples = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(6);
     while Instant::now() < deadline {
-        if let Some(kb) = rss() {
+        if let Some(kb) = rss_kib(pid) {
             samples.push(kb);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -789,12 +788,11 @@ fn large_messages_keep_consume_bounded_in_bytes() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let rss = || rss_kib(pid);
     let mut samples = Vec::new();
     let mut ack_pending = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
-        if let Some(kb) = rss() {
+        if let Some(kb) = rss_kib(pid) {
             samples.push(kb);
         }
         let d = consumer_detail(&server, "BIG", "slow");
