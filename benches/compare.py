@@ -229,6 +229,11 @@ def main():
             if wanted(enc):
                 pair(f"{tool} {size} at the default level: weir {enc} -c vs {tool} {' '.join(threads)} -c",
                      [WEIR, enc, "-c", src], [tool] + threads + ["-c", src], args.runs, volume)
+            if tool == "xz" and wanted("xz-T2"):
+                # Both on liblzma's threaded encoder, two workers, 24 MiB
+                # blocks (so 64 MiB is three blocks on two threads).
+                pair(f"xz {size} on two threads: weir xz -p 2 -c vs xz -T2 -c",
+                     [WEIR, enc, "-p", "2", "-c", src], [tool, "-T2", "-c", src], args.runs, volume)
             if wanted(dec):
                 pair(f"{tool} -d {size}: weir {dec} -c vs {tool} -dc",
                      [WEIR, dec, "-c", packed], [tool, "-dc", packed], args.runs, volume)

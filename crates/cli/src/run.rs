@@ -100,7 +100,12 @@ impl Format {
                     .build(),
             ),
             Format::Brotli => Box::new(BrotliEncoder::with_quality(level)),
-            Format::Xz => Box::new(XzEncoder::with_level(level)),
+            Format::Xz => Box::new(
+                XzEncoder::builder()
+                    .level(level)
+                    .threads(threads as usize)
+                    .build(),
+            ),
             Format::Bzip2 => Box::new(Bzip2Encoder::with_level(level)),
             Format::Lz4 => Box::new(Lz4Encoder::with_level(level)),
             Format::Lzma => {
@@ -302,11 +307,11 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
     }
     let single = matches!(
         format,
-        Format::Brotli | Format::Xz | Format::Lzma | Format::Bzip2 | Format::Lz4
+        Format::Brotli | Format::Lzma | Format::Bzip2 | Format::Lz4
     );
     if single && args.threads.is_some_and(|n| n != 1) {
         return Err(format!(
-            "{}: --threads is only for gzip and zstd",
+            "{}: --threads is only for gzip, zstd and xz",
             format.name()
         ));
     }
@@ -353,10 +358,10 @@ pub(crate) async fn encode(
         )));
     }
     let threads = match (format, args.threads) {
-        (Format::Brotli | Format::Xz | Format::Lzma | Format::Bzip2 | Format::Lz4, _) => 1,
+        (Format::Brotli | Format::Lzma | Format::Bzip2 | Format::Lz4, _) => 1,
         (_, Some(0)) | (Format::Gzip, None) => cores(),
         (_, Some(n)) => n,
-        (Format::Zstd, None) => 1,
+        (Format::Zstd | Format::Xz, None) => 1,
     };
     let transform = format.encoder(args.level, threads, args.independent)?;
     run(&args.common, Some((format.name(), transform)), None, token).await

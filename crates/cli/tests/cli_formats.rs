@@ -131,6 +131,57 @@ fn unlz4_checks_content_checksums_on_one_thread_or_two() {
     );
 }
 
+/// `xz --robot -l`'s block count of an xz file.
+fn xz_blocks(file: &Path) -> u64 {
+    let o = Command::new("xz")
+        .args(["--robot", "-l"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "xz -l: {}", stderr(&o));
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    let totals = list.lines().find(|l| l.starts_with("totals")).unwrap();
+    // totals, streams, blocks, ...
+    totals.split('\t').nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn xz_on_several_threads_writes_blocks_any_xz_reads() {
+    // At level 0 liblzma's threaded encoder cuts 1 MiB blocks: 4.5 MiB is
+    // five blocks, compressed on two threads (`-p 2`, and `-T 2` as xz
+    // spells it) or on one per core (`-p 0`).
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(4_500_000);
+    let input = dir.path().join("in.log");
+    std::fs::write(&input, &data).unwrap();
+    for (i, threads) in [["-p", "2"], ["-T", "2"], ["-p", "0"], ["-p", "1"]]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("out{i}.xz"));
+        let o = weir()
+            .args(["xz", "-l", "0"])
+            .args(threads)
+            .arg("-o")
+            .arg(&out)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{threads:?}: {}", stderr(&o));
+        let back = Command::new("xz").arg("-dc").arg(&out).output().unwrap();
+        assert!(back.status.success(), "xz -d: {}", stderr(&back));
+        assert!(back.stdout == data, "{threads:?}: xz -d gave other bytes");
+        let o = weir().args(["unxz", "-c"]).arg(&out).output().unwrap();
+        assert!(o.stdout == data, "{threads:?}: weir unxz: {}", stderr(&o));
+        // One thread writes one block, as `xz` does; more write 1 MiB ones
+        // (with -p 0 on a one-core machine, one block too).
+        let blocks = xz_blocks(&out);
+        let several = threads[1] == "2"
+            || (threads[1] == "0" && std::thread::available_parallelism().unwrap().get() > 1);
+        assert_eq!(blocks, if several { 5 } else { 1 }, "{threads:?}");
+    }
+}
+
 #[test]
 fn files_in_and_out_and_concatenated_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -214,7 +265,14 @@ fn usage_errors_and_limits() {
         (vec!["xz", "-l", "10"], "level 10 is out of range (0-9)"),
         (vec!["bzip2", "-l", "0"], "level 0 is out of range (1-9)"),
         (vec!["lz4", "-l", "13"], "level 13 is out of range (1-12)"),
-        (vec!["xz", "-p", "2"], "--threads is only for gzip and zstd"),
+        (
+            vec!["bzip2", "-p", "2"],
+            "--threads is only for gzip, zstd and xz",
+        ),
+        (
+            vec!["lz4", "-T", "2"],
+            "--threads is only for gzip, zstd and xz",
+        ),
     ] {
         let o = weir()
             .args(&args)

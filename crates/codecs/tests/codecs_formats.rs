@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
+use std::io::Read;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -358,6 +359,50 @@ fn lz4_block_sizes_are_what_the_builder_asks() {
         assert_eq!(packed[5] >> 4 & 7, code, "{bytes}");
         assert_eq!(apply(Lz4Decoder::new(), &packed).unwrap(), data);
     }
+}
+
+/// `XzEncoderBuilder::threads`: liblzma's threaded encoder writes 1 MiB
+/// blocks at level 0, in order, whatever the chunking and the sync flushes;
+/// weir, liblzma's own decoder and the system's `xz` read them back.
+#[test]
+fn xz_on_several_threads_round_trips_at_any_split_and_flush() {
+    let data = text(3_300_000, 91);
+    for threads in [2, 3, 64, 1000] {
+        for (sizes, sync) in [
+            (vec![1 << 16], SyncFlush::Never),
+            (vec![777_777], SyncFlush::Never),
+            (vec![100_000, 1, 900_000], SyncFlush::EveryBytes(1 << 20)),
+        ] {
+            let enc = XzEncoder::builder()
+                .level(0)
+                .threads(threads)
+                .sync_flush(sync)
+                .build();
+            let run = run_sync(enc, &data, &sizes);
+            assert!(run.error.is_none(), "{threads}: {:?}", run.error);
+            let packed = run.out;
+            assert_eq!(&packed[..6], b"\xfd7zXZ\0", "{threads}");
+            assert_eq!(
+                apply(XzDecoder::new(), &packed).unwrap(),
+                data,
+                "{threads} {sizes:?}"
+            );
+            let mut back = Vec::new();
+            liblzma::read::XzDecoder::new(&packed[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert!(back == data, "liblzma: {threads} {sizes:?}");
+            if have("xz") {
+                let (ok, out) = pipe_through("xz", &["-dc"], &packed);
+                assert!(ok && out == data, "xz -d: {threads} {sizes:?}");
+            }
+        }
+    }
+    // One thread is the single-threaded encoder: what `xz -0` writes.
+    let one = apply(XzEncoder::builder().level(0).threads(1).build(), &data).unwrap();
+    assert_eq!(one, apply(XzEncoder::with_level(0), &data).unwrap());
+    let two = apply(XzEncoder::builder().level(0).threads(2).build(), &data).unwrap();
+    assert_ne!(one, two, "two threads write blocks with their sizes");
 }
 
 /// A partial stream's output comes out as soon as it can be decoded: with

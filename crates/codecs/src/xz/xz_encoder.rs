@@ -1,4 +1,4 @@
-use super::xz_impl::{DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, Xz, xz_encoder};
+use super::xz_impl::{DEFAULT_LEVEL, MAX_LEVEL, MAX_THREADS, MIN_LEVEL, Xz, xz_encoder};
 use crate::SyncFlush;
 use crate::engine::codecs_impl::CodecsEncoder;
 use crate::engine::{EncodeEngine, encoder_common};
@@ -15,7 +15,9 @@ use crate::engine::{EncodeEngine, encoder_common};
 /// and footer.
 ///
 /// Memory: about 94 MiB at level 6, 674 MiB at level 9 (liblzma's match
-/// finder and dictionary; `xz --info-memory` lists them).
+/// finder and dictionary; `xz --info-memory` lists them), and on several
+/// threads ([`XzEncoderBuilder::threads`]) about that much per thread plus
+/// the blocks in flight.
 ///
 /// # Errors
 /// None from input; a chunk after the end of the stream is an error.
@@ -52,10 +54,11 @@ impl XzEncoder {
         XzEncoder::builder().level(level).build()
     }
 
-    /// A builder for the level and sync flushes.
+    /// A builder for the level, the threads and sync flushes.
     pub fn builder() -> XzEncoderBuilder {
         XzEncoderBuilder {
             level: DEFAULT_LEVEL,
+            threads: 1,
             sync: SyncFlush::Never,
             flush_on_empty: false,
         }
@@ -74,6 +77,7 @@ impl XzEncoder {
 #[derive(Debug, Clone)]
 pub struct XzEncoderBuilder {
     level: u32,
+    threads: u32,
     sync: SyncFlush,
     flush_on_empty: bool,
 }
@@ -85,10 +89,43 @@ impl XzEncoderBuilder {
         self
     }
 
+    /// Compresses on `n` of liblzma's own threads, as `xz -T n` does (at
+    /// most 64). With 1, the default, the transform compresses in the thread
+    /// that runs it, and the output is what `xz` writes by default. With
+    /// more, liblzma cuts the input into blocks of three times the
+    /// dictionary (24 MiB at level 6), compresses them on its workers and
+    /// writes each block's sizes into its header; the stream stays one
+    /// ordinary xz stream, a little larger, that any `xz -d` reads (and that
+    /// a threaded xz decoder can decode in parallel). Each worker holds an
+    /// encoder and a block, so memory grows with `n` and the level but stays
+    /// bounded; a call waits while every worker is busy, so run the
+    /// transform where blocking is fine (a pipeline stage of its own, as
+    /// `weir xz` does). A sync flush ([`SyncFlush`]) ends the current block
+    /// (liblzma's `LZMA_FULL_FLUSH`). Input shorter than one block is
+    /// compressed on one worker.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::XzEncoder;
+    ///
+    /// let enc = XzEncoder::builder().level(6).threads(2).build();
+    /// # let _ = enc;
+    /// ```
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = u32::try_from(n)
+            .unwrap_or(MAX_THREADS)
+            .clamp(1, MAX_THREADS);
+        self
+    }
+
     /// The encoder.
     pub fn build(&self) -> XzEncoder {
         XzEncoder {
-            engine: EncodeEngine::new(xz_encoder(self.level), self.sync, self.flush_on_empty),
+            engine: EncodeEngine::new(
+                xz_encoder(self.level, self.threads),
+                self.sync,
+                self.flush_on_empty,
+            ),
         }
     }
 }

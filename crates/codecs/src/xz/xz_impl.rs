@@ -1,8 +1,11 @@
 //! xz and lzma over liblzma, through async-compression's codecs.
 
-use compression_codecs::Xz2Decoder;
+use std::num::NonZeroU32;
+
 use compression_codecs::core::Level;
-use compression_codecs::lzma::params::LzmaDecoderParams;
+use compression_codecs::lzma::params::{LzmaDecoderParams, LzmaEncoderParams, MtStreamBuilder};
+use compression_codecs::{Xz2Decoder, Xz2Encoder, Xz2FileFormat};
+use liblzma::stream::Check;
 
 use crate::Trailing;
 use crate::engine::codecs_impl::{CodecsDecoder, CodecsEncoder, DecodeFormat, EncodeFormat, Magic};
@@ -11,6 +14,8 @@ use crate::engine::codecs_impl::{CodecsDecoder, CodecsEncoder, DecodeFormat, Enc
 pub(crate) const MIN_LEVEL: u32 = 0;
 pub(crate) const DEFAULT_LEVEL: u32 = 6;
 pub(crate) const MAX_LEVEL: u32 = 9;
+/// The most threads an encoder asks liblzma for.
+pub(crate) const MAX_THREADS: u32 = 64;
 
 /// The magic number of an xz stream.
 const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
@@ -37,17 +42,40 @@ impl DecodeFormat for Xz {
     }
 }
 
+/// What an xz encoder is made from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct XzSettings {
+    /// The preset, 0 to 9.
+    pub(crate) level: u32,
+    /// liblzma's worker threads; 1: its single-threaded encoder.
+    pub(crate) threads: u32,
+}
+
 impl EncodeFormat for Xz {
-    type Codec = compression_codecs::XzEncoder;
+    type Codec = Xz2Encoder;
     const FORMAT: &'static str = "xz";
 
-    /// liblzma's "easy" encoder at the preset, with CRC64 checks as `xz`
-    /// writes.
-    type Settings = u32;
+    type Settings = XzSettings;
 
-    fn codec(level: u32) -> Self::Codec {
-        let level = level.clamp(MIN_LEVEL, MAX_LEVEL) as i32;
-        compression_codecs::XzEncoder::new(Level::Precise(level))
+    /// liblzma's encoder at the preset, with CRC64 checks as `xz` writes:
+    /// its "easy" encoder on one thread, or its threaded encoder (as
+    /// `xz -T N`: blocks of three times the dictionary, each compressed on
+    /// a worker, with their sizes in the block headers). Should liblzma
+    /// refuse to set the threaded one up, the stream is compressed on one
+    /// thread, as `xz` itself falls back to fewer threads.
+    fn codec(settings: XzSettings) -> Xz2Encoder {
+        let preset = settings.level.clamp(MIN_LEVEL, MAX_LEVEL);
+        let threads = settings.threads.min(MAX_THREADS);
+        if let Some(n) = NonZeroU32::new(threads).filter(|n| n.get() > 1) {
+            let mut builder = MtStreamBuilder::default();
+            // No timeout: a call returns only once it has made progress,
+            // so the engine never mistakes a wait for a stall.
+            builder.threads(n).preset(preset).check(Check::Crc64);
+            if let Ok(codec) = Xz2Encoder::try_from(LzmaEncoderParams::MultiThread { builder }) {
+                return codec;
+            }
+        }
+        Xz2Encoder::new(Xz2FileFormat::Xz, Level::Precise(preset as i32))
     }
 }
 
@@ -88,7 +116,7 @@ pub(crate) fn lzma_decoder(mem_limit: u64, trailing: Trailing) -> CodecsDecoder<
     CodecsDecoder::new(decoder(LzmaDecoderParams::Lzma { mem_limit }), trailing)
 }
 
-/// An xz encoder at `level` (0 to 9).
-pub(crate) fn xz_encoder(level: u32) -> CodecsEncoder<Xz> {
-    CodecsEncoder::new(level)
+/// An xz encoder at `level` (0 to 9) on `threads` of liblzma's threads.
+pub(crate) fn xz_encoder(level: u32, threads: u32) -> CodecsEncoder<Xz> {
+    CodecsEncoder::new(XzSettings { level, threads })
 }
