@@ -27,7 +27,7 @@ use crate::args::{Cli, Command};
 use crate::run::Format;
 
 fn main() -> ExitCode {
-    alloc::one_arena();
+    alloc::tune();
     let cli = Cli::parse_from(args::habits(std::env::args_os()));
     if let Err(msg) = validate(&cli.command) {
         eprintln!("weir: {msg}");
