@@ -373,3 +373,15 @@ fn decoders_take_xz_and_zstd_thread_flags_and_clusters_split() {
         assert!(stderr(&o).contains("truncated"), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// `weir --help` names every format it has commands for.
+#[test]
+fn the_help_names_every_format() {
+    let o = weir().arg("--help").output().unwrap();
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    let first = help.lines().next().unwrap();
+    for name in ["gzip", "zstd", "brotli", "xz", "bzip2", "lz4"] {
+        assert!(first.contains(name), "{name} missing from: {first}");
+    }
+}
