@@ -352,9 +352,9 @@ pub(crate) struct Encode {
     /// per core, and `-p 1` compresses as one stream on one thread, the
     /// least CPU per byte. zstd: libzstd's own workers, as `zstd -T N`;
     /// default 1, as zstd's. xz: liblzma's own workers, as `xz -T N`, on
-    /// blocks of 24 MiB at level 6 (so a smaller input gains nothing), with
-    /// about 100 MiB more memory per thread at level 6; default 1, as xz
-    /// 5.4's.
+    /// blocks of 24 MiB at level 6 (so a smaller input gains nothing), each
+    /// worker with its own encoder and blocks: about 130 to 165 MiB per
+    /// thread at level 6 (about 100 MiB on one); default 1, as xz 5.4's.
     #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,
