@@ -473,6 +473,19 @@ fn other_formats_are_named_and_messages_say_the_format_once() {
             "{e}"
         );
     }
+    // A .lzma file given to the xz decoder: named, with where to go.
+    let (ok, lzma) = pipe_through("xz", &["--format=lzma", "-c"], &data);
+    assert!(ok);
+    for sizes in [&[usize::MAX][..], &[1][..]] {
+        let msg = run_sync(XzDecoder::new(), &lzma, sizes)
+            .error
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("not in xz format (byte offset 0 starts what looks like a .lzma file"),
+            "{msg}"
+        );
+    }
     // A damaged bzip2 block: "bzip2: " once, at the start.
     let mut packed = encode(Format::Bzip2, 9, &data);
     let at = packed.len() / 2;
