@@ -49,12 +49,14 @@ pub(crate) struct Cli {
 ///   or two digits) means `--level N`; the last one wins, and levels are
 ///   ignored when decompressing, as gzip does;
 /// - short flags may be combined as gzip's are: `-9c`, `-dc`, `-19cf`
-///   (digits and the letters below);
+///   (digits and the letters below); from the first other letter on, the
+///   rest goes to clap as flags of its own: `-dT0` is `-d -T0`, and in
+///   `-9e` clap names `-e`, not `-9`;
 /// - `-c` is standard output, `-f` forces compressed output to a terminal
 ///   (ignored when decompressing), `-k` (keep the input) and `-n` (store no
 ///   name) are what weir always does, and `-t` tests: it decompresses and
-///   writes nothing (`-o /dev/null`), so the exit status says whether the
-///   input is intact;
+///   writes nothing (`-o /dev/null`, with any `-c` dropped), so the exit
+///   status says whether the input is intact;
 /// - `--stats` followed by anything but `table` or `json` is `--stats`
 ///   alone, so `weir gzip --stats big.log` reads `big.log`.
 pub(crate) fn habits(
@@ -108,13 +110,18 @@ pub(crate) fn habits(
                 force |= c.force;
                 test |= c.test;
                 level = c.level.or(level);
+                if let Some(rest) = c.rest {
+                    // `-dT0`, `-9e`: clap reads (or names) the rest alone.
+                    out.push(format!("-{rest}").into());
+                }
                 continue;
             }
         }
         out.push(arg.clone());
     }
     let mut front: Vec<std::ffi::OsString> = Vec::new();
-    if stdout {
+    // `-t` writes nothing: `-tc` (as gzip and xz take it) is `-t`.
+    if stdout && !test {
         front.push("-c".into());
     }
     if test {
@@ -140,6 +147,9 @@ pub(crate) fn habits(
 /// What a gzip-style cluster of short flags (`-9`, `-dc`, `-19cf`) asks for.
 struct ShortCluster<'a> {
     level: Option<&'a str>,
+    /// The cluster from its first letter not known here (`T0` in `-dT0`),
+    /// after at least one that is.
+    rest: Option<&'a str>,
     decompress: bool,
     stdout: bool,
     force: bool,
@@ -147,7 +157,10 @@ struct ShortCluster<'a> {
 }
 
 /// Reads `-` followed by digits (one run of one or two) and the letters
-/// `c`, `d`, `f`, `k`, `n`, `t`; anything else is not such a cluster.
+/// `c`, `d`, `f`, `k`, `n`, `t`, then possibly other letters (kept whole
+/// in `rest`); one that begins with another letter is not such a cluster,
+/// nor one with two runs of digits or three digits in a row among the
+/// known letters.
 fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
     let body = text.strip_prefix('-')?;
     if body.is_empty() || body.starts_with('-') {
@@ -155,6 +168,7 @@ fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
     }
     let mut c = ShortCluster {
         level: None,
+        rest: None,
         decompress: false,
         stdout: false,
         force: false,
@@ -179,6 +193,10 @@ fn short_cluster(text: &str) -> Option<ShortCluster<'_>> {
             b't' => c.test = true,
             // Keep the input, store no name: what weir always does.
             b'k' | b'n' => {}
+            b'a'..=b'z' | b'A'..=b'Z' if i > 0 => {
+                c.rest = Some(&body[i..]);
+                break;
+            }
             _ => return None,
         }
         i += 1;
@@ -334,9 +352,9 @@ pub(crate) struct Encode {
     /// per core, and `-p 1` compresses as one stream on one thread, the
     /// least CPU per byte. zstd: libzstd's own workers, as `zstd -T N`;
     /// default 1, as zstd's. xz: liblzma's own workers, as `xz -T N`, on
-    /// blocks of 24 MiB at level 6 (so a smaller input gains nothing), with
-    /// about 100 MiB more memory per thread at level 6; default 1, as xz
-    /// 5.4's.
+    /// blocks of 24 MiB at level 6 (so a smaller input gains nothing), each
+    /// worker with its own encoder and blocks: about 130 to 165 MiB per
+    /// thread at level 6 (about 100 MiB on one); default 1, as xz 5.4's.
     #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,
@@ -361,8 +379,9 @@ pub(crate) struct Decode {
     /// 1` decodes on one. Other gzip files always decode on one thread.
     /// unlz4: 2 or more (the default on two cores or more) verifies the
     /// content checksum on a thread beside the decoder; 1 does everything
-    /// on one.
-    #[arg(short = 'p', long, value_name = "N",
+    /// on one. unxz and unzstd take it (`-T N`, as `xz -dT0`, `tar -I 'xz
+    /// -T0'` and zstd write it) and decode on one thread.
+    #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,
 }

@@ -330,7 +330,13 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
 /// # Errors
 /// The message to print.
 pub(crate) fn validate_decode(format: Format, args: &Decode) -> Result<(), String> {
-    if !matches!(format, Format::Gzip | Format::Lz4) && args.threads.is_some_and(|n| n != 1) {
+    // unxz and unzstd take `-T N` as xz and zstd do (`tar -I 'xz -T0'`
+    // runs `xz -T0 -d`), and decode on one thread.
+    let takes_threads = matches!(
+        format,
+        Format::Gzip | Format::Lz4 | Format::Xz | Format::Zstd
+    );
+    if !takes_threads && args.threads.is_some_and(|n| n != 1) {
         return Err(format!(
             "{}: --threads is only for gunzip and unlz4",
             format.decoder_name()

@@ -154,7 +154,8 @@ fn threads_and_independent_are_usage_errors_where_they_do_not_apply() {
     for args in [
         &["zstd", "--independent"][..],
         &["brotli", "--bgzf"],
-        &["unzstd", "-p", "2"],
+        // (unzstd and unxz take -T N as zstd and xz do: cli_formats.rs.)
+        &["bunzip2", "-p", "2"],
         &["unbrotli", "-p", "3"],
         &["gunzip", "-p", "65"],
     ] {

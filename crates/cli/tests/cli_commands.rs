@@ -197,7 +197,7 @@ fn usage_errors_are_exit_2() {
         ),
         (
             vec!["brotli", "-p", "2"],
-            "--threads is only for gzip and zstd",
+            "--threads is only for gzip, zstd and xz",
         ),
     ] {
         let o = run(weir().args(&args).arg("-f").stdin(Stdio::null()));

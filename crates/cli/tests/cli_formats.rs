@@ -122,7 +122,7 @@ fn unlz4_checks_content_checksums_on_one_thread_or_two() {
             "-p {threads}: {msg}"
         );
     }
-    let o = run_with_stdin(weir().args(["unxz", "-p", "2"]), b"");
+    let o = run_with_stdin(weir().args(["bunzip2", "-p", "2"]), b"");
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("--threads is only for gunzip and unlz4"),
@@ -306,4 +306,82 @@ fn unlzma_reads_what_xz_format_lzma_writes() {
     let o = run_with_stdin(weir().arg("unlzma"), &xz);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("weir: unlzma: "), "{}", stderr(&o));
+}
+
+/// What xz's and zstd's users type when decompressing: `-T N` on the
+/// decoder (`xz -dT0`; `tar -I 'xz -T0'` extracts with `xz -T0 -d`) is
+/// taken, and unxz and unzstd decode on one thread; a cluster with a letter
+/// weir does not know keeps the rest for clap, which names that letter;
+/// `-tc` tests (as `xz -tc` and `gzip -tc` do).
+#[test]
+fn decoders_take_xz_and_zstd_thread_flags_and_clusters_split() {
+    let data = sample(400_000);
+    let xz = run_with_stdin(Command::new("xz").args(["-T2", "-c"]), &data).stdout;
+    let zst = run_with_stdin(Command::new("zstd").args(["-T2", "-c"]), &data).stdout;
+    for (args, input) in [
+        (&["xz", "-T0", "-d"][..], &xz),
+        (&["xz", "-dT0"], &xz),
+        (&["xz", "-dcT2"], &xz),
+        (&["unxz", "-T2"], &xz),
+        (&["unxz", "-p", "0"], &xz),
+        (&["zstd", "-T0", "-d"], &zst),
+        (&["zstd", "-dT2"], &zst),
+    ] {
+        let o = run_with_stdin(weir().args(args), input);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout == data, "{args:?}: wrong output");
+    }
+    // Compressing too: `-6T2` is level 6 on two threads.
+    let o = run_with_stdin(weir().args(["xz", "-6T2"]), &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run_with_stdin(Command::new("xz").arg("-dc"), &o.stdout);
+    assert!(back.stdout == data);
+    // `-9e`: the unknown flag is `-e`, not `-9`.
+    let o = run_with_stdin(weir().args(["xz", "-9e"]), &data);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("'-e'") && !stderr(&o).contains("'-9'"),
+        "{}",
+        stderr(&o)
+    );
+    // Threads stay a usage error where no thread flag is the tool's own.
+    for dec in ["bunzip2", "unlzma", "unbrotli"] {
+        let o = run_with_stdin(weir().args([dec, "-T2"]), b"");
+        assert_eq!(o.status.code(), Some(2), "{dec}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--threads is only for"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // `-tc` and `-t -c`: a test, nothing written.
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("a.xz");
+    std::fs::write(&good, &xz).unwrap();
+    let bad = dir.path().join("b.xz");
+    std::fs::write(&bad, &xz[..xz.len() - 7]).unwrap();
+    for args in [
+        &["xz", "-tc"][..],
+        &["unxz", "-t", "-c"],
+        &["xz", "-c", "-t"],
+    ] {
+        let o = weir().args(args).arg(&good).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?} wrote to standard output");
+        let o = weir().args(args).arg(&bad).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("truncated"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// `weir --help` names every format it has commands for.
+#[test]
+fn the_help_names_every_format() {
+    let o = weir().arg("--help").output().unwrap();
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    let first = help.lines().next().unwrap();
+    for name in ["gzip", "zstd", "brotli", "xz", "bzip2", "lz4"] {
+        assert!(first.contains(name), "{name} missing from: {first}");
+    }
 }

@@ -444,3 +444,53 @@ async fn a_partial_stream_is_decoded_as_it_arrives() {
         assert_eq!(got, data.len(), "{}", f.name());
     }
 }
+
+/// Input in a format the system tool reads and weir does not, or no format
+/// at all, is named for what it is, each cause said once.
+#[test]
+fn other_formats_are_named_and_messages_say_the_format_once() {
+    let data = text(100_000, 89);
+    // `lz4 -l` writes the legacy format: named, cut anywhere in its magic.
+    let (ok, legacy) = pipe_through("lz4", &["-l", "-c"], &data);
+    assert!(ok);
+    for sizes in [&[usize::MAX][..], &[2, 99][..]] {
+        let r = run_sync(Lz4Decoder::new(), &legacy, sizes);
+        let msg = r.error.unwrap().to_string();
+        assert!(
+            msg.contains("not in lz4 format") && msg.contains("legacy LZ4 format of `lz4 -l`"),
+            "{msg}"
+        );
+        assert!(r.out.is_empty());
+    }
+    // A .lzma decoder given text: not in lzma format, whatever the chunks.
+    for sizes in [&[usize::MAX][..], &[1][..], &[5, 7][..]] {
+        let r = run_sync(LzmaDecoder::new(), b"plain text, not a .lzma file", sizes);
+        let e = r.error.unwrap();
+        assert!(e.is_corrupt(), "{e}");
+        assert!(
+            e.to_string()
+                .contains("lzma: not in lzma format (no valid header at byte offset 0)"),
+            "{e}"
+        );
+    }
+    // A .lzma file given to the xz decoder: named, with where to go.
+    let (ok, lzma) = pipe_through("xz", &["--format=lzma", "-c"], &data);
+    assert!(ok);
+    for sizes in [&[usize::MAX][..], &[1][..]] {
+        let msg = run_sync(XzDecoder::new(), &lzma, sizes)
+            .error
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains("not in xz format (byte offset 0 starts what looks like a .lzma file"),
+            "{msg}"
+        );
+    }
+    // A damaged bzip2 block: "bzip2: " once, at the start.
+    let mut packed = encode(Format::Bzip2, 9, &data);
+    let at = packed.len() / 2;
+    packed[at] ^= 0xff;
+    let msg = apply(Bzip2Decoder::new(), &packed).unwrap_err().to_string();
+    assert!(msg.contains("bzip2: corrupt input at or after"), "{msg}");
+    assert_eq!(msg.matches("bzip2").count(), 1, "{msg}");
+}

@@ -163,6 +163,29 @@ fn corrupt_deflate_block_is_an_error() {
     }
 }
 
+/// Damage that the inflater's fast path finds (a bad code or distance in
+/// the middle of a long member) is named as bad data, never as zlib-rs's
+/// "repeated call with bad state", which would read as a misuse of the
+/// library.
+#[test]
+fn damage_in_the_inflaters_fast_path_reads_as_bad_data() {
+    let data = text(300_000, 10);
+    let gz = member(&data);
+    let mut deflate_errors = 0;
+    for at in (20..gz.len() - 8).step_by(211) {
+        let mut bad = gz.clone();
+        bad[at] ^= 0x55;
+        let r = run_sync(GzipDecoder::new(), &bad, &[65536]);
+        let msg = r.error.expect("damage went unnoticed").to_string();
+        assert!(!msg.contains("bad state"), "flip at {at}: {msg}");
+        if msg.contains("corrupt deflate data near byte offset") {
+            deflate_errors += 1;
+            assert!(msg.contains("invalid"), "flip at {at}: {msg}");
+        }
+    }
+    assert!(deflate_errors > 0, "no flip hit the deflate data");
+}
+
 #[test]
 fn trailing_garbage_is_an_error_by_default_and_ignored_on_request() {
     let mut gz = member(b"data");

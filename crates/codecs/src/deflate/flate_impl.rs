@@ -116,7 +116,16 @@ impl FlateDecoder {
                 let why = if e.needs_dictionary().is_some() {
                     "a preset dictionary is required".to_string()
                 } else {
-                    e.to_string()
+                    let why = e.to_string();
+                    // zlib-rs (0.6) overwrites the reason its fast path
+                    // found (a bad code or distance) with this text, meant
+                    // for a caller that goes on after an error; weir never
+                    // does, so the data is what is wrong.
+                    if why.contains("repeated call with bad state") {
+                        "invalid deflate data (a bad code or distance)".to_string()
+                    } else {
+                        why
+                    }
                 };
                 Err(Error::corrupt(format!(
                     "{format}: corrupt {what} near byte offset {at}: {why}"

@@ -65,6 +65,11 @@ pub(crate) trait DecodeFormat {
     /// Whether `prefix` (at least one byte) begins a stream.
     fn magic(prefix: &[u8]) -> Magic;
 
+    /// The magic number of a format this one's tools also read and weir
+    /// does not (LZ4's legacy frames), and how to name it: input that
+    /// starts with it is refused as that format rather than as no format.
+    const OTHER_FORMAT: Option<(&'static [u8], &'static str)> = None;
+
     /// Whether the adapter can check the content checksum of a stream that
     /// starts with `magic` itself (see [`CodecsDecoder::own_sum`]): LZ4
     /// frames, not skippable frames. The default: never.
@@ -349,7 +354,22 @@ impl<F: DecodeFormat> CodecsDecoder<F> {
                 continue;
             }
             self.held.push(b);
-            match F::magic(&self.held) {
+            let mut magic = F::magic(&self.held);
+            if let (Some((other, name)), 0, Magic::No) = (F::OTHER_FORMAT, self.streams, magic)
+                && other.starts_with(&self.held)
+            {
+                if self.held.len() < other.len() {
+                    magic = Magic::Partial;
+                } else {
+                    let start = at + i as u64 + 1 - self.held.len() as u64;
+                    return Err(Error::corrupt(format!(
+                        "{}: not in {} format (byte offset {start} starts {name})",
+                        F::FORMAT,
+                        F::FORMAT
+                    )));
+                }
+            }
+            match magic {
                 Magic::Partial => {}
                 Magic::Yes => {
                     self.check_padding(at + i as u64 + 1 - self.held.len() as u64)?;
@@ -621,6 +641,20 @@ fn setup_error<F: DecodeFormat>(e: &str) -> Error {
 /// memory limit, a limit error.
 fn corrupt<F: DecodeFormat>(e: &std::io::Error, at: u64) -> Error {
     let text = e.to_string();
+    // Said once: libbz2-rs's messages begin with "bzip2: " already.
+    let text = text
+        .strip_prefix(F::FORMAT)
+        .and_then(|t| t.strip_prefix(": "))
+        .unwrap_or(&text);
+    // A format without a magic number learns it was given something else
+    // from its header (a .lzma file's 13 bytes).
+    if !F::HAS_MAGIC && at < LZMA_HEADER_LEN && text.contains("format not recognized") {
+        return Error::corrupt(format!(
+            "{}: not in {} format (no valid header at byte offset 0)",
+            F::FORMAT,
+            F::FORMAT
+        ));
+    }
     if text.contains("memory limit reached") {
         return Error::limit(format!(
             "{}: the stream needs more memory than allowed (at byte offset {at}): {text}",
@@ -632,6 +666,10 @@ fn corrupt<F: DecodeFormat>(e: &std::io::Error, at: u64) -> Error {
         F::FORMAT
     ))
 }
+
+/// The length of a `.lzma` file's header: properties, dictionary size and
+/// uncompressed size.
+const LZMA_HEADER_LEN: u64 = 13;
 
 /// What a format adds to the encoding adapter.
 pub(crate) trait EncodeFormat {

@@ -21,8 +21,9 @@ use crate::engine::{DecodeEngine, DecodeSettings, decoder_common};
 /// frame's checksum field, after the frame's output (as `lz4 -d` does).
 ///
 /// Two differences from the `lz4` command: the legacy format (`lz4 -l`,
-/// magic number 0x184C2102) is refused, and empty input is an error (a
-/// truncated file) where `lz4 -d` writes nothing and succeeds.
+/// magic number 0x184C2102) is refused, with an error that names it, and
+/// empty input is an error (a truncated file) where `lz4 -d` writes
+/// nothing and succeeds.
 ///
 /// # Errors
 /// Each is an error for which `Error::is_corrupt` is true, naming lz4 and a

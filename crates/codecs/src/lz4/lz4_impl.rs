@@ -30,6 +30,13 @@ impl DecodeFormat for Lz4 {
     type Codec = Lz4Decoder;
     const FORMAT: &'static str = "lz4";
     const MULTI_STREAM: bool = true;
+    /// Legacy frames (`lz4 -l`, as Linux kernel images use them), magic
+    /// number 0x184C2102 little-endian, which liblz4's frame API does not
+    /// read.
+    const OTHER_FORMAT: Option<(&'static [u8], &'static str)> = Some((
+        &[0x02, 0x21, 0x4c, 0x18],
+        "the legacy LZ4 format of `lz4 -l`, which weir does not read",
+    ));
 
     /// A frame, or a skippable frame (0x184D2A50 to 0x184D2A5F).
     fn magic(prefix: &[u8]) -> Magic {

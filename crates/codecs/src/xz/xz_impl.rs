@@ -29,6 +29,14 @@ impl DecodeFormat for Xz {
     const FORMAT: &'static str = "xz";
     const MULTI_STREAM: bool = true;
     const ZERO_PADDING4: bool = true;
+    /// A `.lzma` file has no magic number, but what `xz --format=lzma` and
+    /// `lzma` write starts so (lc=3, lp=0, pb=2, then a dictionary size of
+    /// 64 KiB or more in a power of two): `xz -d` reads those, `weir unxz`
+    /// sends them to `weir unlzma`.
+    const OTHER_FORMAT: Option<(&'static [u8], &'static str)> = Some((
+        &[0x5d, 0x00, 0x00],
+        "what looks like a .lzma file: weir unlzma reads those",
+    ));
 
     fn magic(prefix: &[u8]) -> Magic {
         let n = prefix.len().min(XZ_MAGIC.len());
