@@ -313,7 +313,10 @@ pub(crate) struct RunArgs {
     pub(crate) timeline: Option<PathBuf>,
     /// End the run (exit status 1) when no stage has made progress for this
     /// long, with one line naming the stage that holds it and what every
-    /// stage waits on (e.g. 30s; default off).
+    /// stage waits on (e.g. 30s; default off). Time inside one call of a
+    /// codec counts as no progress: threaded xz and zstd encoders (`-T N`)
+    /// return only when a whole block is done, seconds at xz's level 6 and
+    /// minutes at 9, so give them a timeout longer than that.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "off")]
     pub(crate) stall_timeout: TimeLimit,
 }
