@@ -357,7 +357,9 @@ pub(crate) struct Encode {
     /// default 1, as zstd's. xz: liblzma's own workers, as `xz -T N`, on
     /// blocks of 24 MiB at level 6 (so a smaller input gains nothing), each
     /// worker with its own encoder and blocks: about 130 to 165 MiB per
-    /// thread at level 6 (about 100 MiB on one); default 1, as xz 5.4's.
+    /// thread at level 6 (about 100 MiB on one), and fewer threads when they
+    /// would need more than a quarter of the memory, as xz plans; default 1,
+    /// as xz 5.4's.
     #[arg(short = 'p', short_alias = 'T', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=64))]
     pub(crate) threads: Option<u32>,

@@ -104,6 +104,7 @@ impl Format {
                 XzEncoder::builder()
                     .level(level)
                     .threads(threads as usize)
+                    .max_memory(quarter_of_memory())
                     .build(),
             ),
             Format::Bzip2 => Box::new(Bzip2Encoder::with_level(level)),
@@ -343,6 +344,19 @@ pub(crate) fn validate_decode(format: Format, args: &Decode) -> Result<(), Strin
         ));
     }
     Ok(())
+}
+
+/// A quarter of the machine's memory (`MemTotal` in `/proc/meminfo`): what
+/// xz plans threads for at most. No limit where that cannot be read.
+fn quarter_of_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib.saturating_mul(1024) / 4)
+        })
+        .unwrap_or(u64::MAX)
 }
 
 /// Every core the process may use: pigz's default, and `zstd -T0`.

@@ -1,4 +1,6 @@
-use super::xz_impl::{DEFAULT_LEVEL, MAX_LEVEL, MAX_THREADS, MIN_LEVEL, Xz, xz_encoder};
+use super::xz_impl::{
+    DEFAULT_LEVEL, MAX_LEVEL, MAX_THREADS, MIN_LEVEL, Xz, threaded_memory, xz_encoder,
+};
 use crate::SyncFlush;
 use crate::engine::codecs_impl::CodecsEncoder;
 use crate::engine::{EncodeEngine, encoder_common};
@@ -59,6 +61,7 @@ impl XzEncoder {
         XzEncoderBuilder {
             level: DEFAULT_LEVEL,
             threads: 1,
+            max_memory: u64::MAX,
             sync: SyncFlush::Never,
             flush_on_empty: false,
         }
@@ -78,6 +81,7 @@ impl XzEncoder {
 pub struct XzEncoderBuilder {
     level: u32,
     threads: u32,
+    max_memory: u64,
     sync: SyncFlush,
     flush_on_empty: bool,
 }
@@ -118,11 +122,44 @@ impl XzEncoderBuilder {
         self
     }
 
+    /// The most memory the threaded encoder may plan for, as xz's memory
+    /// limit for compression: when liblzma's estimate for the threads asked
+    /// is above it, the encoder uses fewer threads (one at the least,
+    /// whatever it needs). Default: no limit. `weir xz -T N` passes a
+    /// quarter of the machine's memory, as xz does.
+    ///
+    /// # Examples
+    /// ```
+    /// use weir::codecs::XzEncoder;
+    ///
+    /// // Level 9 needs about 1.2 GiB a thread: 2 GiB allows one.
+    /// let b = XzEncoder::builder().level(9).threads(8).max_memory(2 << 30).clone();
+    /// assert_eq!(b.planned_threads(), 1);
+    /// // Level 6 about 165 MiB: 400 MiB allows two.
+    /// let b = XzEncoder::builder().threads(8).max_memory(400 << 20).clone();
+    /// assert_eq!(b.planned_threads(), 2);
+    /// ```
+    pub fn max_memory(&mut self, bytes: u64) -> &mut Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// The threads the encoder will use: those asked
+    /// ([`threads`](Self::threads)), fewer if liblzma's estimate for them
+    /// is above [`max_memory`](Self::max_memory).
+    pub fn planned_threads(&self) -> usize {
+        let mut n = self.threads;
+        while n > 1 && threaded_memory(self.level, n) > self.max_memory {
+            n -= 1;
+        }
+        n as usize
+    }
+
     /// The encoder.
     pub fn build(&self) -> XzEncoder {
         XzEncoder {
             engine: EncodeEngine::new(
-                xz_encoder(self.level, self.threads),
+                xz_encoder(self.level, self.planned_threads() as u32),
                 self.sync,
                 self.flush_on_empty,
             ),
