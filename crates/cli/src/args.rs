@@ -51,7 +51,7 @@ pub(crate) struct Cli {
 /// - short flags may be combined as gzip's are: `-9c`, `-dc`, `-19cf`
 ///   (digits and the letters below); from the first other letter on, the
 ///   rest goes to clap as flags of its own: `-dT0` is `-d -T0`, and in
-///   `-9e` clap names `-e`, not `-9`;
+///   `-9q` clap names `-q`, not `-9` (`-9e` is `-9 -e`, xz's extreme);
 /// - `-c` is standard output, `-f` forces compressed output to a terminal
 ///   (ignored when decompressing), `-k` (keep the input) and `-n` (store no
 ///   name) are what weir always does, and `-t` tests: it decompresses and
@@ -369,6 +369,10 @@ pub(crate) struct Encode {
     /// core. Any gzip reads it; it is larger (about 11% on log text).
     #[arg(long, visible_alias = "bgzf")]
     pub(crate) independent: bool,
+    /// xz: the level's extreme variant, as `xz -e` (`-9e`): a slower, more
+    /// thorough search for a slightly smaller file, with the same memory.
+    #[arg(short, long)]
+    pub(crate) extreme: bool,
 }
 
 #[derive(Debug, Args)]

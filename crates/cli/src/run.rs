@@ -83,6 +83,7 @@ impl Format {
         level: Option<u32>,
         threads: u32,
         independent: bool,
+        extreme: bool,
     ) -> Result<BoxTransform, Error> {
         let level = level.unwrap_or(self.levels().1);
         Ok(match self {
@@ -103,6 +104,7 @@ impl Format {
             Format::Xz => Box::new(
                 XzEncoder::builder()
                     .level(level)
+                    .extreme(extreme)
                     .threads(threads as usize)
                     .max_memory(quarter_of_memory())
                     .build(),
@@ -316,6 +318,9 @@ pub(crate) fn validate_encode(format: Format, args: &Encode) -> Result<(), Strin
             format.name()
         ));
     }
+    if args.extreme && !matches!(format, Format::Xz) {
+        return Err(format!("{}: --extreme (-e) is only for xz", format.name()));
+    }
     if args.independent && !matches!(format, Format::Gzip) {
         return Err(format!(
             "{}: --independent (BGZF) is only for gzip",
@@ -383,7 +388,7 @@ pub(crate) async fn encode(
         (_, Some(n)) => n,
         (Format::Zstd | Format::Xz, None) => 1,
     };
-    let transform = format.encoder(args.level, threads, args.independent)?;
+    let transform = format.encoder(args.level, threads, args.independent, args.extreme)?;
     run(&args.common, Some((format.name(), transform)), None, token).await
 }
 

@@ -131,6 +131,26 @@ fn unlz4_checks_content_checksums_on_one_thread_or_two() {
     );
 }
 
+#[test]
+fn xz_extreme_is_read_by_xz_on_one_thread_or_two() {
+    let data = sample(1_500_000);
+    let plain = run_with_stdin(weir().args(["xz", "-1", "-c"]), &data).stdout;
+    for args in [
+        vec!["xz", "-1e"],
+        vec!["xz", "-e", "-1", "-T", "2"],
+        vec!["xz", "--extreme", "-l", "1"],
+    ] {
+        let o = run_with_stdin(weir().args(&args).arg("-c"), &data);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout != plain, "{args:?}: the same bytes as without -e");
+        let back = run_with_stdin(Command::new("xz").arg("-dc"), &o.stdout);
+        assert!(
+            back.status.success() && back.stdout == data,
+            "{args:?}: xz -d"
+        );
+    }
+}
+
 /// `xz --robot -l`'s block count of an xz file.
 fn xz_blocks(file: &Path) -> u64 {
     let o = Command::new("xz")
@@ -273,6 +293,8 @@ fn usage_errors_and_limits() {
             vec!["lz4", "-T", "2"],
             "--threads is only for gzip, zstd and xz",
         ),
+        (vec!["gzip", "-9e"], "--extreme (-e) is only for xz"),
+        (vec!["lz4", "--extreme"], "--extreme (-e) is only for xz"),
     ] {
         let o = weir()
             .args(&args)
@@ -336,11 +358,11 @@ fn decoders_take_xz_and_zstd_thread_flags_and_clusters_split() {
     assert!(o.status.success(), "{}", stderr(&o));
     let back = run_with_stdin(Command::new("xz").arg("-dc"), &o.stdout);
     assert!(back.stdout == data);
-    // `-9e`: the unknown flag is `-e`, not `-9`.
-    let o = run_with_stdin(weir().args(["xz", "-9e"]), &data);
+    // `-9q`: the unknown flag is `-q`, not `-9`.
+    let o = run_with_stdin(weir().args(["xz", "-9q"]), &data);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("'-e'") && !stderr(&o).contains("'-9'"),
+        stderr(&o).contains("'-q'") && !stderr(&o).contains("'-9'"),
         "{}",
         stderr(&o)
     );

@@ -398,6 +398,27 @@ fn xz_on_several_threads_round_trips_at_any_split_and_flush() {
             }
         }
     }
+    // The extreme flag (`xz -0e`) searches harder: other bytes, read back
+    // by weir and by `xz -d`, on one thread or two.
+    for threads in [1, 2] {
+        let e = XzEncoder::builder()
+            .level(0)
+            .extreme(true)
+            .threads(threads)
+            .build();
+        let packed = apply(e, &data).unwrap();
+        let plain = apply(
+            XzEncoder::builder().level(0).threads(threads).build(),
+            &data,
+        )
+        .unwrap();
+        assert_ne!(packed, plain, "-0e on {threads} threads");
+        assert_eq!(apply(XzDecoder::new(), &packed).unwrap(), data);
+        if have("xz") {
+            let (ok, out) = pipe_through("xz", &["-dc"], &packed);
+            assert!(ok && out == data, "xz -d of -0e on {threads} threads");
+        }
+    }
     // One thread is the single-threaded encoder: what `xz -0` writes.
     let one = apply(XzEncoder::builder().level(0).threads(1).build(), &data).unwrap();
     assert_eq!(one, apply(XzEncoder::with_level(0), &data).unwrap());

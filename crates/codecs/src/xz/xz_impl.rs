@@ -50,21 +50,31 @@ impl DecodeFormat for Xz {
     }
 }
 
-/// liblzma's estimate of the memory its threaded encoder needs at `level`
-/// with `threads` threads (`u64::MAX` if it cannot tell).
-pub(crate) fn threaded_memory(level: u32, threads: u32) -> u64 {
+/// liblzma's preset number for `level` (clamped to 0-9), with its extreme
+/// flag (`xz -e`) when asked.
+pub(crate) fn preset(level: u32, extreme: bool) -> u32 {
+    let level = level.clamp(MIN_LEVEL, MAX_LEVEL);
+    if extreme {
+        level | liblzma::stream::PRESET_EXTREME
+    } else {
+        level
+    }
+}
+
+/// liblzma's estimate of the memory its threaded encoder needs at `preset`
+/// (see [`preset`]) with `threads` threads (`u64::MAX` if it cannot tell).
+pub(crate) fn threaded_memory(preset: u32, threads: u32) -> u64 {
     let mut b = liblzma::stream::MtStreamBuilder::new();
-    b.threads(threads.max(1))
-        .preset(level.clamp(MIN_LEVEL, MAX_LEVEL))
-        .check(Check::Crc64);
+    b.threads(threads.max(1)).preset(preset).check(Check::Crc64);
     b.memusage()
 }
 
 /// What an xz encoder is made from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct XzSettings {
-    /// The preset, 0 to 9.
-    pub(crate) level: u32,
+    /// liblzma's preset ([`preset`]): the level, 0 to 9, and the extreme
+    /// flag.
+    pub(crate) preset: u32,
     /// liblzma's worker threads; 1: its single-threaded encoder.
     pub(crate) threads: u32,
 }
@@ -82,7 +92,7 @@ impl EncodeFormat for Xz {
     /// refuse to set the threaded one up, the stream is compressed on one
     /// thread, as `xz` itself falls back to fewer threads.
     fn codec(settings: XzSettings) -> Xz2Encoder {
-        let preset = settings.level.clamp(MIN_LEVEL, MAX_LEVEL);
+        let preset = settings.preset;
         let threads = settings.threads.min(MAX_THREADS);
         if let Some(n) = NonZeroU32::new(threads).filter(|n| n.get() > 1) {
             let mut builder = MtStreamBuilder::default();
@@ -93,7 +103,13 @@ impl EncodeFormat for Xz {
                 return codec;
             }
         }
-        Xz2Encoder::new(Xz2FileFormat::Xz, Level::Precise(preset as i32))
+        let check = Check::Crc64;
+        Xz2Encoder::try_from(LzmaEncoderParams::Easy { preset, check }).unwrap_or_else(|_| {
+            // liblzma could not set the encoder up (it fails only when it
+            // cannot allocate): the plain preset, as before the extreme flag.
+            let level = (preset & !liblzma::stream::PRESET_EXTREME) as i32;
+            Xz2Encoder::new(Xz2FileFormat::Xz, Level::Precise(level))
+        })
     }
 }
 
@@ -134,9 +150,10 @@ pub(crate) fn lzma_decoder(mem_limit: u64, trailing: Trailing) -> CodecsDecoder<
     CodecsDecoder::new(decoder(LzmaDecoderParams::Lzma { mem_limit }), trailing)
 }
 
-/// An xz encoder at `level` (0 to 9) on `threads` of liblzma's threads.
-pub(crate) fn xz_encoder(level: u32, threads: u32) -> CodecsEncoder<Xz> {
-    CodecsEncoder::new(XzSettings { level, threads })
+/// An xz encoder at `preset` ([`preset`]) on `threads` of liblzma's
+/// threads.
+pub(crate) fn xz_encoder(preset: u32, threads: u32) -> CodecsEncoder<Xz> {
+    CodecsEncoder::new(XzSettings { preset, threads })
 }
 
 #[cfg(test)]
@@ -145,7 +162,7 @@ mod tests {
 
     #[test]
     fn threaded_memory_grows_with_threads_and_level() {
-        let m = threaded_memory;
+        let m = |level, threads| threaded_memory(preset(level, false), threads);
         // About 165 MiB a thread at level 6, 1.2 GiB at 9 (liblzma 5.8).
         assert!((150 << 20..180 << 20).contains(&m(6, 1)), "{}", m(6, 1));
         assert!(m(6, 2) > m(6, 1) + (150 << 20));
