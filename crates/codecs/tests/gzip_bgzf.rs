@@ -242,7 +242,9 @@ fn the_parallel_decoder_uses_its_threads_and_reports_them() {
     assert_eq!(dec.members(), blocks);
     let busy = dec.worker_busy().unwrap().times();
     assert_eq!(busy.len(), 2);
-    assert!(busy.iter().all(|d| !d.is_zero()), "{busy:?}");
+    // The workers share one job queue, so a fast one may take every job
+    // (as it did under ISA-L in CI); the first batch always goes to them.
+    assert!(busy.iter().any(|d| !d.is_zero()), "{busy:?}");
     let h = dec.header().unwrap();
     assert_eq!(&h.extra().unwrap()[..4], b"BC\x02\x00");
     // One thread: the sequential decoder, no block counted as parallel.
