@@ -93,8 +93,8 @@ impl EncodeFormat for Xz {
     /// thread, as `xz` itself falls back to fewer threads.
     fn codec(settings: XzSettings) -> Xz2Encoder {
         let preset = settings.preset;
-        let threads = settings.threads.min(MAX_THREADS);
-        if let Some(n) = NonZeroU32::new(threads).filter(|n| n.get() > 1) {
+        // The builder has clamped the threads to MAX_THREADS.
+        if let Some(n) = NonZeroU32::new(settings.threads).filter(|n| n.get() > 1) {
             let mut builder = MtStreamBuilder::default();
             // No timeout: a call returns only once it has made progress,
             // so the engine never mistakes a wait for a stall.
