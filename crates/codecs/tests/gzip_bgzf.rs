@@ -362,10 +362,19 @@ fn set_size(file: &mut [u8], at: usize, size: usize) {
 
 #[test]
 fn lying_block_sizes_are_errors_with_offsets() {
-    let data = text(300_000, 5);
+    // Block 2 is in the first batch, gathered by copying; block 9 comes
+    // after whole batches, which a large input chunk hands on as slices of
+    // itself: both paths must find the same errors.
+    lying_block_sizes_are_errors_with_offsets_at(2);
+    lying_block_sizes_are_errors_with_offsets_at(9);
+}
+
+fn lying_block_sizes_are_errors_with_offsets_at(block: usize) {
+    let data = text(1_000_000, 5);
     let file = bgzf(6, 2, &data);
     let b = blocks(&file);
-    let (at, size) = b[2];
+    assert!(b.len() > 12, "{} blocks", b.len());
+    let (at, size) = b[block];
     // Too large, inside the file: the member's data ends before the
     // recorded end.
     let mut f = file.clone();
@@ -444,24 +453,30 @@ fn blocks_end(file: &[u8]) -> Vec<usize> {
 
 #[test]
 fn corrupt_blocks_are_errors_with_offsets() {
-    let data = text(300_000, 8);
+    let data = text(1_000_000, 8);
     let file = bgzf(6, 2, &data);
     let b = blocks(&file);
+    // Block 1 is gathered by copying, block 9 (after whole batches) handed
+    // on as a slice of a large input chunk.
+    for k in [1, 9] {
+        let (at, size) = b[k];
+        let member = format!("member {}", k + 1);
+        // A CRC-32 that does not match.
+        let mut f = file.clone();
+        f[at + size - 8] ^= 1;
+        let e = bad_bgzf(&f);
+        assert!(
+            e.contains(&format!("crc32 mismatch in {member} "))
+                && e.contains(&format!("byte offset {}", at + size - 8)),
+            "{e}"
+        );
+        // A length that does not match.
+        let mut f = file.clone();
+        f[at + size - 4] ^= 1;
+        let e = bad_bgzf(&f);
+        assert!(e.contains("ISIZE") && e.contains(&member), "{e}");
+    }
     let (at, size) = b[1];
-    // A CRC-32 that does not match.
-    let mut f = file.clone();
-    f[at + size - 8] ^= 1;
-    let e = bad_bgzf(&f);
-    assert!(
-        e.contains("crc32 mismatch in member 2")
-            && e.contains(&format!("byte offset {}", at + size - 8)),
-        "{e}"
-    );
-    // A length that does not match.
-    let mut f = file.clone();
-    f[at + size - 4] ^= 1;
-    let e = bad_bgzf(&f);
-    assert!(e.contains("ISIZE") && e.contains("member 2"), "{e}");
     // Corrupt DEFLATE data (every byte of the body, a few bits each).
     let mut errors = 0;
     for i in (at + 18..at + size - 8).step_by(997) {

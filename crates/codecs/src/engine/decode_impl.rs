@@ -45,6 +45,22 @@ pub(crate) trait RawDecoder {
     /// Corrupt input, naming the format and the offset.
     fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error>;
 
+    /// [`decode`](Self::decode), with the input as a shared buffer: a
+    /// decoder that hands input to other threads may keep slices of it
+    /// rather than copy it (keeping the buffer alive until they are done).
+    /// The default decodes it as bytes.
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode).
+    fn decode_shared(
+        &mut self,
+        input: &Bytes,
+        out: &mut Vec<u8>,
+        offset: u64,
+    ) -> Result<Progress, Error> {
+        self.decode(input, out, offset)
+    }
+
     /// The input has ended at stream offset `offset`: fails unless the
     /// stream is complete.
     ///
@@ -364,17 +380,18 @@ impl<D: RawDecoder> DecodeEngine<D> {
     /// more input to go on.
     fn decode_some(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
         let limit = self.settings.chunk_size;
-        let input = &self.input[self.pos..];
+        // A slice shares the chunk's buffer: no copy.
+        let input = self.input.slice(self.pos..);
         let before = buf.len();
         // Never let the codec write past the chunk limit, even if the
         // allocation is larger.
         let p = if buf.capacity() > limit {
             let mut window = Vec::with_capacity(limit - buf.len());
-            let p = self.raw.decode(input, &mut window, self.total_in);
+            let p = self.raw.decode_shared(&input, &mut window, self.total_in);
             buf.extend_from_slice(&window);
             p
         } else {
-            self.raw.decode(input, buf, self.total_in)
+            self.raw.decode_shared(&input, buf, self.total_in)
         }?;
         let consumed = p.consumed.min(input.len());
         let input_was_empty = input.is_empty();

@@ -1,3 +1,4 @@
+use bytes::Bytes;
 use weir_core::{Error, WorkerBusy};
 
 use super::GzipHeader;
@@ -31,6 +32,18 @@ impl RawDecoder for GzipRaw {
         match self {
             GzipRaw::Single(d) => d.decode(input, out, offset),
             GzipRaw::Parallel(d) => d.decode(input, out, offset),
+        }
+    }
+
+    fn decode_shared(
+        &mut self,
+        input: &Bytes,
+        out: &mut Vec<u8>,
+        offset: u64,
+    ) -> Result<Progress, Error> {
+        match self {
+            GzipRaw::Single(d) => d.decode(input, out, offset),
+            GzipRaw::Parallel(d) => d.decode_shared(input, out, offset),
         }
     }
 
@@ -92,17 +105,23 @@ impl RawDecoder for GzipRaw {
 /// [`GzipDecoder::parallel`]), it decodes BGZF files, the independent-block
 /// gzip that htslib's `bgzip` and `weir gzip --independent`
 /// ([`GzipEncoderBuilder::independent`](crate::GzipEncoderBuilder::independent))
-/// write, on that many worker threads. It needs no flag: a first member
+/// write, on that many threads: `threads − 1` worker threads and the
+/// calling thread. It needs no flag: a first member
 /// whose header carries BGZF's `BC` extra field (its compressed size) says
 /// so. The calling thread cuts the input at the recorded sizes and hands
-/// whole blocks to the workers, four consecutive blocks per job, which inflate
-/// them and check each CRC-32 and length; the output comes out in order, a
-/// job's output as one chunk without a copy. At most `16 × threads` blocks
-/// (each at most 64 KiB in and out) are with the workers; when they all have
-/// their fill, the calling thread decodes the next blocks itself (as many
-/// again at most) rather than sleep. The decoder takes input only while it may start
-/// a block, so memory stays bounded (a few MiB) and a slow consumer
-/// stops the reading. The threads start with the first BGZF block and stop
+/// whole blocks on, four consecutive blocks per job (a slice of the input
+/// chunk when they lie inside one, not a copy); the workers inflate them
+/// and check each CRC-32 and length; the output comes out in order, a
+/// job's output as one chunk without a copy. The calling thread keeps 16
+/// blocks queued for each worker and decodes the next job itself whenever
+/// that queue is full. At most `32 × threads` blocks (each at most 64 KiB
+/// in and out) are in flight, the workers' and the calling thread's
+/// together. The decoder takes input only while it may start
+/// a block, so memory stays bounded (a few MiB, and the input chunks that
+/// jobs in flight are slices of) and a slow consumer
+/// stops the reading. Its busy meters (`Transform::worker_busy`, shown in a
+/// run's report) are one per thread: the workers', then the calling
+/// thread's decoding time. The threads start with the first BGZF block and stop
 /// when the decoder is dropped. Blocks in flight when an input chunk runs out
 /// stay in flight (the next chunk usually follows at once); the end of the
 /// input, or an empty input chunk (what [`flush_when_idle`](crate::flush_when_idle)
@@ -177,7 +196,8 @@ impl GzipDecoder {
     }
 
     /// A decoder that decodes BGZF files (independent blocks, see
-    /// "Parallel decoding") on `threads` worker threads; other gzip files
+    /// "Parallel decoding") on `threads` threads (the calling thread one of
+    /// them); other gzip files
     /// it decodes as [`GzipDecoder::new`] does. Shorthand for
     /// `GzipDecoder::builder().threads(threads).build()`.
     ///
@@ -220,9 +240,9 @@ impl GzipDecoder {
         }
     }
 
-    /// How many BGZF blocks were decoded on the worker threads (see
-    /// "Parallel decoding"): 0 for a decoder with one thread, or for a
-    /// stream that is not BGZF.
+    /// How many BGZF blocks were decoded in parallel (by the workers or
+    /// the calling thread, see "Parallel decoding"): 0 for a decoder with
+    /// one thread, or for a stream that is not BGZF.
     pub fn parallel_blocks(&self) -> u64 {
         match self.engine.raw() {
             GzipRaw::Single(_) => 0,
@@ -264,8 +284,8 @@ impl GzipDecoderBuilder {
         self
     }
 
-    /// Decodes BGZF files on this many worker threads (see "Parallel
-    /// decoding" on [`GzipDecoder`]). Default 1: every file is decoded
+    /// Decodes BGZF files on this many threads, the calling thread and
+    /// `threads − 1` workers (see "Parallel decoding" on [`GzipDecoder`]). Default 1: every file is decoded
     /// sequentially on the calling thread, and no thread is started. With
     /// [`multi_member(false)`](Self::multi_member), always 1.
     pub fn threads(&mut self, threads: usize) -> &mut Self {

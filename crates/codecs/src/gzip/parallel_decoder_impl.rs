@@ -2,6 +2,7 @@
 //! member whose header records its compressed size, as htslib's `bgzip`
 //! and `weir gzip --independent` write them).
 //!
+//! `threads` threads decode: `threads − 1` workers and the calling thread.
 //! The calling thread reads each member's header; when it carries BGZF's
 //! `BC` field, the header gives the block's size, so the calling thread
 //! gathers the whole block without decoding it. It hands the blocks on in
@@ -10,13 +11,21 @@
 //! inflate a batch's blocks into one buffer, check each CRC-32 and length,
 //! and the calling thread emits the buffers in order, whole: the decode
 //! engine hands them on as output chunks without copying them
-//! ([`RawDecoder::take_ready`]). At most `IN_FLIGHT_PER_THREAD × threads`
-//! batches (each at most `BATCH_BLOCKS` × 64 KiB in and out) are with the
-//! workers; when they all have their fill, the calling thread decodes the
-//! next batches itself, up to as many again, before it waits for the
+//! ([`RawDecoder::take_ready`]). The calling thread keeps
+//! `IN_FLIGHT_PER_THREAD` batches queued for each worker (counting those
+//! whose result it has not received, not those finished and waiting for an
+//! older one), and decodes the next batch itself whenever the workers' queue
+//! is full: so the workers never run dry while it decodes, and no more
+//! threads want the cores than there are decoders. (Two workers beside a
+//! decoding calling thread, three busy threads on two cores, left a core
+//! idle about 11% of the time: a thread that wakes on a busy core's run
+//! queue may wait there for milliseconds.) At most
+//! `2 × IN_FLIGHT_PER_THREAD × threads` batches (each at most
+//! `BATCH_BLOCKS` × 64 KiB in and out) are in flight, workers' and the
+//! calling thread's together; past that the calling thread waits for the
 //! oldest. It takes input only while it may start a block, so memory is
-//! bounded (`2 × IN_FLIGHT_PER_THREAD × threads` batches, and the one being
-//! gathered) and a slow output stops the reading. Whole blocks gathered
+//! bounded (those batches, and the one being gathered) and a slow output
+//! stops the reading. Whole blocks gathered
 //! when the input runs out wait for more input like the batches in flight;
 //! the end of input or an empty chunk hands them on (`drain`).
 //!
@@ -43,7 +52,8 @@ use crate::Trailing;
 use crate::engine::{Progress, RawDecoder, truncated};
 use crate::pool_impl::{InOrder, PoolNames, Queue, Work, WorkerPool};
 
-/// Batches in flight per worker.
+/// Batches queued per worker; twice this per decoding thread (workers and
+/// the calling thread) is the bound on batches in flight.
 const IN_FLIGHT_PER_THREAD: usize = 4;
 /// Whole blocks per batch (a worker's job): at most this many times 64 KiB
 /// in and out.
@@ -115,8 +125,9 @@ pub(crate) fn probe(head: &[u8]) -> Probe {
 
 /// Consecutive whole blocks for a worker.
 struct BatchJob {
-    /// The blocks, back to back.
-    data: Vec<u8>,
+    /// The blocks, back to back: gathered from several input chunks, or a
+    /// slice of one (shared, not copied).
+    data: Bytes,
     /// Each block's end in `data`, and its header's length.
     blocks: Vec<(usize, usize)>,
     /// The stream offset of `data[0]`.
@@ -315,9 +326,11 @@ enum Mode {
     },
 }
 
-/// gzip decoding that decodes BGZF blocks on worker threads (see the module
-/// docs); other gzip streams are decoded as [`GzipRawDecoder`] does.
+/// gzip decoding that decodes BGZF blocks on worker threads and the calling
+/// thread (see the module docs); other gzip streams are decoded as
+/// [`GzipRawDecoder`] does.
 pub(crate) struct ParallelGzipDecoder {
+    /// Decoding threads: the workers and the calling thread.
     threads: usize,
     trailing: Trailing,
     mode: Mode,
@@ -344,6 +357,10 @@ pub(crate) struct ParallelGzipDecoder {
     local: Option<Inflater>,
     /// Batches handed on whose output has not been taken.
     order: InOrder<Result<BatchOut, Error>>,
+    /// Batches sent to the workers whose result has not been received.
+    queued: usize,
+    /// Batches handed on as slices of an input chunk (not copied).
+    shared_batches: u64,
     /// The output being emitted, and the error that follows it.
     emitting: Bytes,
     after: Option<Error>,
@@ -382,6 +399,8 @@ impl ParallelGzipDecoder {
             pool: None,
             local: None,
             order: InOrder::new(),
+            queued: 0,
+            shared_batches: 0,
             emitting: Bytes::new(),
             after: None,
             stop: None,
@@ -417,9 +436,14 @@ impl ParallelGzipDecoder {
         self.busy.clone()
     }
 
-    /// The most batches with the workers.
+    /// Half the most batches in flight (workers' and the calling thread's).
     fn max_in_flight(&self) -> usize {
         self.threads * IN_FLIGHT_PER_THREAD
+    }
+
+    /// The worker threads: one decoding thread is the calling thread.
+    fn workers(&self) -> usize {
+        self.threads - 1
     }
 
     /// The bytes of the member being gathered.
@@ -490,6 +514,7 @@ impl ParallelGzipDecoder {
         };
         let mut wait = wait && self.order.in_flight() > 0;
         while let Some((seq, result)) = pool.recv(wait)? {
+            self.queued = self.queued.saturating_sub(1);
             if !self.order.put(seq, result) {
                 return Err(Error::msg(
                     "gzip: a decompression thread answered out of turn",
@@ -512,7 +537,7 @@ impl ParallelGzipDecoder {
         let blocks = std::mem::take(&mut self.ends);
         let job = BatchJob {
             member: self.gathered - blocks.len() as u64 + 1,
-            data,
+            data: Bytes::from(data),
             blocks,
             offset: self.batch_start,
         };
@@ -521,46 +546,99 @@ impl ParallelGzipDecoder {
         (self.order.take_seq(), job)
     }
 
-    /// Hands the whole blocks gathered on: to a worker if one has room,
-    /// else to the calling thread if it has; `false` if neither has.
+    /// Whether another batch may be handed on (fewer than the most are in
+    /// flight).
+    fn may_hand_on(&self) -> bool {
+        self.order.in_flight() < 2 * self.max_in_flight()
+    }
+
+    /// Hands the whole blocks gathered on ([`hand_on`](Self::hand_on));
+    /// `false` if the most batches are in flight.
     fn dispatch(&mut self) -> Result<bool, Error> {
-        let in_flight = self.order.in_flight();
-        if in_flight < self.max_in_flight() {
-            self.submit()?;
-        } else if in_flight < 2 * self.max_in_flight() {
-            // Every worker has its fill: decode this batch here rather than
-            // sleep until one is done (a thread that sleeps on a busy
-            // machine may wait long to run again).
-            self.decode_here();
-        } else {
+        if !self.may_hand_on() {
             return Ok(false);
         }
+        let (seq, job) = self.take_job();
+        self.hand_on(seq, job)?;
         Ok(true)
     }
 
-    /// Decodes the gathered blocks on the calling thread.
-    fn decode_here(&mut self) {
-        let (seq, job) = self.take_job();
+    /// Hands job `seq` to the workers if their queue has room, else decodes
+    /// it on the calling thread.
+    fn hand_on(&mut self, seq: u64, job: BatchJob) -> Result<(), Error> {
+        if self.queued < IN_FLIGHT_PER_THREAD * self.workers() {
+            self.submit(seq, job)
+        } else {
+            // The workers have their fill: decode this batch here rather
+            // than sleep until one is done (a thread that sleeps on a busy
+            // machine may wait long to run again).
+            self.decode_here(seq, job);
+            Ok(())
+        }
+    }
+
+    /// When `input` (a shared buffer, at `pos`) holds `BATCH_BLOCKS` whole
+    /// BGZF blocks from a member boundary, with nothing gathered before
+    /// them, hands them on as a slice of it, without copying, and returns
+    /// the bytes taken; else 0, and the copying path goes on as if this had
+    /// not been tried. It takes only blocks that path would take as they
+    /// are (after the first, whose header it records, and with room in
+    /// flight), so both give the same output and errors.
+    /// `at` is the stream offset of `input[pos]`.
+    fn hand_on_shared(&mut self, input: &Bytes, pos: usize, at: u64) -> Result<usize, Error> {
+        if !self.batch.is_empty() || self.gathered == 0 || !self.may_hand_on() {
+            return Ok(0);
+        }
+        let rest = &input[pos..];
+        let mut end = 0;
+        let mut blocks = Vec::with_capacity(BATCH_BLOCKS);
+        while blocks.len() < BATCH_BLOCKS {
+            let Probe::Block { header_len, size } = probe(&rest[end..]) else {
+                return Ok(0);
+            };
+            if size < header_len + MIN_DEFLATE + TRAILER || rest.len() - end < size {
+                return Ok(0);
+            }
+            end += size;
+            blocks.push((end, header_len));
+        }
+        self.gathered += BATCH_BLOCKS as u64;
+        let job = BatchJob {
+            member: self.gathered - BATCH_BLOCKS as u64 + 1,
+            data: input.slice(pos..pos + end),
+            blocks,
+            offset: at,
+        };
+        let seq = self.order.take_seq();
+        self.hand_on(seq, job)?;
+        self.shared_batches += 1;
+        Ok(end)
+    }
+
+    /// Decodes job `seq` on the calling thread (its busy time is the last
+    /// meter).
+    fn decode_here(&mut self, seq: u64, job: BatchJob) {
+        let started = std::time::Instant::now();
         let inflater = self.local.get_or_insert_with(Inflater::new);
         let result = inflate_batch(inflater, &job);
         if result.error.is_some() {
             self.local = None;
         }
         self.order.put(seq, Ok(result));
+        self.busy.add(self.threads - 1, started.elapsed());
     }
 
-    /// Hands the gathered blocks to a worker.
-    fn submit(&mut self) -> Result<(), Error> {
+    /// Hands job `seq` to a worker, starting the workers with the first.
+    fn submit(&mut self, seq: u64, job: BatchJob) -> Result<(), Error> {
         if self.pool.is_none() {
             let names = PoolNames {
                 thread: WORKER_NAME,
                 format: "gzip",
                 role: "decompression",
             };
-            // The calling thread decodes up to as many again itself.
             let capacity = 2 * self.max_in_flight();
             self.pool = Some(WorkerPool::start(
-                self.threads,
+                self.workers(),
                 capacity,
                 Queue::Shared,
                 names,
@@ -570,7 +648,7 @@ impl ParallelGzipDecoder {
                 },
             )?);
         }
-        let (seq, job) = self.take_job();
+        self.queued += 1;
         match &self.pool {
             Some(pool) => pool.send(seq, job),
             None => Err(Error::msg("gzip: no decompression threads")),
@@ -663,19 +741,16 @@ impl ParallelGzipDecoder {
             end: p.end,
         })
     }
-}
 
-fn garbage(at: u64) -> Error {
-    Error::corrupt(format!(
-        "gzip: trailing garbage after the end of the stream at byte offset {at}"
-    ))
-}
-
-impl RawDecoder for ParallelGzipDecoder {
-    const FORMAT: &'static str = "gzip";
-    const ZERO_PADDING: bool = true;
-
-    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+    /// [`RawDecoder::decode`], with `shared`, when given, the same bytes as
+    /// `input` in a shared buffer whose slices may be handed on.
+    fn decode_from(
+        &mut self,
+        input: &[u8],
+        shared: Option<&Bytes>,
+        out: &mut Vec<u8>,
+        offset: u64,
+    ) -> Result<Progress, Error> {
         let mut pos = 0;
         let out_at_start = out.len();
         loop {
@@ -744,6 +819,13 @@ impl RawDecoder for ParallelGzipDecoder {
                 break;
             }
             let at = offset + pos as u64;
+            if let Some(shared) = shared {
+                let taken = self.hand_on_shared(shared, pos, at)?;
+                if taken > 0 {
+                    pos += taken;
+                    continue;
+                }
+            }
             if self.batch.len() == self.cur {
                 // A member boundary.
                 self.block_start = at;
@@ -792,6 +874,30 @@ impl RawDecoder for ParallelGzipDecoder {
             consumed: pos,
             end: false,
         })
+    }
+}
+
+fn garbage(at: u64) -> Error {
+    Error::corrupt(format!(
+        "gzip: trailing garbage after the end of the stream at byte offset {at}"
+    ))
+}
+
+impl RawDecoder for ParallelGzipDecoder {
+    const FORMAT: &'static str = "gzip";
+    const ZERO_PADDING: bool = true;
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>, offset: u64) -> Result<Progress, Error> {
+        self.decode_from(input, None, out, offset)
+    }
+
+    fn decode_shared(
+        &mut self,
+        input: &Bytes,
+        out: &mut Vec<u8>,
+        offset: u64,
+    ) -> Result<Progress, Error> {
+        self.decode_from(input, Some(input), out, offset)
     }
 
     fn held(&self) -> bool {
@@ -944,6 +1050,55 @@ mod tests {
         d.finish(at).unwrap();
         assert_eq!(back, data);
         assert!(d.parallel_blocks() > 90);
+    }
+
+    #[test]
+    fn whole_batches_in_a_shared_chunk_are_handed_on_without_a_copy() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let file = Bytes::from(bgzf(&data));
+        let blocks = (data.len() / 65_280) as u64 + 1;
+        for (shared, chunk) in [(true, 1 << 20), (true, 40_000), (false, 1 << 20)] {
+            let mut d = ParallelGzipDecoder::new(2, Trailing::Error);
+            let mut back = Vec::new();
+            let mut at = 0;
+            while at < file.len() {
+                let piece = file.slice(at..file.len().min(at + chunk));
+                let mut out = Vec::with_capacity(1 << 16);
+                let p = if shared {
+                    d.decode_shared(&piece, &mut out, at as u64).unwrap()
+                } else {
+                    d.decode(&piece, &mut out, at as u64).unwrap()
+                };
+                back.extend_from_slice(&out);
+                at += p.consumed;
+                // Output taken whole, as the engine does.
+                while let Some(b) = d.take_ready(usize::MAX) {
+                    back.extend_from_slice(&b);
+                }
+            }
+            loop {
+                let mut out = Vec::with_capacity(1 << 16);
+                let done = d.drain(&mut out).unwrap();
+                back.extend_from_slice(&out);
+                while let Some(b) = d.take_ready(usize::MAX) {
+                    back.extend_from_slice(&b);
+                }
+                if done {
+                    break;
+                }
+            }
+            d.finish(at as u64).unwrap();
+            assert_eq!(back, data, "shared {shared}, chunks of {chunk}");
+            assert_eq!(d.members(), blocks + 1, "the blocks and the EOF block");
+            if shared {
+                // Most batches lie inside a chunk (a batch is 4 blocks of a
+                // few KiB here); the first, and those across chunk
+                // boundaries, are copied.
+                assert!(d.shared_batches > blocks / 8, "{}", d.shared_batches);
+            } else {
+                assert_eq!(d.shared_batches, 0);
+            }
+        }
     }
 
     #[test]
