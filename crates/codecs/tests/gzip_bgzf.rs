@@ -124,6 +124,41 @@ proptest! {
         prop_assert_eq!(out, data);
     }
 
+    /// A damaged BGZF file (a block size that lies, flipped bytes, a cut)
+    /// gives the same output and the same error whether its blocks are
+    /// handed on as slices of one large input chunk or gathered by copying
+    /// from small chunks (1,000 bytes: no batch of four blocks fits in one).
+    #[test]
+    fn the_slice_path_and_the_copying_path_agree_on_any_damage(
+        n in 100_000usize..700_000,
+        seed in any::<u64>(),
+        resize in any::<Option<(prop::sample::Index, i16)>>(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..3),
+        cut in any::<Option<prop::sample::Index>>(),
+    ) {
+        let mut file = bgzf(6, 2, &text(n, seed));
+        let b = blocks(&file);
+        if let Some((k, delta)) = resize {
+            let (at, size) = b[k.index(b.len())];
+            let lied = (size as i64 + i64::from(delta)).clamp(1, 65_536) as usize;
+            set_size(&mut file, at, lied);
+        }
+        for (i, x) in flips {
+            let i = i.index(file.len());
+            file[i] ^= x;
+        }
+        if let Some(c) = cut {
+            file.truncate(c.index(file.len()));
+        }
+        let (sliced, sliced_err) = decode(&file, 2, 1 << 20, 65_536);
+        let (copied, copied_err) = decode(&file, 2, 1_000, 65_536);
+        let (three, three_err) = decode(&file, 3, 1 << 20, 65_536);
+        prop_assert_eq!(&sliced_err, &copied_err);
+        prop_assert_eq!(&sliced_err, &three_err);
+        prop_assert!(sliced == copied, "outputs differ: {} vs {} bytes", sliced.len(), copied.len());
+        prop_assert!(sliced == three, "outputs differ: {} vs {} bytes", sliced.len(), three.len());
+    }
+
     /// Any gzip file that is not BGZF decodes to the same bytes, or fails
     /// with the same error, with threads as without.
     #[test]
