@@ -160,6 +160,12 @@ impl<J: Send + 'static, R: Send + 'static> WorkerPool<J, R> {
         })
     }
 
+    /// The worker threads that started (at least one; fewer than asked for
+    /// if the system refused some).
+    pub(crate) fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
     /// Queues job `seq`: for worker `seq mod threads`, or for the first
     /// idle worker ([`Queue`]).
     pub(crate) fn send(&self, seq: u64, job: J) -> Result<(), Error> {

@@ -88,6 +88,9 @@ pub struct StageReport {
     /// [`Transform::worker_busy`](weir_core::Transform::worker_busy)), in
     /// the order of its workers; empty for a stage without one. Next to the
     /// stage's wall time it shows how well the stage kept its threads busy.
+    /// A transform whose calling thread works beside its workers may meter
+    /// that thread too (the BGZF decoder's last meter is the stage's own
+    /// decoding, also part of the stage's `working` time).
     #[serde(rename = "workers_busy_ms", serialize_with = "all_as_ms")]
     pub workers_busy: Vec<Duration>,
     /// Whether the stage shared its task with the stages next to it, with

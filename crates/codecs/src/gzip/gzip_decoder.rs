@@ -109,8 +109,8 @@ impl RawDecoder for GzipRaw {
 /// calling thread. It needs no flag: a first member
 /// whose header carries BGZF's `BC` extra field (its compressed size) says
 /// so. The calling thread cuts the input at the recorded sizes and hands
-/// whole blocks on, four consecutive blocks per job (a slice of the input
-/// chunk when they lie inside one, not a copy); the workers inflate them
+/// whole blocks on, four consecutive blocks per job (usually a slice of
+/// the input chunk they lie in, not a copy); the workers inflate them
 /// and check each CRC-32 and length; the output comes out in order, a
 /// job's output as one chunk without a copy. The calling thread keeps 16
 /// blocks queued for each worker and decodes the next job itself whenever

@@ -15,7 +15,7 @@
 //! `IN_FLIGHT_PER_THREAD` batches queued for each worker (counting those
 //! whose result it has not received, not those finished and waiting for an
 //! older one), and decodes the next batch itself whenever the workers' queue
-//! is full: so the workers never run dry while it decodes, and no more
+//! is full: so the workers seldom run dry while it decodes, and no more
 //! threads want the cores than there are decoders. (Two workers beside a
 //! decoding calling thread, three busy threads on two cores, left a core
 //! idle about 11% of the time: a thread that wakes on a busy core's run
@@ -25,7 +25,16 @@
 //! calling thread's together; past that the calling thread waits for the
 //! oldest. It takes input only while it may start a block, so memory is
 //! bounded (those batches, and the one being gathered) and a slow output
-//! stops the reading. Whole blocks gathered
+//! stops the reading.
+//!
+//! Given its input as shared [`Bytes`] ([`RawDecoder::decode_shared`], as
+//! the decode engine does), the calling thread hands a batch that lies
+//! whole inside the input chunk on as a slice of it rather than copying it
+//! (`hand_on_shared`); the first batch, batches across a chunk boundary and
+//! batches gathered while the most are in flight are copied. A slice keeps
+//! its chunk's allocation alive until the batch is decoded: the batches in
+//! flight are consecutive, so that is at most about one input chunk more
+//! than their own bytes. Whole blocks gathered
 //! when the input runs out wait for more input like the batches in flight;
 //! the end of input or an empty chunk hands them on (`drain`).
 //!
@@ -361,6 +370,8 @@ pub(crate) struct ParallelGzipDecoder {
     queued: usize,
     /// Batches handed on as slices of an input chunk (not copied).
     shared_batches: u64,
+    /// No worker thread could be started: the calling thread decodes all.
+    no_workers: bool,
     /// The output being emitted, and the error that follows it.
     emitting: Bytes,
     after: Option<Error>,
@@ -401,6 +412,7 @@ impl ParallelGzipDecoder {
             order: InOrder::new(),
             queued: 0,
             shared_batches: 0,
+            no_workers: false,
             emitting: Bytes::new(),
             after: None,
             stop: None,
@@ -426,7 +438,8 @@ impl ParallelGzipDecoder {
         }
     }
 
-    /// BGZF blocks decoded on the workers and emitted so far.
+    /// BGZF blocks decoded in parallel (by the workers or the calling
+    /// thread) and emitted so far.
     pub(crate) fn parallel_blocks(&self) -> u64 {
         self.emitted
     }
@@ -441,9 +454,14 @@ impl ParallelGzipDecoder {
         self.threads * IN_FLIGHT_PER_THREAD
     }
 
-    /// The worker threads: one decoding thread is the calling thread.
+    /// The worker threads: one decoding thread is the calling thread; once
+    /// the workers are started, those that did.
     fn workers(&self) -> usize {
-        self.threads - 1
+        match &self.pool {
+            Some(pool) => pool.threads(),
+            None if self.no_workers => 0,
+            None => self.threads - 1,
+        }
     }
 
     /// The bytes of the member being gathered.
@@ -514,6 +532,7 @@ impl ParallelGzipDecoder {
         };
         let mut wait = wait && self.order.in_flight() > 0;
         while let Some((seq, result)) = pool.recv(wait)? {
+            debug_assert!(self.queued > 0, "a result for no job sent");
             self.queued = self.queued.saturating_sub(1);
             if !self.order.put(seq, result) {
                 return Err(Error::msg(
@@ -629,6 +648,8 @@ impl ParallelGzipDecoder {
     }
 
     /// Hands job `seq` to a worker, starting the workers with the first.
+    /// Should no worker thread start, the calling thread decodes this batch
+    /// and every later one.
     fn submit(&mut self, seq: u64, job: BatchJob) -> Result<(), Error> {
         if self.pool.is_none() {
             let names = PoolNames {
@@ -637,7 +658,7 @@ impl ParallelGzipDecoder {
                 role: "decompression",
             };
             let capacity = 2 * self.max_in_flight();
-            self.pool = Some(WorkerPool::start(
+            let started = WorkerPool::start(
                 self.workers(),
                 capacity,
                 Queue::Shared,
@@ -646,13 +667,22 @@ impl ParallelGzipDecoder {
                 || BatchInflater {
                     inflater: Inflater::new(),
                 },
-            )?);
+            );
+            match started {
+                Ok(pool) => self.pool = Some(pool),
+                Err(_) => {
+                    self.no_workers = true;
+                    self.decode_here(seq, job);
+                    return Ok(());
+                }
+            }
+        }
+        match &self.pool {
+            Some(pool) => pool.send(seq, job)?,
+            None => return Err(Error::msg("gzip: no decompression threads")),
         }
         self.queued += 1;
-        match &self.pool {
-            Some(pool) => pool.send(seq, job),
-            None => Err(Error::msg("gzip: no decompression threads")),
-        }
+        Ok(())
     }
 
     /// The header of the member being gathered is complete: checks its
@@ -1052,6 +1082,46 @@ mod tests {
         assert!(d.parallel_blocks() > 90);
     }
 
+    /// Decodes `file` fed in `chunk`-byte slices (shared, or as bytes),
+    /// taking output whole as the engine does, to the end; returns the
+    /// output.
+    fn decode_all(
+        d: &mut ParallelGzipDecoder,
+        file: &Bytes,
+        chunk: usize,
+        shared: bool,
+    ) -> Vec<u8> {
+        let mut back = Vec::new();
+        let mut at = 0;
+        while at < file.len() {
+            let piece = file.slice(at..file.len().min(at + chunk));
+            let mut out = Vec::with_capacity(1 << 16);
+            let p = if shared {
+                d.decode_shared(&piece, &mut out, at as u64).unwrap()
+            } else {
+                d.decode(&piece, &mut out, at as u64).unwrap()
+            };
+            back.extend_from_slice(&out);
+            at += p.consumed;
+            while let Some(b) = d.take_ready(usize::MAX) {
+                back.extend_from_slice(&b);
+            }
+        }
+        loop {
+            let mut out = Vec::with_capacity(1 << 16);
+            let done = d.drain(&mut out).unwrap();
+            back.extend_from_slice(&out);
+            while let Some(b) = d.take_ready(usize::MAX) {
+                back.extend_from_slice(&b);
+            }
+            if done {
+                break;
+            }
+        }
+        d.finish(at as u64).unwrap();
+        back
+    }
+
     #[test]
     fn whole_batches_in_a_shared_chunk_are_handed_on_without_a_copy() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -1059,35 +1129,7 @@ mod tests {
         let blocks = (data.len() / 65_280) as u64 + 1;
         for (shared, chunk) in [(true, 1 << 20), (true, 40_000), (false, 1 << 20)] {
             let mut d = ParallelGzipDecoder::new(2, Trailing::Error);
-            let mut back = Vec::new();
-            let mut at = 0;
-            while at < file.len() {
-                let piece = file.slice(at..file.len().min(at + chunk));
-                let mut out = Vec::with_capacity(1 << 16);
-                let p = if shared {
-                    d.decode_shared(&piece, &mut out, at as u64).unwrap()
-                } else {
-                    d.decode(&piece, &mut out, at as u64).unwrap()
-                };
-                back.extend_from_slice(&out);
-                at += p.consumed;
-                // Output taken whole, as the engine does.
-                while let Some(b) = d.take_ready(usize::MAX) {
-                    back.extend_from_slice(&b);
-                }
-            }
-            loop {
-                let mut out = Vec::with_capacity(1 << 16);
-                let done = d.drain(&mut out).unwrap();
-                back.extend_from_slice(&out);
-                while let Some(b) = d.take_ready(usize::MAX) {
-                    back.extend_from_slice(&b);
-                }
-                if done {
-                    break;
-                }
-            }
-            d.finish(at as u64).unwrap();
+            let back = decode_all(&mut d, &file, chunk, shared);
             assert_eq!(back, data, "shared {shared}, chunks of {chunk}");
             assert_eq!(d.members(), blocks + 1, "the blocks and the EOF block");
             if shared {
@@ -1099,6 +1141,22 @@ mod tests {
                 assert_eq!(d.shared_batches, 0);
             }
         }
+    }
+
+    #[test]
+    fn without_workers_the_calling_thread_decodes_every_batch() {
+        // One decoding thread (or none of the workers started): the calling
+        // thread is the only decoder, and never waits.
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 13 % 241) as u8).collect();
+        let file = Bytes::from(bgzf(&data));
+        let mut d = ParallelGzipDecoder::new(1, Trailing::Error);
+        let back = decode_all(&mut d, &file, 70_000, true);
+        assert_eq!(back, data);
+        assert!(d.pool.is_none(), "no thread was started");
+        assert_eq!(d.queued, 0);
+        let busy = d.busy().times();
+        assert_eq!(busy.len(), 1);
+        assert!(!busy[0].is_zero(), "the calling thread's meter");
     }
 
     #[test]
