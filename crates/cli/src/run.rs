@@ -344,7 +344,7 @@ pub(crate) fn validate_decode(format: Format, args: &Decode) -> Result<(), Strin
     );
     if !takes_threads && args.threads.is_some_and(|n| n != 1) {
         return Err(format!(
-            "{}: --threads is only for gunzip and unlz4",
+            "{}: --threads is not supported here: gunzip and unlz4 decode on several threads, unxz and unzstd accept it (as xz and zstd do) and decode on one",
             format.decoder_name()
         ));
     }
