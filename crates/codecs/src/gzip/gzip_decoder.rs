@@ -285,8 +285,9 @@ impl GzipDecoderBuilder {
     }
 
     /// Decodes BGZF files on this many threads, the calling thread and
-    /// `threads − 1` workers (see "Parallel decoding" on [`GzipDecoder`]). Default 1: every file is decoded
-    /// sequentially on the calling thread, and no thread is started. With
+    /// `threads − 1` workers (see "Parallel decoding" on [`GzipDecoder`]).
+    /// Default 1: every file is decoded sequentially on the calling thread,
+    /// and no thread is started. With
     /// [`multi_member(false)`](Self::multi_member), always 1.
     pub fn threads(&mut self, threads: usize) -> &mut Self {
         self.threads = threads.max(1);

@@ -76,6 +76,12 @@ const TRAILER: usize = 8;
 /// The name of the worker threads.
 pub(crate) const WORKER_NAME: &str = "weir-gunzip";
 
+/// The smallest size a BGZF block with a header of `header_len` bytes may
+/// record: its header, the smallest DEFLATE stream and the trailer.
+fn least_size(header_len: usize) -> usize {
+    header_len + MIN_DEFLATE + TRAILER
+}
+
 /// What the bytes of a member's header seen so far say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Probe {
@@ -615,7 +621,7 @@ impl ParallelGzipDecoder {
             let Probe::Block { header_len, size } = probe(&rest[end..]) else {
                 return Ok(0);
             };
-            if size < header_len + MIN_DEFLATE + TRAILER || rest.len() - end < size {
+            if size < least_size(header_len) || rest.len() - end < size {
                 return Ok(0);
             }
             end += size;
@@ -688,7 +694,7 @@ impl ParallelGzipDecoder {
     /// The header of the member being gathered is complete: checks its
     /// recorded size.
     fn start_block(&mut self, header_len: usize, size: usize) -> Result<(), Error> {
-        let least = header_len + MIN_DEFLATE + TRAILER;
+        let least = least_size(header_len);
         if size < least {
             return Err(Error::corrupt(format!(
                 "gzip: BGZF block (member {}) at byte offset {} records a size of {size} bytes, less than its header and trailer need ({least})",
